@@ -1,0 +1,66 @@
+"""The record model: parsing one Neptune audit-log entry, with no UI dependencies."""
+
+from tui.model.fields import (
+    ABSENT_VALUES,
+    absent,
+    auth_succeeded,
+    parse_arn,
+    parse_auth_context,
+    parse_host,
+    split_fields,
+    timestamp_us,
+)
+from tui.model.header import parse_header
+from tui.model.parser import FRAGMENT_REASON, decode_entry_bytes, parse_entry, starts_record
+from tui.model.payload import (
+    GREMLIN,
+    OPENCYPHER,
+    SPARQL,
+    decode_query,
+    language_for,
+    sniff_language,
+)
+from tui.model.record import (
+    KNOWN_TYPES,
+    LANGUAGES,
+    Entry,
+    Host,
+    HttpRequest,
+    Malformed,
+    Principal,
+    Query,
+    Record,
+)
+from tui.model.text import inert
+
+__all__ = [
+    "ABSENT_VALUES",
+    "FRAGMENT_REASON",
+    "GREMLIN",
+    "KNOWN_TYPES",
+    "LANGUAGES",
+    "OPENCYPHER",
+    "SPARQL",
+    "Entry",
+    "Host",
+    "HttpRequest",
+    "Malformed",
+    "Principal",
+    "Query",
+    "Record",
+    "absent",
+    "auth_succeeded",
+    "decode_entry_bytes",
+    "decode_query",
+    "inert",
+    "language_for",
+    "parse_arn",
+    "parse_auth_context",
+    "parse_entry",
+    "parse_header",
+    "parse_host",
+    "sniff_language",
+    "split_fields",
+    "starts_record",
+    "timestamp_us",
+]

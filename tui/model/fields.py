@@ -1,0 +1,273 @@
+"""Splitting a record line into fields and parsing the small ones (time, hosts, ARN, auth).
+
+These functions are the reference semantics: the vectorised scanner in ``tui.index`` must
+give the same column values, and tests check that it does.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Mapping
+
+from tui.model.record import Host, Principal
+
+#: Field values that mean "not there": IAM off, health probes, WebSocket headers.
+ABSENT_VALUES: frozenset[str] = frozenset({"[unknown]", "null", ""})
+
+#: A line starts a record when it begins with digits and ``", "``.
+RECORD_START = re.compile(r"(\d+), ")
+
+#: Timestamp width -> multiplier to microseconds (a negative value divides).
+_US_PER_UNIT: dict[int, int] = {10: 1_000_000, 13: 1_000, 16: 1, 19: -1_000}
+
+#: The seven fields after the timestamp that precede the payload.
+FIELD_NAMES: tuple[str, ...] = ("client", "server", "type", "arn", "auth", "header")
+
+_SEP = ", "
+_AUTH_FIELD = 4  # index into FIELD_NAMES of the auth context, which may be a ``{...}`` map
+_HEADER_FIELD = 5
+
+
+def absent(value: str | None) -> str | None:
+    """The value, or None when it is one of the log's ways of saying "absent"."""
+    if value is None or value in ABSENT_VALUES:
+        return None
+    return value
+
+
+def timestamp_us(digits: str) -> int | None:
+    """Epoch microseconds from the timestamp digits; the width decides the unit.
+
+    10 digits are seconds, 13 milliseconds, 16 microseconds and 19 nanoseconds (truncated).
+    Any other width gives None: the caller reports the record as malformed.
+    """
+    factor = _US_PER_UNIT.get(len(digits))
+    if factor is None:
+        return None
+    value = int(digits)
+    return value * factor if factor > 0 else value // -factor
+
+
+def unsupported_width_reason(width: int) -> str:
+    """The malformed-entry reason for a timestamp of an unsupported width."""
+    return f"timestamp has {width} digits; expected 10, 13, 16 or 19"
+
+
+def _balanced_brace_end(text: str, start: int) -> int:
+    """Index of the ``}`` closing the ``{`` at ``start``, or -1."""
+    depth = 0
+    for index in range(start, len(text)):
+        char = text[index]
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth == 0:
+                return index
+    return -1
+
+
+def split_fields(text: str, start: int) -> tuple[list[str], str | None] | str:
+    """Split the six fields after the timestamp (``start`` is just past ``"ts, "``).
+
+    Returns ``(fields, payload)`` with CSV quoting undone, ``payload`` None when the line
+    ends right after the header field; or a reason string when the line does not have the
+    fields of a record. Quote-aware (RFC 4180 ``""`` doubling); the auth context may also
+    be an unquoted ``{...}`` Java map containing ``", "``. Everything after the seventh
+    separator is the payload: it may itself contain ``", "``.
+    """
+    fields: list[str] = []
+    pos = start
+    for index in range(len(FIELD_NAMES)):
+        last = index == _HEADER_FIELD
+        if text.startswith('"', pos):
+            end, value = _quoted(text, pos)
+            if end < 0:
+                return f"unterminated quoted {FIELD_NAMES[index]} field"
+            fields.append(value)
+            if end == len(text) and last:
+                return fields, None
+            if not text.startswith(_SEP, end):
+                return f"unexpected text after the quoted {FIELD_NAMES[index]} field"
+            pos = end + len(_SEP)
+            continue
+        if index == _AUTH_FIELD and text.startswith("{", pos):
+            close = _balanced_brace_end(text, pos)
+            if close >= 0 and text.startswith(_SEP, close + 1):
+                fields.append(text[pos : close + 1])
+                pos = close + 1 + len(_SEP)
+                continue
+        sep = text.find(_SEP, pos)
+        if sep < 0:
+            if last:
+                fields.append(text[pos:])
+                return fields, None
+            return f"expected 8 fields, found {index + 2}"
+        fields.append(text[pos:sep])
+        pos = sep + len(_SEP)
+    return fields, unquote_payload(text[pos:])
+
+
+def _quoted(text: str, start: int) -> tuple[int, str]:
+    """Parse the quoted field opening at ``start``: (index past the closing quote, value)."""
+    pos = start + 1
+    while True:
+        quote = text.find('"', pos)
+        if quote < 0:
+            return -1, ""
+        if text.startswith('"', quote + 1):
+            pos = quote + 2
+            continue
+        return quote + 1, text[start + 1 : quote].replace('""', '"')
+
+
+def unquote_payload(payload: str) -> str:
+    """Strip one pair of surrounding quotes and un-double ``""`` when the payload is quoted."""
+    if len(payload) >= 2 and payload[0] == '"' and payload[-1] == '"':
+        return payload[1:-1].replace('""', '"')
+    return payload
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
+
+
+def _port(text: str) -> int | None:
+    if 1 <= len(text) <= 5 and text.isascii() and text.isdigit():
+        value = int(text)
+        if value <= 65535:
+            return value
+    return None
+
+
+def parse_host(raw: str) -> Host:
+    """Split a host field into name, address and port.
+
+    Handles ``ip:port``, ``hostname/ip:port``, ``hostname:port``, ``[v6]:port`` and Java's
+    unbracketed IPv6 with the port as a ninth group (``0:0:0:0:0:0:0:1:8182``).
+    """
+    name: str | None = None
+    rest = raw
+    if "/" in raw:
+        head, rest = raw.split("/", 1)
+        name = head or None
+    address, port = rest, None
+    if rest.startswith("["):
+        close = rest.find("]")
+        if close > 0:
+            address = rest[1:close]
+            tail = rest[close + 1 :]
+            port = _port(tail[1:]) if tail.startswith(":") else None
+    elif rest.count(":") == 1:
+        head, tail = rest.split(":")
+        port = _port(tail)
+        if port is not None:
+            address = head
+    elif rest.count(":") > 1:
+        head, _, tail = rest.rpartition(":")
+        candidate = _port(tail)
+        nine_groups = rest.count(":") == 8
+        if candidate is not None and _is_ip(head) and (nine_groups or not _is_ip(rest)):
+            address, port = head, candidate
+    if address and not _is_ip(address):
+        if name is None:
+            name = address
+            address = ""
+    return Host(raw=raw, name=name, address=address or None, port=port)
+
+
+def parse_arn(raw: str) -> Principal:
+    """Split an IAM or STS ARN into account, kind, name and session."""
+    parts = raw.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn":
+        return Principal(arn=raw)
+    _, partition, service, _region, account, resource = parts
+    kind, _, rest = resource.partition("/")
+    name: str | None = rest or None
+    session: str | None = None
+    if kind == "assumed-role":
+        kind = "role"
+        role, _, session_part = rest.partition("/")
+        name, session = role or None, session_part or None
+    elif kind in ("user", "role", "federated-user", "group") and rest:
+        name = rest.rsplit("/", 1)[-1]
+    elif kind == "root" or resource == "root":
+        kind, name = "root", account or None
+    return Principal(
+        arn=raw,
+        partition=partition or None,
+        service=service or None,
+        account=account or None,
+        kind=kind or None,
+        name=name,
+        session=session,
+    )
+
+
+def _split_top_level(text: str) -> list[str]:
+    """Split ``a=1, b={x=1, y=2}`` at the ``", "`` outside any braces or brackets."""
+    parts: list[str] = []
+    depth = 0
+    begin = 0
+    index = 0
+    while index < len(text):
+        char = text[index]
+        if char in "{[":
+            depth += 1
+        elif char in "}]":
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append(text[begin:index].strip())
+            begin = index + 1
+        index += 1
+    tail = text[begin:].strip()
+    if tail or parts:
+        parts.append(tail)
+    return parts
+
+
+def parse_auth_context(raw: str) -> Mapping[str, object] | None:
+    """The auth context as a mapping, from JSON or Java's ``{key=value, ...}`` map form.
+
+    Returns None when the text is neither (the raw text is still shown).
+    """
+    text = raw.strip()
+    if not (text.startswith("{") and text.endswith("}")):
+        return None
+    try:
+        loaded = json.loads(text)
+    except ValueError:
+        loaded = None
+    if isinstance(loaded, dict):
+        return loaded
+    if _balanced_brace_end(text, 0) != len(text) - 1:
+        return None
+    result: dict[str, object] = {}
+    for item in _split_top_level(text[1:-1]):
+        key, sep, value = item.partition("=")
+        if not sep:
+            return None
+        result[key.strip()] = value.strip()
+    return result
+
+
+def auth_succeeded(context: Mapping[str, object] | None) -> bool | None:
+    """``authenticationSucceeded`` as a tri-state: True, False or None when absent."""
+    if context is None:
+        return None
+    value = context.get("authenticationSucceeded")
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered == "true":
+            return True
+        if lowered == "false":
+            return False
+    return None

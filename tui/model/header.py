@@ -1,0 +1,83 @@
+"""Parsing the HTTP header field: Netty's summary, the request line and the headers.
+
+A real header field reads::
+
+    HttpObjectAggregator$AggregatedFullHttpRequest(decodeResult: success, version: HTTP/1.1,
+    content: CompositeByteBuf(...)) POST /sparql HTTP/1.1 Host: db...:8182 User-Agent: ...
+
+The request line is the first ``) METHOD /target`` after the summary; a header without a
+summary may start with the request line itself. Headers are ``Name: value`` joined by single
+spaces, so a header starts wherever a space is followed by a token and ``": "``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from tui.model.record import HttpRequest
+
+#: The request line after Netty's summary (the scanner in tui.index applies the same rule).
+REQUEST_AFTER_SUMMARY = re.compile(r"\) ([A-Z]+) (/\S*)")
+_REQUEST_AT_START = re.compile(r"([A-Z]+) (/\S*)")
+_VERSION = re.compile(r" (HTTP/\d+(?:\.\d+)?)(?= |$)")
+_HEADER_NAME = re.compile(r"(?:^| )([A-Za-z][A-Za-z0-9-]*): ")
+
+
+def split_target(target: str) -> tuple[str, str | None]:
+    """``/sparql?query=x`` -> (``/sparql``, ``query=x``)."""
+    path, sep, query = target.partition("?")
+    return path, (query if sep else None)
+
+
+def parse_header(raw: str) -> HttpRequest:
+    """Parse the header field; what cannot be recognised stays in ``summary``."""
+    match = REQUEST_AFTER_SUMMARY.search(raw)
+    if match:
+        summary: str | None = raw[: match.start() + 1]
+    else:
+        match = _REQUEST_AT_START.match(raw)
+        summary = None
+    if not match:
+        return HttpRequest(
+            raw=raw,
+            summary=raw or None,
+            method=None,
+            target=None,
+            path=None,
+            query_string=None,
+            version=None,
+            headers=(),
+        )
+    method, target = match.group(1), match.group(2)
+    rest_start = match.end()
+    version_match = _VERSION.match(raw, rest_start)
+    version = None
+    if version_match:
+        version = version_match.group(1)
+        rest_start = version_match.end()
+    path, query_string = split_target(target)
+    return HttpRequest(
+        raw=raw,
+        summary=summary,
+        method=method,
+        target=target,
+        path=path,
+        query_string=query_string,
+        version=version,
+        headers=parse_header_lines(raw[rest_start:]),
+    )
+
+
+def parse_header_lines(text: str) -> tuple[tuple[str, str], ...]:
+    """``Host: a User-Agent: b c`` -> ((``Host``, ``a``), (``User-Agent``, ``b c``))."""
+    text = text.strip()
+    starts = list(_HEADER_NAME.finditer(text))
+    headers: list[tuple[str, str]] = []
+    for index, match in enumerate(starts):
+        end = starts[index + 1].start() if index + 1 < len(starts) else len(text)
+        headers.append((match.group(1), text[match.end() : end].strip()))
+    if starts and starts[0].start() > 0:
+        headers.insert(0, ("", text[: starts[0].start()].strip()))
+    elif not starts and text:
+        headers.append(("", text))
+    return tuple(headers)
