@@ -1,0 +1,1 @@
+"""The index: compact columns for millions of entries, merged in time order."""

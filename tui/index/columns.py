@@ -1,0 +1,57 @@
+"""Growable numpy columns: appends are amortised O(1) and readers never see torn data."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+
+class ColumnStore:
+    """Named columns of equal length that grow by appending.
+
+    Capacity doubles when full. A reader that reads ``size`` and then a column gets at
+    least ``size`` valid rows: rows are written before ``size`` moves, and a grown array is
+    filled before it replaces the old one, so a builder thread can append while a UI thread
+    reads.
+    """
+
+    def __init__(self, dtypes: dict[str, type[np.generic]], capacity: int = 1024) -> None:
+        self._dtypes = dict(dtypes)
+        self._arrays: dict[str, npt.NDArray[np.generic]] = {
+            name: np.zeros(capacity, dtype) for name, dtype in dtypes.items()
+        }
+        self.size = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    def column(self, name: str) -> npt.NDArray[np.generic]:
+        """The first ``size`` rows of a column (a view: do not write through it)."""
+        return self._arrays[name][: self.size]
+
+    def append(self, rows: dict[str, npt.NDArray[np.generic]]) -> range:
+        """Append rows (every column, equal lengths); returns the new row numbers."""
+        count = len(next(iter(rows.values())))
+        start = self.size
+        needed = start + count
+        capacity = len(next(iter(self._arrays.values())))
+        if needed > capacity:
+            new_capacity = max(needed, capacity * 2)
+            grown = {}
+            for name, array in self._arrays.items():
+                bigger = np.zeros(new_capacity, self._dtypes[name])
+                bigger[:start] = array[:start]
+                grown[name] = bigger
+            self._arrays = grown
+        for name, array in self._arrays.items():
+            array[start:needed] = rows[name]
+        self.size = needed
+        return range(start, needed)
+
+    def set(self, name: str, row: int, value: int) -> None:
+        """Overwrite one cell (used when a later span changes an earlier entry)."""
+        self._arrays[name][row] = value
+
+    def nbytes(self) -> int:
+        """Bytes the used rows take."""
+        return sum(np.dtype(dtype).itemsize for dtype in self._dtypes.values()) * self.size

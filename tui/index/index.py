@@ -1,0 +1,344 @@
+"""The index: compact columns for every entry of many log files, merged in time order.
+
+Entries are committed span by span, in file order per source, by whoever reads the files
+(``tui.sources``). Each commit translates the scanner's codes into the index's value tables,
+resolves lines a span could not place on its own (continuations of the previous span's last
+entry), gives malformed entries a time next to their neighbours, and queues the span's
+entries for the merged order. Nothing here keeps a Python object per entry; a full record is
+parsed only when asked for.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from tui.index.columns import ColumnStore
+from tui.index.scan import (
+    AUTH_NONE,
+    DICT_COLUMNS,
+    KIND_FRAGMENT,
+    KIND_MALFORMED,
+    KIND_RECORD,
+    LANG_NAMES,
+    NO_TIME,
+    Scanner,
+    SpanData,
+    ValueTable,
+)
+from tui.model.parser import decode_entry_bytes, parse_entry
+from tui.model.record import Entry
+
+#: Per-entry columns the index keeps, with their types (bytes per entry: their sum + 4 for
+#: the merged order).
+COLUMNS: dict[str, type[np.generic]] = {
+    "offset": np.int64,  # byte offset of the entry's first line in its source
+    "length": np.uint32,  # bytes up to the next entry (continuation and blank lines too)
+    "line": np.uint32,  # 1-based line number of the entry's first line
+    "source": np.uint16,
+    "epoch_us": np.int64,  # malformed entries: the time of the record before them
+    "kind": np.uint8,  # KIND_RECORD or KIND_MALFORMED
+    "type": np.uint32,
+    "client": np.uint32,
+    "port": np.uint16,
+    "server": np.uint32,
+    "principal": np.uint32,
+    "auth": np.int8,
+    "lang": np.uint8,
+    "method": np.uint32,
+    "path": np.uint32,
+    "reason": np.uint16,
+}
+
+#: Above this share of new entries, the merged order is rebuilt rather than merged into.
+_REBUILD_SHARE = 0.05
+_MAX_OPEN_FILES = 64
+
+
+@dataclass
+class Source:
+    """One log file of the index."""
+
+    id: int
+    path: Path  # the file whose bytes the offsets refer to (a decompressed copy for .gz)
+    name: str  # as shown to the user
+    instance: str | None = None  # Neptune instance, when the file's location says it
+    end: int = 0  # bytes indexed so far
+    lines: int = 0
+    blank_lines: int = 0
+    last_entry: int = -1
+    last_record_time: int | None = None
+    runs: list[npt.NDArray[np.int64]] = field(default_factory=list)
+
+
+class Index:
+    """Columns, value tables and merged order of every entry of a set of sources."""
+
+    def __init__(self) -> None:
+        self.store = ColumnStore(COLUMNS)
+        self.tables: dict[str, ValueTable] = {name: ValueTable() for name in DICT_COLUMNS}
+        self.sources: list[Source] = []
+        self.records = 0
+        self.malformed = 0
+        self.version = 0  # changes whenever entries are added or changed
+        self._remaps: dict[int, dict[str, npt.NDArray[np.uint32]]] = {}
+        self._lock = threading.RLock()
+        self._order: npt.NDArray[np.int32] = np.empty(0, np.int32)
+        self._pending: list[npt.NDArray[np.int64]] = []
+        self._rebuild = False
+        self._files: dict[int, int] = {}  # source id -> open descriptor
+        self._scanner = Scanner()  # parses single entries again when they grow
+
+    # -- reading ----------------------------------------------------------------------
+
+    @property
+    def size(self) -> int:
+        """Number of entries (records and malformed)."""
+        return self.store.size
+
+    @property
+    def lines(self) -> int:
+        """Physical lines read."""
+        return sum(source.lines for source in self.sources)
+
+    @property
+    def blank_lines(self) -> int:
+        """Blank lines read (they belong to no entry)."""
+        return sum(source.blank_lines for source in self.sources)
+
+    def column(self, name: str) -> npt.NDArray[np.generic]:
+        """A column over all entries (a read-only view)."""
+        return self.store.column(name)
+
+    def value(self, column: str, code: int) -> str | None:
+        """The value a dictionary column's code stands for."""
+        return self.tables[column].values[code]
+
+    def lang_name(self, code: int) -> str | None:
+        """The language a lang column code stands for."""
+        return LANG_NAMES[code]
+
+    def read(self, entry: int) -> bytes:
+        """The raw bytes of an entry, continuation lines included."""
+        source = int(self.store.column("source")[entry])
+        offset = int(self.store.column("offset")[entry])
+        length = int(self.store.column("length")[entry])
+        return self.read_range(source, offset, length)
+
+    def read_range(self, source: int, offset: int, length: int) -> bytes:
+        """Bytes of a source file (a shorter result if the file shrank)."""
+        with self._lock:
+            fd = self._files.get(source)
+            if fd is None:
+                if len(self._files) >= _MAX_OPEN_FILES:
+                    os.close(self._files.pop(next(iter(self._files))))
+                fd = os.open(self.sources[source].path, os.O_RDONLY)
+                self._files[source] = fd
+        return os.pread(fd, length, offset)
+
+    def text(self, entry: int) -> str:
+        """An entry's text as parsed: UTF-8 with replacements, LF line ends."""
+        return decode_entry_bytes(self.read(entry))
+
+    def entry(self, entry: int) -> Entry:
+        """Parse one entry fully (for display or export)."""
+        source = self.sources[int(self.store.column("source")[entry])]
+        return parse_entry(
+            self.text(entry),
+            source=source.name,
+            line=int(self.store.column("line")[entry]),
+            offset=int(self.store.column("offset")[entry]),
+        )
+
+    def close(self) -> None:
+        """Close the files kept open for reading."""
+        with self._lock:
+            for fd in self._files.values():
+                os.close(fd)
+            self._files.clear()
+
+    # -- building ---------------------------------------------------------------------
+
+    def add_source(self, path: Path, name: str, instance: str | None = None) -> Source:
+        """Register a file; its spans are then committed with ``commit``."""
+        with self._lock:
+            if len(self.sources) >= np.iinfo(np.uint16).max:
+                raise ValueError("too many files: at most 65535 can be open at once")
+            source = Source(id=len(self.sources), path=path, name=name, instance=instance)
+            self.sources.append(source)
+            return source
+
+    def commit(self, source_id: int, span: SpanData) -> range:
+        """Add a scanned span of a source; spans of one source must come in file order,
+        each starting where the previous one ended. Returns the new entry ids."""
+        with self._lock:
+            source = self.sources[source_id]
+            if span.start != source.end:
+                raise ValueError(f"span starts at {span.start}, expected {source.end}")
+            cols = self._translate(span)
+            kind = cols["kind"]
+            fragment = kind == KIND_FRAGMENT
+            grew_previous = False
+            if fragment.any():
+                if source.last_entry >= 0:  # lines continuing the previous span's last entry
+                    keep = ~fragment
+                    cols = {name: column[keep] for name, column in cols.items()}
+                    grew_previous = True
+                else:
+                    kind[fragment] = KIND_MALFORMED
+            offsets = np.asarray(cols["offset"], dtype=np.int64)
+            count = len(offsets)
+            ends = np.append(offsets[1:], span.end) if count else offsets
+            rows: dict[str, npt.NDArray[np.generic]] = {
+                "offset": offsets,
+                "length": (ends - offsets).astype(np.uint32),
+                "line": (cols["line"] + source.lines + 1).astype(np.uint32),
+                "source": np.full(count, source_id, np.uint16),
+                "epoch_us": self._place_malformed(source, cols["epoch_us"]),
+                "kind": cols["kind"],
+            }
+            for name in ("type", "client", "port", "server", "principal", "auth"):
+                rows[name] = cols[name]
+            for name in ("lang", "method", "path", "reason"):
+                rows[name] = cols[name]
+            previous = source.last_entry
+            if previous >= 0:
+                first_end = int(offsets[0]) if count else span.end
+                previous_offset = int(self.store.column("offset")[previous])
+                self.store.set("length", previous, first_end - previous_offset)
+            ids = self.store.append(rows) if count else range(self.size, self.size)
+            if count:
+                kinds = rows["kind"]
+                self.records += int(np.count_nonzero(kinds == KIND_RECORD))
+                self.malformed += int(np.count_nonzero(kinds == KIND_MALFORMED))
+                id_array = np.arange(ids.start, ids.stop, dtype=np.int64)
+                run = id_array[np.argsort(rows["epoch_us"], kind="stable")]
+                source.runs.append(run)
+                self._pending.append(run)
+                source.last_entry = ids.stop - 1
+                record_rows = np.flatnonzero(kinds == KIND_RECORD)
+                if len(record_rows):
+                    source.last_record_time = int(rows["epoch_us"][record_rows[-1]])
+            source.end = span.end
+            source.lines += span.lines
+            source.blank_lines += span.blank_lines
+            if grew_previous and previous >= 0:
+                self._reparse(previous)
+            self.version += 1
+            return ids
+
+    def _translate(self, span: SpanData) -> dict[str, npt.NDArray[np.generic]]:
+        """The span's columns with dictionary codes turned into this index's codes."""
+        remaps = self._remaps.setdefault(span.scanner_id, {})
+        for name, (first, values) in span.new_values.items():
+            remap = remaps.get(name, np.zeros(1, np.uint32))
+            if len(remap) < first + len(values):
+                grown = np.zeros(first + len(values), np.uint32)
+                grown[: len(remap)] = remap
+                remap = grown
+            table = self.tables[name]
+            for i, value in enumerate(values):
+                remap[first + i] = table.code(value)
+            remaps[name] = remap
+        cols = dict(span.columns)
+        for name in DICT_COLUMNS:
+            codes = cols[name]
+            known = remaps.get(name)
+            cols[name] = known[codes] if known is not None else np.zeros(len(codes), np.uint32)
+        cols["reason"] = cols["reason"].astype(np.uint16)
+        return cols
+
+    def _place_malformed(
+        self, source: Source, epoch_us: npt.NDArray[np.generic]
+    ) -> npt.NDArray[np.int64]:
+        """Times for entries without one: the time of the record before them in the file,
+        else of the record after them, so malformed input shows where it was found."""
+        times = np.asarray(epoch_us, dtype=np.int64).copy()
+        missing = times == NO_TIME
+        if not missing.any():
+            return times
+        have = np.flatnonzero(~missing)
+        index = np.where(~missing, np.arange(len(times)), -1)
+        previous = np.maximum.accumulate(index)
+        filled = np.where(previous >= 0, times[np.maximum(previous, 0)], NO_TIME)
+        before = source.last_record_time
+        fallback = before if before is not None else (int(times[have[0]]) if len(have) else None)
+        if fallback is not None:
+            filled = np.where(filled == NO_TIME, fallback, filled)
+        return filled
+
+    def _reparse(self, entry: int) -> None:
+        """Parse an entry again after continuation lines were added to it."""
+        parsed = self.entry(entry)
+        row = {name: np.zeros(1, dtype) for name, dtype in COLUMNS.items()}
+        row["auth"][0] = AUTH_NONE
+        scanner = self._scanner
+        self._scanner.store(parsed, 0, row)  # codes in the private scanner's tables
+        translated = self._translate(
+            SpanData(0, 0, 0, 0, row, scanner._take_new_values(), scanner.scanner_id)
+        )
+        old_kind = int(self.store.column("kind")[entry])
+        old_time = int(self.store.column("epoch_us")[entry])
+        for name in ("kind", "type", "client", "port", "server", "principal", "auth"):
+            self.store.set(name, entry, int(translated[name][0]))
+        for name in ("lang", "method", "path", "reason"):
+            self.store.set(name, entry, int(translated[name][0]))
+        new_time = int(translated["epoch_us"][0])
+        if new_time != NO_TIME and new_time != old_time:
+            self.store.set("epoch_us", entry, new_time)
+            self._rebuild = True
+        new_kind = int(translated["kind"][0])
+        if new_kind != old_kind:
+            delta = 1 if new_kind == KIND_RECORD else -1
+            self.records += delta
+            self.malformed -= delta
+
+    # -- order ------------------------------------------------------------------------
+
+    def order(self) -> npt.NDArray[np.int32]:
+        """Entry ids in time order; ties by source, then position in the file."""
+        with self._lock:
+            if not self._pending and not self._rebuild:
+                return self._order
+            new = np.concatenate(self._pending) if self._pending else np.empty(0, np.int64)
+            times = self.store.column("epoch_us")
+            small = len(new) <= _REBUILD_SHARE * len(self._order)
+            if self._rebuild or not small:
+                runs = [run for source in self.sources for run in source.runs]
+                perm = np.concatenate(runs) if runs else np.empty(0, np.int64)
+                order = perm[np.argsort(times[perm], kind="stable")]
+            else:
+                order = self._merge(new, times)
+            self._order = order.astype(np.int32)
+            self._pending = []
+            self._rebuild = False
+            return self._order
+
+    def _merge(
+        self, new: npt.NDArray[np.int64], times: npt.NDArray[np.generic]
+    ) -> npt.NDArray[np.int64]:
+        """Insert entries appended at the end of their files into the current order."""
+        sources = self.store.column("source")
+        offsets = self.store.column("offset")
+        new = new[np.lexsort((offsets[new], sources[new], times[new]))]
+        current = self._order.astype(np.int64)
+        current_times = times[current]
+        new_times = times[new]
+        low = np.searchsorted(current_times, new_times, side="left")
+        high = np.searchsorted(current_times, new_times, side="right")
+        positions = low.copy()
+        # Equal times: after existing entries of a lower or the same source (the new ones
+        # come later in their file), before those of a higher source.
+        for i in np.flatnonzero(high > low).tolist():
+            tied_sources = sources[current[low[i] : high[i]]]
+            positions[i] += int(np.count_nonzero(tied_sources <= sources[new[i]]))
+        return np.insert(current, positions, new)
+
+    def nbytes_per_entry(self) -> int:
+        """Bytes the index keeps per entry: its columns and its place in the order."""
+        return sum(np.dtype(t).itemsize for t in COLUMNS.values()) + np.dtype(np.int32).itemsize

@@ -1,0 +1,611 @@
+"""Vectorised scanning of a byte span of an audit log into compact per-entry columns.
+
+The scanner works on whole spans (megabytes) with numpy and never builds a Python object
+per record. It finds line starts, timestamps and the field separators of every line at
+once; the small fields (client, server, type, ARN, auth, path) are hashed where they lie and
+looked up in a per-scanner cache that maps each distinct raw value to its column code, so
+each distinct value is parsed in Python once.
+
+A line the fast path cannot prove ordinary (quoted small fields, an odd header, an unknown
+endpoint, IPv6, a field longer than its window...) goes to the reference parser in
+``tui.model`` instead. Both paths give the same columns; tests check it on every shape.
+
+Column codes are local to the scanner; each SpanData carries the values the scanner added
+since its previous span, so the index can translate codes (scanners may live in worker
+processes).
+
+A 64-bit hash identifies a distinct raw field value. Two different values colliding needs
+about 2**32 distinct values of one field for an even chance; the risk is accepted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+from numpy.lib.stride_tricks import sliding_window_view
+
+from tui.model.fields import (
+    RECORD_START,
+    _balanced_brace_end,
+    absent,
+    auth_succeeded,
+    parse_auth_context,
+    parse_host,
+    timestamp_us,
+)
+from tui.model.parser import FRAGMENT_REASON, decode_entry_bytes, parse_entry
+from tui.model.payload import SNIFF, language_for
+from tui.model.record import Malformed, Record
+
+I64 = npt.NDArray[np.int64]
+U64 = npt.NDArray[np.uint64]
+U8 = npt.NDArray[np.uint8]
+Bool = npt.NDArray[np.bool_]
+
+#: Zero bytes appended to a span so fixed-width windows never run off its end.
+PAD = 256
+
+#: Entry kinds.
+KIND_RECORD = 0
+KIND_MALFORMED = 1
+KIND_FRAGMENT = 2  # a line before any record in the span: malformed unless a record is open
+
+#: Epoch value of entries without a time of their own (filled in by the index).
+NO_TIME = np.iinfo(np.int64).min
+
+#: Fixed codes of the language column.
+LANG_CODES: dict[str | None, int] = {None: 0, "gremlin": 1, "sparql": 2, "opencypher": 3}
+LANG_NAMES: tuple[str | None, ...] = (None, "gremlin", "sparql", "opencypher")
+
+#: Values of the auth column.
+AUTH_NONE, AUTH_FAILED, AUTH_OK = -1, 0, 1
+
+#: Columns whose codes index a value table (code 0 is always None).
+DICT_COLUMNS: tuple[str, ...] = (
+    "type",
+    "client",
+    "server",
+    "principal",
+    "method",
+    "path",
+    "reason",
+)
+
+#: Numpy dtype of each per-entry column a span carries.
+SPAN_COLUMNS: dict[str, type[np.generic]] = {
+    "offset": np.int64,
+    "line": np.int64,
+    "kind": np.uint8,
+    "epoch_us": np.int64,
+    "type": np.uint32,
+    "client": np.uint32,
+    "port": np.uint16,
+    "server": np.uint32,
+    "principal": np.uint32,
+    "auth": np.int8,
+    "lang": np.uint8,
+    "method": np.uint32,
+    "path": np.uint32,
+    "reason": np.uint32,
+}
+
+_REJECT = -(1 << 40)  # a cache value meaning "this raw value needs the reference parser"
+_MASKS = np.array(
+    [0] + [(1 << (8 * k)) - 1 for k in range(1, 8)] + [0xFFFFFFFFFFFFFFFF], dtype=np.uint64
+)
+_P1 = np.uint64(0x9E3779B97F4A7C15)
+_P2 = np.uint64(0xBF58476D1CE4E5B9)
+_S31 = np.uint64(31)
+_HTTP_TYPES = frozenset({"HTTP_GET", "HTTP_POST"})
+
+
+class ValueTable:
+    """Interned values of one column: code 0 is None, codes are stable once given."""
+
+    def __init__(self) -> None:
+        self.values: list[str | None] = [None]
+        self._codes: dict[str | None, int] = {None: 0}
+
+    def code(self, value: str | None) -> int:
+        """The code of ``value``, adding it when new."""
+        found = self._codes.get(value)
+        if found is None:
+            found = len(self.values)
+            self._codes[value] = found
+            self.values.append(value)
+        return found
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
+class _HashCache:
+    """Maps 64-bit hashes of raw field bytes to an integer (a code, or _REJECT)."""
+
+    def __init__(self, compute: Callable[[bytes], int]) -> None:
+        self._compute = compute
+        self._keys: U64 = np.empty(0, np.uint64)
+        self._vals: I64 = np.empty(0, np.int64)
+
+    def _find(self, hashes: U64) -> tuple[npt.NDArray[np.intp], Bool]:
+        if not len(self._keys):
+            return np.zeros(len(hashes), np.intp), np.zeros(len(hashes), bool)
+        idx = np.searchsorted(self._keys, hashes)
+        np.minimum(idx, len(self._keys) - 1, out=idx)
+        return idx, self._keys[idx] == hashes
+
+    def lookup(self, hashes: U64, raw_at: Callable[[int], bytes]) -> I64:
+        """Values for ``hashes``; ``raw_at(i)`` gives the bytes behind ``hashes[i]``."""
+        idx, hit = self._find(hashes)
+        if not hit.all():
+            missing = np.flatnonzero(~hit)
+            new_keys, first = np.unique(hashes[missing], return_index=True)
+            new_vals = np.array(
+                [self._compute(raw_at(int(missing[i]))) for i in first], dtype=np.int64
+            )
+            keys = np.concatenate([self._keys, new_keys])
+            vals = np.concatenate([self._vals, new_vals])
+            order = np.argsort(keys, kind="stable")
+            self._keys, self._vals = keys[order], vals[order]
+            idx, hit = self._find(hashes)
+        return self._vals[idx]
+
+
+@dataclass
+class SpanData:
+    """What scanning one span yields: per-entry columns in file order, plus counts."""
+
+    start: int
+    end: int
+    lines: int
+    blank_lines: int
+    columns: dict[str, npt.NDArray[np.generic]]
+    new_values: dict[str, tuple[int, list[str | None]]] = field(default_factory=dict)
+    scanner_id: int = 0
+    slow_records: int = 0
+
+    @property
+    def size(self) -> int:
+        """Number of entries."""
+        return len(self.columns["offset"])
+
+
+def _hash(buf: U8, start: I64, length: I64, width: int) -> U64:
+    """Hash ``length`` bytes at ``start`` (``length <= width``, ``width`` a multiple of 8)."""
+    rows = sliding_window_view(buf, width)[start].view("<u8")
+    h = length.astype(np.uint64) * _P1
+    for k in range(width // 8):
+        h ^= rows[:, k] & _MASKS[np.clip(length - 8 * k, 0, 8)]
+        h *= _P2
+        h ^= h >> _S31
+    return h
+
+
+def _next_at_or_after(positions: I64, targets: I64) -> I64:
+    """For each target, the first position >= it (or a value past the end when none)."""
+    if not len(positions):
+        return np.full(len(targets), np.iinfo(np.int64).max // 2, np.int64)
+    idx = np.searchsorted(positions, targets)
+    out = positions[np.minimum(idx, len(positions) - 1)]
+    return np.where(idx < len(positions), out, np.iinfo(np.int64).max // 2)
+
+
+class Scanner:
+    """Turns spans of log bytes into SpanData, keeping value tables across spans."""
+
+    _serial = 0
+
+    def __init__(self, *, fast: bool = True) -> None:
+        Scanner._serial += 1
+        self.scanner_id = Scanner._serial
+        self.fast = fast
+        self.tables: dict[str, ValueTable] = {name: ValueTable() for name in DICT_COLUMNS}
+        self._reported: dict[str, int] = {name: 1 for name in DICT_COLUMNS}
+        self._client = _HashCache(self._client_code)
+        # server, type, arn, auth (+ an absent header) hashed as one run: few combinations.
+        self._combo: list[tuple[int, int, int, int]] = []
+        self._combo_lut: I64 = np.empty((0, 4), np.int64)
+        self._combo4 = _HashCache(lambda raw: self._combo_code(raw, with_header=False))
+        self._combo5 = _HashCache(lambda raw: self._combo_code(raw, with_header=True))
+        # "METHOD /path" of the request line, hashed as one run.
+        self._request: list[tuple[int, int]] = []
+        self._request_lut: I64 = np.empty((0, 2), np.int64)
+        self._request_cache = _HashCache(self._request_code)
+        self._lang_by_pair: dict[int, int] = {}
+
+    # -- values of distinct raw runs --------------------------------------------------
+
+    def _client_code(self, raw: bytes) -> int:
+        """Code of the client column from the part before the port's colon."""
+        if not raw or b":" in raw:
+            return _REJECT  # ":port" or IPv6: the reference parser decides
+        return self.tables["client"].code(parse_host(_text(raw)).key)
+
+    def _combo_code(self, raw: bytes, *, with_header: bool) -> int:
+        """Codes of ``server, type, arn, auth[, header]`` as a row of the combo table."""
+        parts = _text(raw).split(", ")
+        server, conn_type, arn, auth = (absent(p) for p in parts[:4])
+        auth_value = _auth_value(auth)
+        if auth_value == _REJECT:
+            return _REJECT
+        if with_header and (absent(parts[4]) is not None or conn_type in _HTTP_TYPES):
+            return _REJECT  # a bare header that is not absent, or HTTP without a header
+        tables = self.tables
+        row = (
+            tables["server"].code(server),
+            tables["type"].code(conn_type),
+            tables["principal"].code(arn),
+            auth_value,
+        )
+        self._combo.append(row)
+        self._combo_lut = np.array(self._combo, np.int64)
+        return len(self._combo) - 1
+
+    def _request_code(self, raw: bytes) -> int:
+        """Codes of ``METHOD /path`` as a row of the request table."""
+        method, _, path = _text(raw).partition(" ")
+        if not _METHOD.fullmatch(method) or any(char.isspace() for char in path):
+            return _REJECT
+        self._request.append((self.tables["method"].code(method), self.tables["path"].code(path)))
+        self._request_lut = np.array(self._request, np.int64)
+        return len(self._request) - 1
+
+    def _lang_codes(self, type_codes: I64, path_codes: I64) -> I64:
+        """Language codes of (type, path) pairs; _REJECT where the payload must decide."""
+        keys = (type_codes << 32) | path_codes
+        distinct, inverse = np.unique(keys, return_inverse=True)
+        lut = np.empty(len(distinct), np.int64)
+        for i, key in enumerate(distinct.tolist()):
+            code = self._lang_by_pair.get(key)
+            if code is None:
+                type_value = self.tables["type"].values[key >> 32]
+                path_value = self.tables["path"].values[key & 0xFFFFFFFF]
+                lang = language_for(type_value, path_value)
+                code = _REJECT if lang == SNIFF else LANG_CODES[lang]
+                self._lang_by_pair[key] = code
+            lut[i] = code
+        codes: I64 = lut[inverse.reshape(-1)]
+        return codes
+
+    # -- scanning ---------------------------------------------------------------------
+
+    def scan(self, data: bytes, *, file_offset: int, at_file_start: bool, final: bool) -> SpanData:
+        """Scan ``data``, which starts at a line start; without ``final`` it must end
+        just after a newline (a partial last line is the caller's to hold back)."""
+        padded = bytearray(len(data) + PAD)
+        padded[: len(data)] = data
+        return self.scan_padded(
+            padded, len(data), file_offset=file_offset, at_file_start=at_file_start, final=final
+        )
+
+    def scan_padded(
+        self, padded: bytearray, n: int, *, file_offset: int, at_file_start: bool, final: bool
+    ) -> SpanData:
+        """Like ``scan`` for ``padded[:n]``; ``padded`` has at least PAD zero bytes after n."""
+        if len(padded) < n + PAD:
+            raise ValueError("the buffer needs PAD zero bytes after the data")
+        if not final and n and padded[n - 1] != 10:
+            raise ValueError("a non-final span must end with a newline")
+        buf = np.frombuffer(padded, dtype=np.uint8)
+        begin = 3 if at_file_start and padded[:3] == b"\xef\xbb\xbf" else 0
+        newlines = np.flatnonzero(buf[:n] == 10)
+        starts = np.concatenate([np.array([begin], np.int64), newlines + 1])
+        ends = np.concatenate([newlines, np.array([n], np.int64)])
+        if starts[-1] >= n:  # data ends with a newline (or is empty): no last partial line
+            starts, ends = starts[:-1], ends[:-1]
+        line_count = len(starts)
+        has_cr = (ends > starts) & (buf[np.maximum(ends - 1, 0)] == 13)
+        ends = ends - has_cr
+
+        kinds, widths, blank = self._classify(padded, buf, starts, ends)
+        entry_lines = np.flatnonzero(kinds >= 0)
+        count = len(entry_lines)
+        cols: dict[str, npt.NDArray[np.generic]] = {
+            name: np.zeros(count, dtype) for name, dtype in SPAN_COLUMNS.items()
+        }
+        entry_starts = starts[entry_lines]
+        cols["offset"][:] = entry_starts + file_offset
+        cols["line"][:] = entry_lines
+        cols["kind"][:] = kinds[entry_lines]
+        cols["epoch_us"][:] = NO_TIME
+        cols["auth"][:] = AUTH_NONE
+        # Each entry's bytes run to the next entry (continuation and blank lines included).
+        entry_ends = np.append(entry_starts[1:], n)
+
+        records = np.flatnonzero(cols["kind"] == KIND_RECORD)
+        slow = _ints(records)
+        if len(records) and self.fast:
+            line_idx = entry_lines[records]
+            slow = self._fast_records(
+                padded, buf, n, starts[line_idx], ends[line_idx], widths[line_idx], records, cols
+            )
+        fragments = np.flatnonzero(cols["kind"] == KIND_FRAGMENT)
+        if len(fragments):
+            cols["reason"][fragments] = self.tables["reason"].code(FRAGMENT_REASON)
+        for entry in slow:
+            raw = bytes(padded[entry_starts[entry] : entry_ends[entry]])
+            self.store(parse_entry(decode_entry_bytes(raw)), entry, cols)
+        return SpanData(
+            start=file_offset,
+            end=file_offset + n,
+            lines=line_count,
+            blank_lines=blank,
+            columns=cols,
+            new_values=self._take_new_values(),
+            scanner_id=self.scanner_id,
+            slow_records=len(slow),
+        )
+
+    def _classify(self, data: bytearray, buf: U8, starts: I64, ends: I64) -> tuple[I64, I64, int]:
+        """Per line: KIND_RECORD for a record start, KIND_FRAGMENT for a non-blank line
+        before the span's first record start, -1 for blank and continuation lines; and the
+        width of the leading digit run."""
+        kinds = np.full(len(starts), -1, np.int64)
+        widths = np.zeros(len(starts), np.int64)
+        if not len(starts):
+            return kinds, widths, 0
+        first = buf[starts]
+        digit_lead = (first >= 48) & (first <= 57) & (ends > starts)
+        lead_idx = np.flatnonzero(digit_lead)
+        window = sliding_window_view(buf, 24)[starts[lead_idx]]
+        is_digit = (window >= 48) & (window <= 57)
+        width = np.where(is_digit.all(axis=1), 24, np.argmin(is_digit, axis=1))
+        widths[lead_idx] = width
+        rows = np.arange(len(window))
+        comma = window[rows, np.minimum(width, 23)] == 44
+        space = window[rows, np.minimum(width + 1, 23)] == 32
+        short = width < 22
+        opens = np.zeros(len(starts), bool)
+        opens[lead_idx] = short & comma & space
+        blank = ends == starts
+        # Long digit runs and lines that may be whitespace-only are decided in Python.
+        for i in lead_idx[~short].tolist():
+            opens[i] = RECORD_START.match(_text(data[starts[i] : ends[i]])) is not None
+        maybe_space = (~digit_lead) & (ends > starts) & _WHITESPACE_LUT[first]
+        for i in np.flatnonzero(maybe_space).tolist():
+            blank[i] = not _text(data[starts[i] : ends[i]]).strip()
+        kinds[opens] = KIND_RECORD
+        open_lines = np.flatnonzero(opens)
+        first_open = int(open_lines[0]) if len(open_lines) else len(starts)
+        lead = np.arange(first_open)
+        kinds[lead[~blank[:first_open]]] = KIND_FRAGMENT
+        return kinds, widths, int(blank.sum())
+
+    def _fast_records(
+        self,
+        data: bytearray,
+        buf: U8,
+        n: int,
+        ls: I64,
+        le: I64,
+        width: I64,
+        records: I64,
+        cols: dict[str, npt.NDArray[np.generic]],
+    ) -> list[int]:
+        """Fill the columns of the record entries the fast path can prove ordinary (lines
+        ``[ls, le)``, timestamp ``width`` digits); return the entries left for the parser."""
+        n_rec = len(records)
+        # Timestamp value; 19-digit nanoseconds from 9e18 on would overflow int64.
+        digits = sliding_window_view(buf, 24)[ls][:, :19].astype(np.int64) - 48
+        value = np.zeros(n_rec, np.int64)
+        for k in range(19):
+            np.copyto(value, value * 10 + digits[:, k], where=k < width)
+        ok = np.isin(width, (10, 13, 16, 19)) & ~((width == 19) & (digits[:, 0] >= 9))
+        scale = np.select([width == 10, width == 13, width == 16], [1_000_000, 1_000, 1], 0)
+        epoch = np.where(width == 19, value // 1000, value * scale)
+
+        # The first seven ", " separators after the timestamp, on the record's first line.
+        region = buf[:n]
+        commas = np.flatnonzero(region == 44)
+        seps = commas[buf[commas + 1] == 32]
+        if len(seps) < 6:
+            return _ints(records)
+        j = np.searchsorted(seps, ls + width)
+        ok &= j + 5 < len(seps)
+        has_sep6 = j + 6 < len(seps)
+        sep = seps[np.minimum(j[:, None] + np.arange(7), len(seps) - 1)]
+        ok &= sep[:, 5] < le
+        for k in range(1, 6):  # client..auth are never quoted on the fast path
+            ok &= buf[sep[:, k - 1] + 2] != 34
+
+        live = np.flatnonzero(ok)
+        sep, has_sep6, le = sep[live], has_sep6[live], le[live]
+
+        def codes(cache: _HashCache, start: I64, end: I64, tiers: tuple[int, ...]) -> I64:
+            return _lookup_runs(cache, buf, data, start, end, tiers)
+
+        # Client: "address:port" with the port's 1-5 digits read back from the separator.
+        cstart, cend = sep[:, 0] + 2, sep[:, 1]
+        tail = sliding_window_view(buf, 7)[cend - 7]
+        colon_at = (tail[:, :6] == 58)[:, ::-1]
+        has_colon = colon_at.any(axis=1)
+        colon_pos = 5 - np.argmax(colon_at, axis=1)  # last colon within the 6 bytes
+        port_len = 6 - colon_pos
+        port = np.zeros(len(live), np.int64)
+        port_ok = has_colon & (port_len <= 5) & (cend - port_len - 1 > cstart)
+        for k in range(1, 6):  # k-th digit from the right is tail[7 - k]
+            digit = tail[:, 7 - k].astype(np.int64) - 48
+            in_port = k <= port_len
+            port_ok &= ~in_port | ((digit >= 0) & (digit <= 9))
+            np.copyto(port, port + digit * 10 ** (k - 1), where=in_port)
+        port_ok &= port <= 65535
+        client_c = codes(self._client, cstart, cend - port_len - 1, (16, 24, 40))
+        client_c[~port_ok] = _REJECT
+
+        # Header: quoted (a request line inside), or an absent marker hashed with the combo.
+        h = sep[:, 5] + 2
+        quoted = buf[h] == 34
+        combo = np.full(len(live), _REJECT, np.int64)
+        method_c = np.zeros(len(live), np.int64)
+        path_c = np.zeros(len(live), np.int64)
+        q_rows = np.flatnonzero(quoted)
+        if len(q_rows):
+            combo[q_rows] = codes(self._combo4, sep[q_rows, 1] + 2, sep[q_rows, 5], _COMBO_TIERS)
+            request = self._requests(data, buf, n, h[q_rows], le[q_rows])
+            good = request >= 0
+            rows = self._request_lut[request[good]]
+            method_c[q_rows[good]] = rows[:, 0]
+            path_c[q_rows[good]] = rows[:, 1]
+            combo[q_rows[~good]] = _REJECT
+        u_rows = np.flatnonzero(~quoted & has_sep6 & (sep[:, 6] < le))
+        if len(u_rows):
+            combo[u_rows] = codes(self._combo5, sep[u_rows, 1] + 2, sep[u_rows, 6], _COMBO_TIERS)
+
+        fine = (combo >= 0) & (client_c >= 0)
+        f_idx = np.flatnonzero(fine)
+        combo_rows = self._combo_lut[combo[f_idx]] if len(f_idx) else np.empty((0, 4), np.int64)
+        lang_c = self._lang_codes(combo_rows[:, 1], path_c[f_idx])
+        good = lang_c != _REJECT
+        f_idx, combo_rows, lang_c = f_idx[good], combo_rows[good], lang_c[good]
+
+        done = records[live[f_idx]]
+        cols["epoch_us"][done] = epoch[live[f_idx]]
+        cols["client"][done] = client_c[f_idx]
+        cols["port"][done] = port[f_idx]
+        cols["server"][done] = combo_rows[:, 0]
+        cols["type"][done] = combo_rows[:, 1]
+        cols["principal"][done] = combo_rows[:, 2]
+        cols["auth"][done] = combo_rows[:, 3]
+        cols["lang"][done] = lang_c
+        cols["method"][done] = method_c[f_idx]
+        cols["path"][done] = path_c[f_idx]
+        handled = np.zeros(n_rec, bool)
+        handled[live[f_idx]] = True
+        return _ints(records[~handled])
+
+    def _requests(self, data: bytearray, buf: U8, n: int, h: I64, le: I64) -> I64:
+        """Request-table rows for quoted headers opening at ``h`` (-1 where the fast path
+        does not apply): the header must close with ``", `` on the line, and its request
+        line is the first ``) X`` (X upper case) inside it, ``METHOD /path`` up to a space
+        or ``?``."""
+        region = buf[:n]
+        quotes = np.flatnonzero(region == 34)
+        close = _next_at_or_after(quotes, h + 1)
+        parens = np.flatnonzero(region == 41)
+        after = buf[parens + 2]
+        anchors = parens[(buf[parens + 1] == 32) & (after >= 65) & (after <= 90)]
+        req = _next_at_or_after(anchors, h + 1) + 2
+        last = len(buf) - 1
+        good = (buf[np.minimum(close + 1, last)] == 44) & (buf[np.minimum(close + 2, last)] == 32)
+        good &= (close < le) & (req < close)
+        req = np.minimum(req, len(buf) - _REQUEST_WINDOW)
+        window = sliding_window_view(buf, _REQUEST_WINDOW)[req]
+        space = window == 32
+        method_end = np.argmax(space, axis=1)
+        rows = np.arange(len(req))
+        after_method = window[rows, np.minimum(method_end + 1, _REQUEST_WINDOW - 1)]
+        good &= space.any(axis=1) & (after_method == 47)
+        stop = (space | (window == 63)) & (np.arange(_REQUEST_WINDOW) > method_end[:, None])
+        good &= stop.any(axis=1)
+        end = req + np.argmax(stop, axis=1)
+        good &= end < close
+        out = np.full(len(h), -1, np.int64)
+        pick = np.flatnonzero(good)
+        if len(pick):
+            found = _lookup_runs(
+                self._request_cache, buf, data, req[pick], end[pick], (16, 32, _REQUEST_WINDOW)
+            )
+            out[pick] = np.where(found >= 0, found, -1)
+        return out
+
+    def store(
+        self, parsed: Record | Malformed, entry: int, cols: dict[str, npt.NDArray[np.generic]]
+    ) -> None:
+        """Store the columns of a parsed entry at row ``entry``."""
+        tables = self.tables
+        if isinstance(parsed, Malformed):
+            cols["kind"][entry] = KIND_MALFORMED
+            cols["reason"][entry] = tables["reason"].code(parsed.reason)
+            cols["epoch_us"][entry] = _leading_timestamp(parsed.raw)
+            return
+        cols["kind"][entry] = KIND_RECORD
+        cols["epoch_us"][entry] = parsed.epoch_us
+        cols["type"][entry] = tables["type"].code(parsed.conn_type)
+        cols["client"][entry] = tables["client"].code(parsed.client.key if parsed.client else None)
+        cols["port"][entry] = (parsed.client.port or 0) if parsed.client else 0
+        cols["server"][entry] = tables["server"].code(parsed.server.raw if parsed.server else None)
+        cols["principal"][entry] = tables["principal"].code(parsed.arn)
+        cols["auth"][entry] = _auth_code(parsed.auth_ok)
+        cols["lang"][entry] = LANG_CODES[parsed.lang]
+        cols["method"][entry] = tables["method"].code(parsed.method)
+        cols["path"][entry] = tables["path"].code(parsed.path)
+
+    def _take_new_values(self) -> dict[str, tuple[int, list[str | None]]]:
+        """Values added to each table since the previous span, with their first code."""
+        delta: dict[str, tuple[int, list[str | None]]] = {}
+        for name, table in self.tables.items():
+            first = self._reported[name]
+            if len(table) > first:
+                delta[name] = (first, table.values[first:])
+                self._reported[name] = len(table)
+        return delta
+
+
+_COMBO_TIERS = (32, 64, 128, 256)
+_REQUEST_WINDOW = 48
+_METHOD = re.compile(r"[A-Z]+")
+_WHITESPACE_LUT = np.zeros(256, bool)
+_WHITESPACE_LUT[list(b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \xc2\xe1\xe2\xe3")] = True
+
+
+def _lookup_runs(
+    cache: _HashCache, buf: U8, data: bytearray, start: I64, end: I64, tiers: tuple[int, ...]
+) -> I64:
+    """Cache values of the byte runs ``[start, end)``, hashing each run with the smallest
+    tier width that holds it; runs longer than the last tier get _REJECT."""
+    length = end - start
+    hashes = np.zeros(len(start), np.uint64)
+    fits = np.zeros(len(start), bool)
+    lower = -1
+    for tier in tiers:
+        rows = np.flatnonzero((length > lower) & (length <= tier))
+        if len(rows):
+            hashes[rows] = _hash(buf, start[rows], length[rows], tier)
+            fits[rows] = True
+        lower = tier
+    out = np.full(len(start), _REJECT, np.int64)
+    pick = np.flatnonzero(fits)
+    if len(pick):
+        s, e = start[pick], end[pick]
+        out[pick] = cache.lookup(hashes[pick], lambda i: bytes(data[s[i] : e[i]]))
+    return out
+
+
+def _ints(array: I64) -> list[int]:
+    values: list[int] = array.tolist()
+    return values
+
+
+def _text(raw: bytes | bytearray) -> str:
+    return raw.decode("utf-8", errors="replace")
+
+
+def _auth_code(auth_ok: bool | None) -> int:
+    return AUTH_NONE if auth_ok is None else (AUTH_OK if auth_ok else AUTH_FAILED)
+
+
+def _auth_value(text: str | None) -> int:
+    """The auth column value of an auth field, or _REJECT when the reference split could
+    differ (a ``{...}`` map whose first ``", "`` is inside the braces)."""
+    if text is None:
+        return AUTH_NONE
+    if text.startswith("{") and _balanced_brace_end(text, 0) != len(text) - 1:
+        return _REJECT
+    return _auth_code(auth_succeeded(parse_auth_context(text)))
+
+
+_LEADING_DIGITS = re.compile(r"(\d+), ")
+
+
+def _leading_timestamp(raw: str) -> int:
+    """A malformed entry's own timestamp when it has a valid one, else NO_TIME."""
+    match = _LEADING_DIGITS.match(raw)
+    if match:
+        value = timestamp_us(match.group(1))
+        if value is not None:
+            return value
+    return int(NO_TIME)

@@ -1,0 +1,1 @@
+"""Where log bytes come from: local files (and, later, live tails and AWS)."""
