@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -25,7 +27,7 @@ class ColumnStore:
     def __len__(self) -> int:
         return self.size
 
-    def column(self, name: str) -> npt.NDArray[np.generic]:
+    def column(self, name: str) -> npt.NDArray[Any]:
         """The first ``size`` rows of a column (a view: do not write through it)."""
         return self._arrays[name][: self.size]
 

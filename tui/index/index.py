@@ -14,6 +14,7 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -111,7 +112,7 @@ class Index:
         """Blank lines read (they belong to no entry)."""
         return sum(source.blank_lines for source in self.sources)
 
-    def column(self, name: str) -> npt.NDArray[np.generic]:
+    def column(self, name: str) -> npt.NDArray[Any]:
         """A column over all entries (a read-only view)."""
         return self.store.column(name)
 

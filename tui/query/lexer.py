@@ -4,11 +4,14 @@ The lexer only decides shapes (word, quoted phrase, regex, ``name:value``, opera
 field name is known or a value is valid is the parser's business, so the first problem in the
 text is the one reported.
 
-Word rules, in short: a WORD is a run of characters other than whitespace, ``(``, ``)`` and
-``"``. A token starting with ``/`` is a REGEX when a later unescaped ``/`` (optionally followed by
-``i``) ends where a word would end, with at least one character in between and no unescaped
-whitespace; otherwise it is a plain WORD. So ``/status`` and ``/gremlin/profile`` are words but
-``/gremlin/`` is the regex ``gremlin`` (quote it, ``"/gremlin/"``, to search for the text).
+Word rules, in short: a WORD is a run of characters other than whitespace and ``"`` that
+does not start with ``(`` or ``)``; inside a word, balanced parentheses belong to it (so
+``query:g.V().count()`` is one value) and a ``)`` with no ``(`` before it in the word ends it
+(so ``(client:x)`` groups). A token starting with ``/`` is a REGEX when a later unescaped
+``/`` (optionally followed by ``i``) ends where a word would end, with at least one character
+in between and no unescaped whitespace; otherwise it is a plain WORD. So ``/status`` and
+``/gremlin/profile`` are words but ``/gremlin/`` is the regex ``gremlin`` (quote it,
+``"/gremlin/"``, to search for the text).
 """
 
 from __future__ import annotations
@@ -98,8 +101,19 @@ class Lexer:
         return token
 
     def _word(self, start: int) -> Token:
+        text = self.text
         end = start
-        while end < len(self.text) and is_word_char(self.text[end]):
+        depth = 0
+        while end < len(text):
+            char = text[end]
+            if char == "(" and end > start:
+                if depth == 0 and text[start:end] in KEYWORDS:
+                    break  # "NOT(a)", "a OR(b)": the keyword stays an operator
+                depth += 1
+            elif char == ")" and depth > 0:
+                depth -= 1
+            elif not is_word_char(char):
+                break
             end += 1
         word = self.text[start:end]
         return Token("WORD", start, end, word, value=word)

@@ -1,0 +1,221 @@
+"""Writing records and stats for scripts: JSON Lines, CSV and a plain-text table.
+
+JSON Lines is the stable export format: one object per record with exactly the keys in
+``RECORD_KEYS`` (absent values are ``null``). Text that reaches a terminal is made inert.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable
+from typing import IO, Any
+
+from tui.index.stats import Stats
+from tui.model.record import Malformed, Record
+from tui.model.text import inert
+from tui.query.timeparse import format_time_us
+
+#: Keys of a JSON Lines record, in order (also the CSV columns).
+RECORD_KEYS: tuple[str, ...] = (
+    "time",
+    "epoch_us",
+    "client",
+    "server",
+    "type",
+    "arn",
+    "auth_ok",
+    "method",
+    "path",
+    "lang",
+    "query",
+    "payload",
+    "header",
+    "source",
+    "line",
+)
+
+#: Extra CSV columns written with ``--malformed``.
+MALFORMED_KEYS: tuple[str, ...] = ("malformed", "error", "raw")
+
+
+def record_object(record: Record) -> dict[str, Any]:
+    """The export form of a record."""
+    return {
+        "time": format_time_us(record.epoch_us),
+        "epoch_us": record.epoch_us,
+        "client": record.client.raw if record.client else None,
+        "server": record.server.raw if record.server else None,
+        "type": record.conn_type,
+        "arn": record.arn,
+        "auth_ok": record.auth_ok,
+        "method": record.method,
+        "path": record.path,
+        "lang": record.lang,
+        "query": record.query.text if record.query else None,
+        "payload": record.payload,
+        "header": record.header_raw,
+        "source": record.source,
+        "line": record.line,
+    }
+
+
+def malformed_object(entry: Malformed) -> dict[str, Any]:
+    """The export form of a malformed entry."""
+    return {
+        "malformed": True,
+        "error": entry.reason,
+        "raw": entry.raw,
+        "source": entry.source,
+        "line": entry.line,
+    }
+
+
+class JsonLinesWriter:
+    """One JSON object per line; ASCII-only, so no control character reaches a terminal."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self.out = out
+
+    def record(self, record: Record) -> None:
+        self.out.write(json.dumps(record_object(record)) + "\n")
+
+    def malformed(self, entry: Malformed) -> None:
+        self.out.write(json.dumps(malformed_object(entry)) + "\n")
+
+    def close(self) -> None:
+        self.out.flush()
+
+
+class CsvWriter:
+    """RFC 4180 CSV with a header row; values are made inert when writing to a terminal."""
+
+    def __init__(self, out: IO[str], *, with_malformed: bool, terminal: bool) -> None:
+        self.out = out
+        self.terminal = terminal
+        self.keys = RECORD_KEYS + (MALFORMED_KEYS if with_malformed else ())
+        self.writer = csv.writer(out, lineterminator="\n")
+        self.writer.writerow(self.keys)
+
+    def _row(self, values: dict[str, Any]) -> None:
+        cells = []
+        for key in self.keys:
+            value = values.get(key)
+            text = (
+                ""
+                if value is None
+                else ("true" if value is True else "false" if value is False else str(value))
+            )
+            cells.append(inert(text) if self.terminal else text)
+        self.writer.writerow(cells)
+
+    def record(self, record: Record) -> None:
+        self._row(record_object(record) | {"malformed": False})
+
+    def malformed(self, entry: Malformed) -> None:
+        self._row(malformed_object(entry))
+
+    def close(self) -> None:
+        self.out.flush()
+
+
+class TableWriter:
+    """Aligned columns for reading in a terminal; the query column takes the rest of the
+    width and everything from the log is made inert."""
+
+    COLUMNS: tuple[tuple[str, int], ...] = (
+        ("TIME (UTC)", 24),
+        ("CLIENT", 15),
+        ("TYPE", 9),
+        ("USER", 22),
+        ("AUTH", 4),
+        ("LANG", 10),
+        ("REQUEST", 18),
+    )
+
+    def __init__(self, out: IO[str], *, width: int) -> None:
+        self.out = out
+        self.query_width = max(20, width - sum(w + 1 for _, w in self.COLUMNS))
+        header = [name.ljust(w) for name, w in self.COLUMNS] + ["QUERY"]
+        self.out.write(" ".join(header) + "\n")
+
+    @staticmethod
+    def _cell(text: str | None, width: int) -> str:
+        value = inert(text or "")
+        if len(value) > width:
+            value = value[: width - 1] + "…"
+        return value.ljust(width)
+
+    def record(self, record: Record) -> None:
+        auth = {True: "ok", False: "FAIL", None: ""}[record.auth_ok]
+        request = " ".join(p for p in (record.method, record.path) if p)
+        user = record.principal.short if record.principal else ""
+        query = " ".join((record.query.text if record.query else "").split())
+        cells = [
+            format_time_us(record.epoch_us)[:-4] + "Z",
+            record.client.key if record.client else "",
+            record.conn_type or "",
+            user,
+            auth,
+            record.lang or "",
+            request,
+        ]
+        row = [self._cell(cell, w) for cell, (_, w) in zip(cells, self.COLUMNS, strict=True)]
+        row.append(self._cell(query, self.query_width).rstrip())
+        self.out.write(" ".join(row).rstrip() + "\n")
+
+    def malformed(self, entry: Malformed) -> None:
+        text = f"MALFORMED {entry.source}:{entry.line}: {entry.reason}: {entry.raw}"
+        self.out.write(inert(text)[: self.query_width + 120] + "\n")
+
+    def close(self) -> None:
+        self.out.flush()
+
+
+Writer = JsonLinesWriter | CsvWriter | TableWriter
+
+
+def stats_object(stats: Stats) -> dict[str, Any]:
+    """The JSON form of ``stats``."""
+    return {
+        "lines": stats.lines,
+        "records": stats.records,
+        "malformed": stats.malformed,
+        "first": format_time_us(stats.first_us) if stats.first_us is not None else None,
+        "last": format_time_us(stats.last_us) if stats.last_us is not None else None,
+        "by_type": stats.by_type,
+        "by_lang": stats.by_lang,
+        "by_auth": stats.by_auth,
+        "top_clients": [list(item) for item in stats.top_clients],
+        "top_users": [list(item) for item in stats.top_users],
+        "top_paths": [list(item) for item in stats.top_paths],
+    }
+
+
+def stats_text(stats: Stats) -> str:
+    """``stats`` as a readable report."""
+    data = stats_object(stats)
+    lines = [
+        f"lines      {data['lines']:>12,}",
+        f"records    {data['records']:>12,}",
+        f"malformed  {data['malformed']:>12,}",
+        f"first      {data['first'] or '-':>27}",
+        f"last       {data['last'] or '-':>27}",
+    ]
+
+    def section(title: str, pairs: Iterable[tuple[str, int]]) -> None:
+        items = list(pairs)
+        lines.append("")
+        lines.append(title)
+        if not items:
+            lines.append("  -")
+        for value, count in items:
+            lines.append(f"  {count:>10,}  {inert(str(value))}")
+
+    section("by type", stats.by_type.items())
+    section("by language", stats.by_lang.items())
+    section("by auth", stats.by_auth.items())
+    section("top clients", stats.top_clients)
+    section("top users", stats.top_users)
+    section("top paths", stats.top_paths)
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,237 @@
+"""Evaluating a filter over the whole index at once.
+
+Field terms become lookups: the term is tested once per distinct value of the column and the
+result is spread over all entries through their codes, so ``client:10.0.1`` over millions of
+entries costs one gather. Time bounds compare the time column. Bare words and regexes search
+the raw text (``textscan``). ``agent``, ``query`` and ``header`` have no column: they parse
+the entries still in question, after a raw-text pre-filter when one is sound, and after the
+cheaper terms of an AND have narrowed the candidates.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from tui.index.index import Index
+from tui.index.scan import AUTH_FAILED, AUTH_NONE, AUTH_OK, KIND_RECORD, LANG_CODES
+from tui.index.textscan import Cancelled, TextQuery, literal_query, regex_query, search
+from tui.model.fields import parse_arn
+from tui.model.record import Record
+from tui.query.ast import And, FieldMatch, Last, MatchAll, Node, Not, Or, Regex, Text, TimeBound
+from tui.query.predicate import field_matches, split_client_value, text_matches
+
+Bool = npt.NDArray[np.bool_]
+I32 = npt.NDArray[np.int32]
+
+__all__ = ["Cancelled", "FilterResult", "evaluate", "filtered_order"]
+
+_DICT_FIELDS = {
+    "type": "type",
+    "client": "client",
+    "server": "server",
+    "user": "principal",
+    "method": "method",
+    "path": "path",
+}
+_PARSED_FIELDS = frozenset({"agent", "query", "header"})
+_AUTH = {"ok": AUTH_OK, "failed": AUTH_FAILED, "none": AUTH_NONE}
+#: Below this many candidates, parse them all rather than pre-filter the raw text.
+_PARSE_DIRECTLY = 50_000
+#: Percent-encoded or JSON-escaped letters and digits: a query decoded from these may hold
+#: a word its raw text does not.
+_ENCODED_ALNUM = re.compile(
+    r"(?i)%(?:3[0-9]|[46][1-9a-f]|[57][0-9a])|\\u00(?:3[0-9]|[4-7][0-9a-f])"
+)
+
+
+@dataclass(frozen=True)
+class FilterResult:
+    """Entries that passed, as a mask over the first ``size`` entries."""
+
+    mask: Bool
+    size: int
+
+
+def evaluate(
+    index: Index,
+    node: Node,
+    *,
+    size: int | None = None,
+    cancel: threading.Event | None = None,
+    on_progress: Callable[[float], None] | None = None,
+) -> FilterResult:
+    """Evaluate a filter over the first ``size`` entries (default: all). Raises Cancelled."""
+    n = index.size if size is None else size
+    evaluator = _Evaluator(index, n, cancel)
+    mask = evaluator.eval(node, np.ones(n, bool))
+    if on_progress is not None:
+        on_progress(1.0)
+    return FilterResult(mask=mask, size=n)
+
+
+def filtered_order(index: Index, result: FilterResult) -> I32:
+    """Entry ids that passed, in time order."""
+    order = index.order()
+    if len(order) > result.size:
+        order = order[order < result.size]
+    selected: I32 = order[result.mask[order]]
+    return selected
+
+
+class _Evaluator:
+    def __init__(self, index: Index, size: int, cancel: threading.Event | None) -> None:
+        self.index = index
+        self.size = size
+        self.cancel = cancel
+        self.is_record = index.column("kind")[:size] == KIND_RECORD
+        self._newest: int | None = None
+
+    def col(self, name: str) -> npt.NDArray[Any]:
+        return self.index.column(name)[: self.size]
+
+    def eval(self, node: Node, candidates: Bool) -> Bool:
+        """Entries among ``candidates`` that satisfy ``node``."""
+        if self.cancel is not None and self.cancel.is_set():
+            raise Cancelled()
+        if isinstance(node, MatchAll):
+            return candidates.copy()
+        if isinstance(node, And):
+            result = candidates
+            for child in sorted(node.operands, key=_cost):
+                if not result.any():
+                    break
+                result = self.eval(child, result)
+            return result
+        if isinstance(node, Or):
+            result = np.zeros(self.size, bool)
+            for child in sorted(node.operands, key=_cost):
+                rest = candidates & ~result
+                if not rest.any():
+                    break
+                result |= self.eval(child, rest)
+            return result
+        if isinstance(node, Not):
+            return candidates & ~self.eval(node.operand, candidates)
+        if isinstance(node, TimeBound):
+            times = self.col("epoch_us")
+            if node.op == "after":
+                return candidates & (times >= node.epoch_us)
+            return candidates & (times < node.epoch_us)
+        if isinstance(node, Last):
+            return candidates & (self.col("epoch_us") >= self.newest() - node.duration_us)
+        if isinstance(node, Text):
+            return search(
+                self.index, self.size, literal_query(node.value), candidates, cancel=self.cancel
+            )
+        if isinstance(node, Regex):
+            return search(
+                self.index, self.size, regex_query(node.pattern), candidates, cancel=self.cancel
+            )
+        return self.field(node, candidates)
+
+    def newest(self) -> int:
+        """Time of the newest record (what ``last:`` counts back from)."""
+        if self._newest is None:
+            times = self.col("epoch_us")[self.is_record]
+            self._newest = int(times.max()) if len(times) else 0
+        return self._newest
+
+    def field(self, node: FieldMatch, candidates: Bool) -> Bool:
+        if node.field == "source":
+            names = [source.name for source in self.index.sources]
+            lut = np.array([text_matches(node, name) for name in names], bool)
+            return _mask(candidates & lut[self.col("source")])
+        candidates = candidates & self.is_record
+        if node.field == "auth":
+            return _mask(candidates & (self.col("auth") == _AUTH[node.value]))
+        if node.field == "lang":
+            code = LANG_CODES[None if node.value == "none" else node.value]
+            return _mask(candidates & (self.col("lang") == code))
+        if node.field in _PARSED_FIELDS:
+            return self.parsed_field(node, candidates)
+        column = _DICT_FIELDS[node.field]
+        values = self.index.tables[column].values
+        lut = np.array([_value_matches(node, value) for value in values], bool)
+        result = candidates & lut[self.col(column)]
+        if node.field == "client" and node.op == "equals":
+            address, port = split_client_value(node.value)
+            if port is not None:
+                wanted = FieldMatch(node.field, node.op, address, None, node.span)
+                lut = np.array([_value_matches(wanted, value) for value in values], bool)
+                result = candidates & lut[self.col(column)] & (self.col("port") == port)
+        return _mask(result)
+
+    def parsed_field(self, node: FieldMatch, candidates: Bool) -> Bool:
+        """Fields with no column: parse each remaining candidate."""
+        prefilter = _prefilter(node)
+        if prefilter is not None and np.count_nonzero(candidates) > _PARSE_DIRECTLY:
+            candidates = search(self.index, self.size, prefilter, candidates, cancel=self.cancel)
+        result = np.zeros(self.size, bool)
+        for count, entry in enumerate(np.flatnonzero(candidates).tolist()):
+            if count % 4096 == 0 and self.cancel is not None and self.cancel.is_set():
+                raise Cancelled()
+            parsed = self.index.entry(entry)
+            if isinstance(parsed, Record) and field_matches(node, parsed):
+                result[entry] = True
+        return result
+
+
+def _mask(values: Any) -> Bool:
+    mask: Bool = np.asarray(values, dtype=bool)
+    return mask
+
+
+def _value_matches(node: FieldMatch, value: str | None) -> bool:
+    """A field term against one distinct column value."""
+    if value is None:
+        return False
+    if node.field == "user" and node.op == "equals":
+        wanted = node.value.lower()
+        return any(part.lower() == wanted for part in parse_arn(value).parts)
+    return text_matches(node, value)
+
+
+def _prefilter(node: FieldMatch) -> TextQuery | None:
+    """A raw-text test every match must pass, when one exists."""
+    if node.op == "regex":
+        return None
+    if node.field == "query":
+        runs = re.findall(r"[A-Za-z0-9_]+", node.value)
+        if not runs:
+            return None
+        word = max(runs, key=len).lower()
+        return TextQuery(
+            test=lambda text: word in text.lower() or _ENCODED_ALNUM.search(text) is not None,
+            block=re.compile(
+                re.escape(word.encode()) + rb"[^\n]*|" + _ENCODED_ALNUM.pattern[4:].encode(),
+                re.IGNORECASE,
+            ),
+            lower=True,
+        )
+    # agent and header text appear verbatim, except that a quote is doubled in the log.
+    pieces = [piece for piece in node.value.split('"') if piece]
+    if not pieces:
+        return None
+    return literal_query(max(pieces, key=len))
+
+
+def _cost(node: Node) -> int:
+    """Rough cost, to evaluate cheap terms of an AND or OR first."""
+    if isinstance(node, (MatchAll, TimeBound, Last)):
+        return 0
+    if isinstance(node, FieldMatch):
+        return 3 if node.field in _PARSED_FIELDS else 1
+    if isinstance(node, (Text, Regex)):
+        return 2
+    if isinstance(node, Not):
+        return _cost(node.operand)
+    if isinstance(node, (And, Or)):
+        return max(_cost(child) for child in node.operands)
+    return 3
