@@ -115,21 +115,21 @@ def _dispatch(args: argparse.Namespace) -> int:
     node = parse_filter(args.filter)
     if args.command == "view":
         raise UsageError("the viewer is not available in this build; use 'query' or 'stats'")
-    decompressed = Decompressed()
+    index = _load(args.paths)
     try:
-        index = _load(args.paths, decompressed)
         result = evaluate(index, node)
         if args.command == "stats":
             return _stats(index, result, args.format, sys.stdout)
         return _query(index, result, args, sys.stdout)
     finally:
-        decompressed.cleanup()
+        index.close()
 
 
-def _load(paths: Sequence[str], decompressed: Decompressed) -> Index:
+def _load(paths: Sequence[str]) -> Index:
     """Index the files named by ``paths``, with a progress line on a terminal."""
     files = expand_paths(paths)
     index = Index()
+    decompressed = Decompressed()
     reporter = _ProgressLine(sys.stderr) if sys.stderr.isatty() else None
     try:
         load(index, files, decompressed=decompressed, on_progress=reporter)
@@ -232,9 +232,8 @@ def _demo(args: argparse.Namespace) -> int:
         write_sample(
             Path(directory), records=args.records, seed=args.seed, malformed=2, end_us=end_us
         )
-        decompressed = Decompressed()
+        index = _load([directory])
         try:
-            index = _load([directory], decompressed)
             return _stats(index, evaluate(index, parse_filter("")), "table", sys.stdout)
         finally:
-            decompressed.cleanup()
+            index.close()

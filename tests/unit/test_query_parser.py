@@ -87,8 +87,9 @@ def test_lower_case_keywords_are_words(word: str) -> None:
     )
 
 
-def test_word_stops_at_parentheses_and_quotes() -> None:
-    assert shape(parse_filter('a(b)c"d"e')) == ("AND", "a", "b", "c", "d", "e")
+def test_word_keeps_inner_parentheses_and_stops_at_quotes() -> None:
+    assert shape(parse_filter('a(b)c"d"e')) == ("AND", "a(b)c", "d", "e")
+    assert shape(parse_filter("(a)b")) == ("AND", "a", "b")
 
 
 @pytest.mark.parametrize(
@@ -347,13 +348,15 @@ def test_field_regex_in_parentheses() -> None:
     assert node == FieldMatch("path", "regex", "x", re.compile("x"), Span(1, 9))
 
 
-def test_field_value_stops_at_parenthesis() -> None:
-    # Unquoted values end at "(" like any word: quote Gremlin to search for it.
-    assert parse_filter("query:g.V(x)") == And(
-        (FieldMatch("query", "contains", "g.V", None, Span(0, 9)), txt("x", 10)), Span(0, 12)
+def test_field_value_keeps_balanced_parentheses() -> None:
+    # Gremlin reads naturally: balanced parentheses inside a word belong to it.
+    assert parse_filter("query:g.V().count()") == FieldMatch(
+        "query", "contains", "g.V().count()", None, Span(0, 19)
     )
-    error = err("query:g.V()")
-    assert (error.position, error.message) == (10, "empty parentheses")
+    assert parse_filter("g.V(x)") == Text("g.V(x)", Span(0, 6))
+    assert parse_filter("(query:g.V(x))") == FieldMatch(
+        "query", "contains", "g.V(x)", None, Span(1, 13)
+    )
     assert parse_filter("(type:query)") == FieldMatch(
         "type", "contains", "query", None, Span(1, 11)
     )

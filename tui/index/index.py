@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,7 @@ class Index:
         self._rebuild = False
         self._files: dict[int, int] = {}  # source id -> open descriptor
         self._scanner = Scanner()  # parses single entries again when they grow
+        self._cleanups: list[Callable[[], None]] = []
 
     # -- reading ----------------------------------------------------------------------
 
@@ -156,12 +158,19 @@ class Index:
             offset=int(self.store.column("offset")[entry]),
         )
 
+    def add_cleanup(self, cleanup: Callable[[], None]) -> None:
+        """Run ``cleanup`` on ``close`` (temporary files the sources need until then)."""
+        self._cleanups.append(cleanup)
+
     def close(self) -> None:
-        """Close the files kept open for reading."""
+        """Close the files kept open for reading and remove temporary files."""
         with self._lock:
             for fd in self._files.values():
                 os.close(fd)
             self._files.clear()
+            for cleanup in self._cleanups:
+                cleanup()
+            self._cleanups.clear()
 
     # -- building ---------------------------------------------------------------------
 

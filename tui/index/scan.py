@@ -30,11 +30,12 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from tui.model.fields import (
     RECORD_START,
-    _balanced_brace_end,
     absent,
     auth_succeeded,
+    balanced_brace_end,
     parse_auth_context,
     parse_host,
+    quoted_field,
     timestamp_us,
 )
 from tui.model.parser import FRAGMENT_REASON, decode_entry_bytes, parse_entry
@@ -228,8 +229,11 @@ class Scanner:
     def _combo_code(self, raw: bytes, *, with_header: bool) -> int:
         """Codes of ``server, type, arn, auth[, header]`` as a row of the combo table."""
         parts = _text(raw).split(", ")
-        server, conn_type, arn, auth = (absent(p) for p in parts[:4])
-        auth_value = _auth_value(auth)
+        server, conn_type, arn = (absent(p) for p in parts[:3])
+        auth = _whole_field(parts[3])
+        if auth is None:
+            return _REJECT  # a quoted auth context that does not end at this separator
+        auth_value = _auth_value(absent(auth))
         if auth_value == _REJECT:
             return _REJECT
         if with_header and (absent(parts[4]) is not None or conn_type in _HTTP_TYPES):
@@ -409,7 +413,7 @@ class Scanner:
         has_sep6 = j + 6 < len(seps)
         sep = seps[np.minimum(j[:, None] + np.arange(7), len(seps) - 1)]
         ok &= sep[:, 5] < le
-        for k in range(1, 6):  # client..auth are never quoted on the fast path
+        for k in range(1, 5):  # client..arn are never quoted on the fast path (auth may be)
             ok &= buf[sep[:, k - 1] + 2] != 34
 
         live = np.flatnonzero(ok)
@@ -588,12 +592,21 @@ def _auth_code(auth_ok: bool | None) -> int:
     return AUTH_NONE if auth_ok is None else (AUTH_OK if auth_ok else AUTH_FAILED)
 
 
+def _whole_field(part: str) -> str | None:
+    """A field's value when ``part`` is all of it: unquoted as is, or exactly one quoted
+    field (the JSON auth form, ``"{""authenticationSucceeded"":true}"``)."""
+    if not part.startswith('"'):
+        return part
+    end, value = quoted_field(part, 0)
+    return value if end == len(part) else None
+
+
 def _auth_value(text: str | None) -> int:
     """The auth column value of an auth field, or _REJECT when the reference split could
     differ (a ``{...}`` map whose first ``", "`` is inside the braces)."""
     if text is None:
         return AUTH_NONE
-    if text.startswith("{") and _balanced_brace_end(text, 0) != len(text) - 1:
+    if text.startswith("{") and balanced_brace_end(text, 0) != len(text) - 1:
         return _REJECT
     return _auth_code(auth_succeeded(parse_auth_context(text)))
 

@@ -17,8 +17,8 @@ TOP = 10
 
 @dataclass(frozen=True)
 class Stats:
-    """What ``neptune-audit stats`` reports. Lists of ``[value, count]`` are most common
-    first; ``lines`` counts every physical line read, whatever the filter."""
+    """What ``neptune-audit stats`` reports. Counts are most common first, ties by value;
+    ``lines`` counts every physical line read, whatever the filter."""
 
     lines: int
     records: int
@@ -45,11 +45,12 @@ def compute_stats(index: Index, mask: Bool | None = None, *, top: int = TOP) -> 
         codes = index.column(column)[:size][records]
         found = np.bincount(codes.astype(np.int64), minlength=1)
         values = index.tables[column].values
-        return {
-            str(values[code]): int(number)
-            for code, number in sorted(enumerate(found.tolist()), key=lambda kv: -kv[1])
+        pairs = [
+            (str(values[code]), int(number))
+            for code, number in enumerate(found.tolist())
             if number and values[code] is not None
-        }
+        ]
+        return dict(sorted(pairs, key=lambda pair: (-pair[1], pair[0])))
 
     def ranked(column: str) -> list[tuple[str, int]]:
         return list(counts(column).items())[:top]

@@ -55,7 +55,7 @@ def unsupported_width_reason(width: int) -> str:
     return f"timestamp has {width} digits; expected 10, 13, 16 or 19"
 
 
-def _balanced_brace_end(text: str, start: int) -> int:
+def balanced_brace_end(text: str, start: int) -> int:
     """Index of the ``}`` closing the ``{`` at ``start``, or -1."""
     depth = 0
     for index in range(start, len(text)):
@@ -83,7 +83,7 @@ def split_fields(text: str, start: int) -> tuple[list[str], str | None] | str:
     for index in range(len(FIELD_NAMES)):
         last = index == _HEADER_FIELD
         if text.startswith('"', pos):
-            end, value = _quoted(text, pos)
+            end, value = quoted_field(text, pos)
             if end < 0:
                 return f"unterminated quoted {FIELD_NAMES[index]} field"
             fields.append(value)
@@ -94,7 +94,7 @@ def split_fields(text: str, start: int) -> tuple[list[str], str | None] | str:
             pos = end + len(_SEP)
             continue
         if index == _AUTH_FIELD and text.startswith("{", pos):
-            close = _balanced_brace_end(text, pos)
+            close = balanced_brace_end(text, pos)
             if close >= 0 and text.startswith(_SEP, close + 1):
                 fields.append(text[pos : close + 1])
                 pos = close + 1 + len(_SEP)
@@ -110,7 +110,7 @@ def split_fields(text: str, start: int) -> tuple[list[str], str | None] | str:
     return fields, unquote_payload(text[pos:])
 
 
-def _quoted(text: str, start: int) -> tuple[int, str]:
+def quoted_field(text: str, start: int) -> tuple[int, str]:
     """Parse the quoted field opening at ``start``: (index past the closing quote, value)."""
     pos = start + 1
     while True:
@@ -246,7 +246,7 @@ def parse_auth_context(raw: str) -> Mapping[str, object] | None:
         loaded = None
     if isinstance(loaded, dict):
         return loaded
-    if _balanced_brace_end(text, 0) != len(text) - 1:
+    if balanced_brace_end(text, 0) != len(text) - 1:
         return None
     result: dict[str, object] = {}
     for item in _split_top_level(text[1:-1]):

@@ -244,8 +244,10 @@ def load(
     """Index ``files`` into ``index``: scan spans in worker threads, commit in order.
 
     ``on_progress`` is called from this thread after every commit. Raises SourceError.
+    Decompressed copies live until ``index.close()``.
     """
     started = time.perf_counter()
+    index.add_cleanup(decompressed.cleanup)
     plans: list[tuple[int, Path, int]] = []
     for file in files:
         path = decompressed.plain_path(file)

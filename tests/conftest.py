@@ -1,0 +1,50 @@
+"""Shared fixtures: generated sample logs and indexes built from them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tui.index.index import Index
+from tui.sample import SampleTruth, write_sample
+from tui.sources.local import Decompressed, expand_paths, load
+
+os.environ.setdefault("TZ", "UTC")
+
+
+@dataclass
+class Loaded:
+    """An index and what was written to build it."""
+
+    index: Index
+    truth: SampleTruth
+    directory: Path
+
+
+def build_index(
+    paths: Sequence[str | Path], *, workers: int | None = None, partial_last_line: bool = True
+) -> Index:
+    """Index files the way the commands do (the temporary .gz copies stay until exit)."""
+    index = Index()
+    load(
+        index,
+        expand_paths([str(p) for p in paths]),
+        decompressed=Decompressed(),
+        workers=workers,
+        partial_last_line=partial_last_line,
+    )
+    return index
+
+
+@pytest.fixture(scope="session")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
+    """A 3000-record cluster sample (with malformed lines and a .gz file), indexed."""
+    directory = tmp_path_factory.mktemp("sample")
+    truth = write_sample(directory, records=3000, seed=7, malformed=4, gzip_one=True)
+    index = build_index([directory])
+    yield Loaded(index=index, truth=truth, directory=directory)
+    index.close()

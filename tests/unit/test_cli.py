@@ -1,0 +1,162 @@
+"""Headless commands: output formats, counts, and one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Loaded
+from tui.cli import main
+from tui.export import RECORD_KEYS
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_jsonl_returns_every_record_once_in_time_order(
+    sample: Loaded, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, "query", str(sample.directory), "--format", "jsonl")
+    assert code == 0 and err == ""
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert len(rows) == sample.truth.records
+    assert all(tuple(row) == RECORD_KEYS for row in rows)
+    times = [row["epoch_us"] for row in rows]
+    assert times == sorted(times)
+    assert len({(row["source"], row["line"]) for row in rows}) == len(rows)
+    assert all(row["time"].endswith("Z") and len(row["time"]) == 27 for row in rows)
+    by_lang: dict[str, int] = {}
+    for row in rows:
+        by_lang[row["lang"] or "none"] = by_lang.get(row["lang"] or "none", 0) + 1
+    assert by_lang == dict(sample.truth.by_lang)
+
+
+def test_jsonl_malformed_entries_follow(sample: Loaded, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys, "query", str(sample.directory), "--format", "jsonl", "--malformed", "--limit", "5"
+    )
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and len(rows) == 5 + sample.truth.malformed
+    tail = rows[5:]
+    assert all(set(row) == {"malformed", "error", "raw", "source", "line"} for row in tail)
+    assert all(row["malformed"] is True and row["error"] for row in tail)
+
+
+def test_filter_and_csv(sample: Loaded, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys, "query", str(sample.directory), "-f", "auth:failed", "--format", "csv"
+    )
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert code == 0 and len(rows) == sample.truth.by_auth["failed"]
+    assert all(row["auth_ok"] == "false" for row in rows)
+    assert list(rows[0]) == list(RECORD_KEYS)
+
+
+def test_table_is_inert_and_aligned(sample: Loaded, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "query", str(sample.directory), "--limit", "20")
+    lines = out.splitlines()
+    assert code == 0 and len(lines) == 21 and lines[0].startswith("TIME (UTC)")
+    assert "\x1b" not in out
+
+
+def test_stats_json_equals_generator(sample: Loaded, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "stats", str(sample.directory), "--format", "json")
+    stats = json.loads(out)
+    truth = sample.truth
+    assert code == 0
+    assert list(stats) == [
+        "lines", "records", "malformed", "first", "last", "by_type", "by_lang", "by_auth",
+        "top_clients", "top_users", "top_paths",
+    ]  # fmt: skip
+    assert (stats["lines"], stats["records"], stats["malformed"]) == (
+        truth.lines,
+        truth.records,
+        truth.malformed,
+    )
+    assert stats["by_type"] == dict(truth.by_type)
+    assert stats["by_auth"]["failed"] == truth.by_auth["failed"]
+    assert stats["top_paths"][0] == list(truth.by_path.most_common(1)[0])
+
+
+def test_filtered_stats(sample: Loaded, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys, "stats", str(sample.directory), "-f", "lang:sparql", "--format", "json"
+    )
+    stats = json.loads(out)
+    assert code == 0 and stats["records"] == sample.truth.by_lang["sparql"]
+    assert stats["by_lang"] == {"sparql": sample.truth.by_lang["sparql"]}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["query", "/no/such/dir"], "/no/such/dir: no such file or directory"),
+        (["stats", "/no/such/*.log"], "no file matches this pattern"),
+        (["query"], "no input"),
+        (["query", "{dir}", "-f", "clinet:x"], "bad filter: column 1: unknown field 'clinet'"),
+        (["query", "{dir}", "-f", "(a"], "bad filter: column 3: missing ')'"),
+        (["query", "{dir}", "--limit", "-1"], "--limit must be 0 or more"),
+    ],
+)
+def test_errors_are_one_line_with_exit_code_2(
+    sample: Loaded, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    code, out, err = run(capsys, *[a.format(dir=sample.directory) for a in args])
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("neptune-audit: ") and message in err
+
+
+def test_unreadable_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    secret = tmp_path / "secret.log"
+    secret.write_text("x\n")
+    secret.chmod(0)
+    try:
+        if os.access(secret, os.R_OK):
+            pytest.skip("this user can read files without read permission (root)")
+        code, _, err = run(capsys, "query", str(secret))
+    finally:
+        secret.chmod(0o600)
+    assert code == 2 and "permission denied" in err
+
+
+def test_demo_write(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys, "demo", "--write", str(tmp_path / "d"), "--records", "300", "--seed", "4"
+    )
+    assert code == 0 and "300 records" in out
+    code, out, _ = run(capsys, "stats", str(tmp_path / "d"), "--format", "json")
+    assert json.loads(out)["records"] == 300
+
+
+def test_installed_command_and_module_entry_point(sample: Loaded) -> None:
+    for command in (
+        [sys.executable, "-m", "tui"],
+        [str(Path(sys.executable).with_name("neptune-audit"))],
+    ):
+        done = subprocess.run(
+            [*command, "stats", str(sample.directory), "--format", "json"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0 and json.loads(done.stdout)["records"] == sample.truth.records
+    bad = subprocess.run(
+        [sys.executable, "-m", "tui", "query", "/nope"], capture_output=True, text=True, check=False
+    )
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_closed_pipe_is_quiet(sample: Loaded) -> None:
+    shell = f"{sys.executable} -m tui query {sample.directory} --format jsonl | head -1"
+    done = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and done.stderr == "" and len(done.stdout.splitlines()) == 1

@@ -1,0 +1,146 @@
+"""Filters over the index agree with the per-record reference semantics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.conftest import Loaded
+from tui.index.filtering import Cancelled, evaluate, filtered_order
+from tui.index.scan import KIND_RECORD
+from tui.index.stats import compute_stats
+from tui.query import parse_filter
+from tui.query.predicate import matches
+
+EXPRESSIONS = [
+    "",
+    "type:websocket",
+    "type=Bolt",
+    "-type:http",
+    "client:10.0.1",
+    "client=10.0.1.221",
+    "server:ip-10-0-3-215",
+    "server:8183",
+    "user:alice",
+    "user=alice",
+    "user=worker-3",
+    "user:AnalyticsRole -user:etl-1",
+    "auth:failed",
+    "auth:none OR auth:failed",
+    "lang:sparql",
+    "lang:none",
+    "lang:opencypher method:POST",
+    "method=GET",
+    "path:/status",
+    "-path:/status",
+    "path=/gremlin",
+    "path:/gremlin/",
+    "source:reader-2",
+    "agent:python-requests",
+    "agent=curl/8.4.0",
+    'header:"Content-Type: application/json"',
+    "query:airport",
+    'query:"?s ?p"',
+    "query:/LIMIT \\d+$/",
+    "query=g.V().count()",
+    "ELB-HealthChecker",
+    "route",
+    '"assumed-role/AppRole"',
+    "/worker-1[0-9]/",
+    "/dist.,gt/i",
+    "/^1795/",
+    "(lang:gremlin OR lang:sparql) -auth:failed",
+    "NOT (type:bolt OR type:websocket) client:10.0.2",
+    "malformed OR digits",
+]
+
+
+def reference_mask(loaded: Loaded, text: str) -> np.ndarray:
+    index = loaded.index
+    node = parse_filter(text)
+    times = index.column("epoch_us")
+    kinds = index.column("kind")
+    newest = int(times[kinds == KIND_RECORD].max())
+    return np.array(
+        [
+            matches(node, index.entry(e), index.text(e), epoch_us=int(times[e]), newest_us=newest)
+            for e in range(index.size)
+        ]
+    )
+
+
+@pytest.mark.parametrize("text", EXPRESSIONS)
+def test_index_evaluation_matches_reference(sample: Loaded, text: str) -> None:
+    result = evaluate(sample.index, parse_filter(text))
+    expected = reference_mask(sample, text)
+    assert np.array_equal(result.mask, expected), (
+        f"{np.count_nonzero(result.mask)} vs {np.count_nonzero(expected)}"
+    )
+
+
+def test_time_filters(sample: Loaded) -> None:
+    index, truth = sample.index, sample.truth
+    assert truth.first_us is not None and truth.last_us is not None
+    middle = (truth.first_us + truth.last_us) // 2
+    from tui.query import format_time_us
+
+    after = evaluate(index, parse_filter(f"after:{format_time_us(middle)}")).mask
+    before = evaluate(index, parse_filter(f"before:{middle // 1000}")).mask  # epoch ms
+    assert np.array_equal(after, ~before)
+    recent = evaluate(index, parse_filter("last:10m")).mask
+    times = index.column("epoch_us")
+    assert np.array_equal(recent, times >= truth.last_us - 600_000_000)
+    assert int(times[recent].min()) >= truth.last_us - 600_000_000
+
+
+def test_field_filters_count_what_the_generator_wrote(sample: Loaded) -> None:
+    index, truth = sample.index, sample.truth
+    assert (
+        np.count_nonzero(evaluate(index, parse_filter("auth:failed")).mask)
+        == truth.by_auth["failed"]
+    )
+    assert (
+        np.count_nonzero(evaluate(index, parse_filter("lang:sparql")).mask)
+        == truth.by_lang["sparql"]
+    )
+    probes = evaluate(index, parse_filter("-path:/status")).mask
+    kinds = index.column("kind")
+    assert (
+        np.count_nonzero(probes & (kinds == KIND_RECORD))
+        == truth.records - truth.by_path["/status"]
+    )
+
+
+def test_filtered_order_is_chronological_subset(sample: Loaded) -> None:
+    result = evaluate(sample.index, parse_filter("lang:gremlin"))
+    ids = filtered_order(sample.index, result)
+    times = sample.index.column("epoch_us")[ids]
+    assert len(ids) == np.count_nonzero(result.mask)
+    assert bool(np.all(times[1:] >= times[:-1]))
+
+
+def test_stats_match_generator(sample: Loaded) -> None:
+    stats = compute_stats(sample.index)
+    truth = sample.truth
+    assert stats.records == truth.records and stats.malformed == truth.malformed
+    assert stats.lines == truth.lines
+    assert (stats.first_us, stats.last_us) == (truth.first_us, truth.last_us)
+    assert stats.by_type == dict(truth.by_type)
+    assert stats.by_lang == dict(truth.by_lang)
+    assert stats.by_auth == {k: truth.by_auth.get(k, 0) for k in ("ok", "failed", "none")}
+
+    def ranked(counter: dict[str, int]) -> list[tuple[str, int]]:
+        return sorted(counter.items(), key=lambda pair: (-pair[1], pair[0]))[:10]
+
+    assert stats.top_clients == ranked(truth.by_client)
+    assert stats.top_users == ranked(truth.by_user)
+    assert stats.top_paths == ranked(truth.by_path)
+
+
+def test_cancel_stops_evaluation(sample: Loaded) -> None:
+    import threading
+
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(Cancelled):
+        evaluate(sample.index, parse_filter("query:x"), cancel=cancel)

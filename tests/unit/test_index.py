@@ -1,0 +1,262 @@
+"""The index: merge order, accounting of every line, appends, and odd inputs."""
+
+from __future__ import annotations
+
+import gzip
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import Loaded, build_index
+from tui.index.index import Index
+from tui.index.scan import KIND_MALFORMED, KIND_RECORD, Scanner
+from tui.model.parser import FRAGMENT_REASON
+from tui.model.record import Malformed, Record
+from tui.sources import local
+
+REC = (
+    "{t}, 10.0.1.{c}:4000{c}, 10.0.3.215:8182, Bolt, [unknown], [unknown], [unknown], "
+    "MATCH (n) RETURN {c}"
+)
+
+
+def line(t: int, c: int = 1) -> str:
+    return REC.format(t=t, c=c)
+
+
+def write(path: Path, lines: list[str], *, end: str = "\n") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(end.join(lines) + end)
+    return path
+
+
+def ordered(index: Index) -> list[tuple[int, str, int]]:
+    """(time, source name, line) of every entry in merged order."""
+    order = index.order()
+    return [
+        (
+            int(index.column("epoch_us")[e]),
+            index.sources[int(index.column("source")[e])].name,
+            int(index.column("line")[e]),
+        )
+        for e in order.tolist()
+    ]
+
+
+def test_merge_is_chronological_with_source_then_position_ties(tmp_path: Path) -> None:
+    a = write(tmp_path / "a.log", [line(1700000000300), line(1700000000100), line(1700000000200)])
+    b = write(tmp_path / "b.log", [line(1700000000200), line(1700000000100), line(1700000000200)])
+    index = build_index([a, b])
+    assert ordered(index) == [
+        (1700000000100000, str(a), 2),
+        (1700000000100000, str(b), 2),
+        (1700000000200000, str(a), 3),
+        (1700000000200000, str(b), 1),
+        (1700000000200000, str(b), 3),
+        (1700000000300000, str(a), 1),
+    ]
+
+
+def test_sample_counts_and_order(sample: Loaded) -> None:
+    index, truth = sample.index, sample.truth
+    assert (index.records, index.malformed, index.lines) == (
+        truth.records,
+        truth.malformed,
+        truth.lines,
+    )
+    times = index.column("epoch_us")[index.order()]
+    assert bool(np.all(times[1:] >= times[:-1]))
+    assert sorted(index.order().tolist()) == list(range(index.size))
+    kinds = index.column("kind")
+    per_file = Counter(
+        index.sources[int(s)].name for s in index.column("source")[kinds == KIND_RECORD].tolist()
+    )
+    expected = {name.removesuffix(".gz"): n for name, n in truth.per_file_records.items()}
+    assert {name.removesuffix(".gz"): n for name, n in per_file.items()} == expected
+
+
+def test_malformed_entries_sit_after_the_record_before_them(sample: Loaded) -> None:
+    index = sample.index
+    for entry in np.flatnonzero(index.column("kind") == KIND_MALFORMED).tolist():
+        parsed = index.entry(entry)
+        assert isinstance(parsed, Malformed)
+        same_source = np.flatnonzero(index.column("source") == index.column("source")[entry])
+        before = same_source[same_source < entry]
+        if len(before):
+            assert index.column("epoch_us")[entry] == index.column("epoch_us")[before[-1]]
+
+
+def test_span_boundaries_do_not_change_the_result(
+    sample: Loaded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(local, "SPAN_BYTES", 7_001)
+    monkeypatch.setattr(local, "FIRST_SPAN_BYTES", 3_333)
+    monkeypatch.setattr(local, "_ALIGN_READ", 97)
+    small = build_index([sample.directory], workers=2)
+    big = sample.index
+    assert small.size == big.size
+    for name in ("offset", "length", "line", "epoch_us", "kind", "port", "auth", "lang"):
+        a = small.column(name)[small.order()]
+        b = big.column(name)[big.order()]
+        assert np.array_equal(a, b), name
+    for name in ("type", "client", "server", "principal", "method", "path"):
+        left = [small.value(name, c) for c in small.column(name)[small.order()].tolist()]
+        right = [big.value(name, c) for c in big.column(name)[big.order()].tolist()]
+        assert left == right, name
+
+
+def test_gzip_bom_crlf_no_final_newline_and_empty_files(tmp_path: Path) -> None:
+    plain = [line(1700000000001 + i, i % 5) for i in range(50)]
+    with gzip.open(tmp_path / "packed.log.gz", "wt") as handle:
+        handle.write("\n".join(plain) + "\n")
+    (tmp_path / "crlf.log").write_bytes(
+        b"\xef\xbb\xbf" + "\r\n".join(plain[:10]).encode() + b"\r\n"
+    )
+    (tmp_path / "open.log").write_text("\n".join(plain[:3]))  # no final newline
+    (tmp_path / "empty.log").write_text("")
+    index = build_index([tmp_path])
+    assert index.records == 63
+    assert index.lines == 63
+    crlf = next(s.id for s in index.sources if s.name.endswith("crlf.log"))
+    first = int(np.flatnonzero(index.column("source") == crlf)[0])
+    record = index.entry(first)
+    assert isinstance(record, Record) and record.line == 1 and "\r" not in record.raw
+    assert record.epoch_us == 1700000000001000
+
+
+def test_lines_of_several_megabytes(tmp_path: Path) -> None:
+    big = line(1700000000005).replace("RETURN 1", "RETURN '" + "x" * 5_000_000 + "'")
+    path = write(tmp_path / "big.log", [line(1700000000001), big, line(1700000000009)])
+    index = build_index([path])
+    assert index.records == 3
+    record = index.entry(int(index.order()[1]))
+    assert isinstance(record, Record) and record.query is not None
+    assert len(record.query.text) > 5_000_000
+
+
+def test_continuation_lines_and_leading_fragment(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "x.log",
+        ["orphan text", "", line(1700000000001), "  more of the query", line(1700000000002)],
+    )
+    index = build_index([path])
+    assert (index.records, index.malformed, index.lines, index.blank_lines) == (2, 1, 5, 1)
+    fragment = index.entry(0)
+    assert isinstance(fragment, Malformed) and fragment.reason == FRAGMENT_REASON
+    continued = index.entry(1)
+    assert isinstance(continued, Record) and continued.payload is not None
+    assert continued.payload.endswith("\n  more of the query")
+
+
+def test_appends_extend_the_index_like_a_rebuild(tmp_path: Path) -> None:
+    """Spans committed one after another (as when tailing) give the same order as one load."""
+    rng = np.random.default_rng(5)
+    files = [tmp_path / f"f{i}.log" for i in range(3)]
+    chunks: list[list[list[str]]] = [[] for _ in files]
+    for f in range(3):
+        for _ in range(4):
+            times = (1700000000000 + rng.integers(0, 50, 20)).tolist()
+            chunks[f].append([line(t, f) for t in times])
+    index = Index()
+    scanner = Scanner()
+    for path in files:
+        path.write_text("")
+        index.add_source(path, str(path))
+    for step in range(4):
+        for f, path in enumerate(files):
+            before = path.stat().st_size
+            with path.open("a") as handle:
+                handle.write("\n".join(chunks[f][step]) + "\n")
+            data = path.read_bytes()[before:]
+            span = scanner.scan(data, file_offset=before, at_file_start=before == 0, final=False)
+            index.commit(f, span)
+            index.order()  # merge incrementally after every append
+    rebuilt = build_index(files)
+    assert ordered(index) == ordered(rebuilt)
+
+
+def test_continuation_arriving_later_reparses_the_open_entry(tmp_path: Path) -> None:
+    path = tmp_path / "grow.log"
+    first = (
+        "1700000000001, 10.0.0.1:1, 10.0.0.2:8182, HTTP_POST, [unknown], [unknown], "
+        '"Netty(x) POST /sp'
+    )
+    path.write_text(first + "\n")
+    index = Index()
+    index.add_source(path, "grow.log")
+    scanner = Scanner()
+    index.commit(0, scanner.scan(path.read_bytes(), file_offset=0, at_file_start=True, final=False))
+    assert index.malformed == 1
+    size = path.stat().st_size
+    with path.open("a") as handle:
+        handle.write('arql HTTP/1.1", query=ASK+%7B%7D\n')
+    more = path.read_bytes()[size:]
+    index.commit(0, scanner.scan(more, file_offset=size, at_file_start=False, final=False))
+    assert (index.records, index.malformed) == (1, 0)
+    record = index.entry(0)
+    assert isinstance(record, Record) and record.lang == "sparql"
+    assert int(index.column("length")[0]) == path.stat().st_size
+
+
+def _nonblank_lines(data: bytes) -> int:
+    text = data.decode("utf-8", errors="replace")
+    return sum(1 for piece in text.split("\n") if piece.strip())
+
+
+_PIECES = st.sampled_from(
+    [
+        line(1700000000123),
+        line(1700000000777, 3),
+        "1700000000123, 10.0.1.1:1, 10.0.3.215:8182, HTTP_GET, [unknown], [unknown], "
+        '"Netty(x) GET /status HTTP/1.1", /status',
+        "garbage",
+        "",
+        "   ",
+        "17000000001, too, short",
+        "\x00\xff\xfe",
+    ]
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.one_of(_PIECES, st.text(max_size=40)), max_size=30),
+    st.lists(st.integers(min_value=0, max_value=10_000), max_size=6),
+    st.binary(max_size=200),
+    st.sampled_from(["\n", "\r\n"]),
+)
+def test_any_input_is_accounted_for(
+    tmp_path_factory: pytest.TempPathFactory,
+    pieces: list[str],
+    cuts: list[int],
+    noise: bytes,
+    newline: str,
+) -> None:
+    """No exception escapes, and every non-blank line belongs to exactly one entry."""
+    data = newline.join(pieces).encode("utf-8", errors="surrogateescape")
+    for cut in cuts:  # random cuts through real records
+        position = cut % (len(data) + 1)
+        data = data[:position] + data[position + len(data) // 7 :]
+    data = noise + data
+    path = tmp_path_factory.mktemp("any") / "input.log"
+    path.write_bytes(data)
+    index = build_index([path])
+    assert index.records + index.malformed == index.size
+    assert index.lines == data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
+    offsets = index.column("offset").astype(int).tolist()
+    lengths = index.column("length").astype(int).tolist()
+    covered = 0
+    for offset, length in zip(offsets, lengths, strict=True):
+        assert offset == (offsets[0] if covered == 0 else covered)
+        covered = offset + length
+        index.entry(offsets.index(offset))  # every entry parses without raising
+    body = data[offsets[0] :] if offsets else b""
+    if offsets:
+        assert covered == len(data)
+        assert _nonblank_lines(data[: offsets[0]].removeprefix(b"\xef\xbb\xbf")) == 0
+    counted = sum(_nonblank_lines(index.read(e)) for e in range(index.size))
+    assert counted == _nonblank_lines(body) == _nonblank_lines(data.removeprefix(b"\xef\xbb\xbf"))
