@@ -52,6 +52,11 @@ EXPRESSIONS = [
     "(lang:gremlin OR lang:sparql) -auth:failed",
     "NOT (type:bolt OR type:websocket) client:10.0.2",
     "malformed OR digits",
+    "ZOË",
+    "/Søren|Zoë/",
+    "/(?i)s.REN/",
+    "query:zoë",
+    "/[^a-z]route[s]?/",
 ]
 
 

@@ -31,6 +31,20 @@ class ColumnStore:
         """The first ``size`` rows of a column (a view: do not write through it)."""
         return self._arrays[name][: self.size]
 
+    def reserve(self, capacity: int) -> None:
+        """Make room for ``capacity`` rows at once (untouched memory costs nothing)."""
+        current = len(next(iter(self._arrays.values())))
+        if capacity > current:
+            self._grow(capacity)
+
+    def _grow(self, capacity: int) -> None:
+        grown = {}
+        for name, array in self._arrays.items():
+            bigger = np.zeros(capacity, self._dtypes[name])
+            bigger[: self.size] = array[: self.size]
+            grown[name] = bigger
+        self._arrays = grown
+
     def append(self, rows: dict[str, npt.NDArray[np.generic]]) -> range:
         """Append rows (every column, equal lengths); returns the new row numbers."""
         count = len(next(iter(rows.values())))
@@ -38,13 +52,7 @@ class ColumnStore:
         needed = start + count
         capacity = len(next(iter(self._arrays.values())))
         if needed > capacity:
-            new_capacity = max(needed, capacity * 2)
-            grown = {}
-            for name, array in self._arrays.items():
-                bigger = np.zeros(new_capacity, self._dtypes[name])
-                bigger[:start] = array[:start]
-                grown[name] = bigger
-            self._arrays = grown
+            self._grow(max(needed, capacity * 2))
         for name, array in self._arrays.items():
             array[start:needed] = rows[name]
         self.size = needed

@@ -183,14 +183,50 @@ class Index:
             self.sources.append(source)
             return source
 
+    def reserve(self, entries: int) -> None:
+        """Make room for about this many entries before a large load."""
+        with self._lock:
+            self.store.reserve(entries)
+
+    def prepare(self, span: SpanData) -> SpanData:
+        """Translate a span's codes into this index's, and sort it by time: work that may
+        run in the scanning thread, in the order that scanner produced its spans."""
+        if span.translated:
+            return span
+        with self._lock:
+            remaps = self._apply_new_values(span)
+        cols = dict(span.columns)
+        for name in DICT_COLUMNS:
+            known = remaps.get(name)
+            codes = cols[name]
+            cols[name] = known[codes] if known is not None else np.zeros(len(codes), np.uint32)
+        cols["reason"] = cols["reason"].astype(np.uint16)
+        times = cols["epoch_us"]
+        local_order = None
+        if not np.any(times == NO_TIME):
+            local_order = np.argsort(times, kind="stable")
+        return SpanData(
+            span.start,
+            span.end,
+            span.lines,
+            span.blank_lines,
+            cols,
+            {},
+            span.scanner_id,
+            span.slow_records,
+            translated=True,
+            local_order=local_order,
+        )
+
     def commit(self, source_id: int, span: SpanData) -> range:
         """Add a scanned span of a source; spans of one source must come in file order,
         each starting where the previous one ended. Returns the new entry ids."""
+        span = self.prepare(span)
         with self._lock:
             source = self.sources[source_id]
             if span.start != source.end:
                 raise ValueError(f"span starts at {span.start}, expected {source.end}")
-            cols = self._translate(span)
+            cols = span.columns
             kind = cols["kind"]
             fragment = kind == KIND_FRAGMENT
             grew_previous = False
@@ -199,6 +235,7 @@ class Index:
                     keep = ~fragment
                     cols = {name: column[keep] for name, column in cols.items()}
                     grew_previous = True
+                    span.local_order = None
                 else:
                     kind[fragment] = KIND_MALFORMED
             offsets = np.asarray(cols["offset"], dtype=np.int64)
@@ -226,8 +263,10 @@ class Index:
                 kinds = rows["kind"]
                 self.records += int(np.count_nonzero(kinds == KIND_RECORD))
                 self.malformed += int(np.count_nonzero(kinds == KIND_MALFORMED))
-                id_array = np.arange(ids.start, ids.stop, dtype=np.int64)
-                run = id_array[np.argsort(rows["epoch_us"], kind="stable")]
+                local = span.local_order
+                if local is None:
+                    local = np.argsort(rows["epoch_us"], kind="stable")
+                run = local.astype(np.int64) + ids.start
                 source.runs.append(run)
                 self._pending.append(run)
                 source.last_entry = ids.stop - 1
@@ -242,8 +281,8 @@ class Index:
             self.version += 1
             return ids
 
-    def _translate(self, span: SpanData) -> dict[str, npt.NDArray[np.generic]]:
-        """The span's columns with dictionary codes turned into this index's codes."""
+    def _apply_new_values(self, span: SpanData) -> dict[str, npt.NDArray[np.uint32]]:
+        """Learn the values a span's scanner added; returns that scanner's code maps."""
         remaps = self._remaps.setdefault(span.scanner_id, {})
         for name, (first, values) in span.new_values.items():
             remap = remaps.get(name, np.zeros(1, np.uint32))
@@ -255,13 +294,7 @@ class Index:
             for i, value in enumerate(values):
                 remap[first + i] = table.code(value)
             remaps[name] = remap
-        cols = dict(span.columns)
-        for name in DICT_COLUMNS:
-            codes = cols[name]
-            known = remaps.get(name)
-            cols[name] = known[codes] if known is not None else np.zeros(len(codes), np.uint32)
-        cols["reason"] = cols["reason"].astype(np.uint16)
-        return cols
+        return dict(remaps)
 
     def _place_malformed(
         self, source: Source, epoch_us: npt.NDArray[np.generic]
@@ -289,9 +322,9 @@ class Index:
         row["auth"][0] = AUTH_NONE
         scanner = self._scanner
         self._scanner.store(parsed, 0, row)  # codes in the private scanner's tables
-        translated = self._translate(
+        translated = self.prepare(
             SpanData(0, 0, 0, 0, row, scanner._take_new_values(), scanner.scanner_id)
-        )
+        ).columns
         old_kind = int(self.store.column("kind")[entry])
         old_time = int(self.store.column("epoch_us")[entry])
         for name in ("kind", "type", "client", "port", "server", "principal", "auth"):

@@ -48,7 +48,7 @@ U8 = npt.NDArray[np.uint8]
 Bool = npt.NDArray[np.bool_]
 
 #: Zero bytes appended to a span so fixed-width windows never run off its end.
-PAD = 256
+PAD = 512
 
 #: Entry kinds.
 KIND_RECORD = 0
@@ -168,6 +168,10 @@ class SpanData:
     new_values: dict[str, tuple[int, list[str | None]]] = field(default_factory=dict)
     scanner_id: int = 0
     slow_records: int = 0
+    #: Set by ``Index.prepare``: codes are the index's own and, when no entry lacked a
+    #: time, the entries' order by time within the span.
+    translated: bool = False
+    local_order: npt.NDArray[np.int64] | None = None
 
     @property
     def size(self) -> int:
@@ -175,12 +179,16 @@ class SpanData:
         return len(self.columns["offset"])
 
 
-def _hash(buf: U8, start: I64, length: I64, width: int) -> U64:
-    """Hash ``length`` bytes at ``start`` (``length <= width``, ``width`` a multiple of 8)."""
+def _hash(buf: U8, start: I64, length: I64, width: int, shortest: int = 0) -> U64:
+    """Hash ``length`` bytes at ``start`` (``shortest <= length <= width``, ``width`` a
+    multiple of 8); words that every run fills need no mask."""
     rows = sliding_window_view(buf, width)[start].view("<u8")
     h = length.astype(np.uint64) * _P1
     for k in range(width // 8):
-        h ^= rows[:, k] & _MASKS[np.clip(length - 8 * k, 0, 8)]
+        if 8 * (k + 1) <= shortest:
+            h ^= rows[:, k]
+        else:
+            h ^= rows[:, k] & _MASKS[np.clip(length - 8 * k, 0, 8)]
         h *= _P2
         h ^= h >> _S31
     return h
@@ -207,16 +215,16 @@ class Scanner:
         self.tables: dict[str, ValueTable] = {name: ValueTable() for name in DICT_COLUMNS}
         self._reported: dict[str, int] = {name: 1 for name in DICT_COLUMNS}
         self._client = _HashCache(self._client_code)
-        # server, type, arn, auth (+ an absent header) hashed as one run: few combinations.
-        self._combo: list[tuple[int, int, int, int]] = []
-        self._combo_lut: I64 = np.empty((0, 4), np.int64)
-        self._combo4 = _HashCache(lambda raw: self._combo_code(raw, with_header=False))
-        self._combo5 = _HashCache(lambda raw: self._combo_code(raw, with_header=True))
+        # server, type, arn and auth hashed as one run: few distinct combinations.
+        self._combo: list[tuple[int, int, int, int, int]] = []
+        self._combo_lut: I64 = np.empty((0, 5), np.int64)
+        self._combo_cache = _HashCache(self._combo_code)
         # "METHOD /path" of the request line, hashed as one run.
         self._request: list[tuple[int, int]] = []
         self._request_lut: I64 = np.empty((0, 2), np.int64)
         self._request_cache = _HashCache(self._request_code)
         self._lang_by_pair: dict[int, int] = {}
+        self._mask: Bool = np.empty(0, bool)
 
     # -- values of distinct raw runs --------------------------------------------------
 
@@ -226,8 +234,9 @@ class Scanner:
             return _REJECT  # ":port" or IPv6: the reference parser decides
         return self.tables["client"].code(parse_host(_text(raw)).key)
 
-    def _combo_code(self, raw: bytes, *, with_header: bool) -> int:
-        """Codes of ``server, type, arn, auth[, header]`` as a row of the combo table."""
+    def _combo_code(self, raw: bytes) -> int:
+        """Codes of ``server, type, arn, auth`` (and whether the type is HTTP) as a row of
+        the combo table."""
         parts = _text(raw).split(", ")
         server, conn_type, arn = (absent(p) for p in parts[:3])
         auth = _whole_field(parts[3])
@@ -236,14 +245,13 @@ class Scanner:
         auth_value = _auth_value(absent(auth))
         if auth_value == _REJECT:
             return _REJECT
-        if with_header and (absent(parts[4]) is not None or conn_type in _HTTP_TYPES):
-            return _REJECT  # a bare header that is not absent, or HTTP without a header
         tables = self.tables
         row = (
             tables["server"].code(server),
             tables["type"].code(conn_type),
             tables["principal"].code(arn),
             auth_value,
+            int(conn_type in _HTTP_TYPES),
         )
         self._combo.append(row)
         self._combo_lut = np.array(self._combo, np.int64)
@@ -277,6 +285,16 @@ class Scanner:
 
     # -- scanning ---------------------------------------------------------------------
 
+    def _positions(self, buf: U8, n: int, byte: int) -> I64:
+        """Offsets of ``byte`` in ``buf[:n]``, through a reused mask (a fresh 16 MB array
+        per call costs thousands of page faults)."""
+        if len(self._mask) < n:
+            self._mask = np.empty(max(n, 1 << 20), bool)
+        mask = self._mask[:n]
+        np.equal(buf[:n], byte, out=mask)
+        positions: I64 = np.flatnonzero(mask)
+        return positions
+
     def scan(self, data: bytes, *, file_offset: int, at_file_start: bool, final: bool) -> SpanData:
         """Scan ``data``, which starts at a line start; without ``final`` it must end
         just after a newline (a partial last line is the caller's to hold back)."""
@@ -296,7 +314,7 @@ class Scanner:
             raise ValueError("a non-final span must end with a newline")
         buf = np.frombuffer(padded, dtype=np.uint8)
         begin = 3 if at_file_start and padded[:3] == b"\xef\xbb\xbf" else 0
-        newlines = np.flatnonzero(buf[:n] == 10)
+        newlines = self._positions(buf, n, 10)
         starts = np.concatenate([np.array([begin], np.int64), newlines + 1])
         ends = np.concatenate([newlines, np.array([n], np.int64)])
         if starts[-1] >= n:  # data ends with a newline (or is empty): no last partial line
@@ -305,7 +323,7 @@ class Scanner:
         has_cr = (ends > starts) & (buf[np.maximum(ends - 1, 0)] == 13)
         ends = ends - has_cr
 
-        kinds, widths, blank = self._classify(padded, buf, starts, ends)
+        kinds, widths, epochs, blank = self._classify(padded, buf, starts, ends)
         entry_lines = np.flatnonzero(kinds >= 0)
         count = len(entry_lines)
         cols: dict[str, npt.NDArray[np.generic]] = {
@@ -325,7 +343,15 @@ class Scanner:
         if len(records) and self.fast:
             line_idx = entry_lines[records]
             slow = self._fast_records(
-                padded, buf, n, starts[line_idx], ends[line_idx], widths[line_idx], records, cols
+                padded,
+                buf,
+                n,
+                starts[line_idx],
+                ends[line_idx],
+                widths[line_idx],
+                epochs[line_idx],
+                records,
+                cols,
             )
         fragments = np.flatnonzero(cols["kind"] == KIND_FRAGMENT)
         if len(fragments):
@@ -344,14 +370,17 @@ class Scanner:
             slow_records=len(slow),
         )
 
-    def _classify(self, data: bytearray, buf: U8, starts: I64, ends: I64) -> tuple[I64, I64, int]:
+    def _classify(
+        self, data: bytearray, buf: U8, starts: I64, ends: I64
+    ) -> tuple[I64, I64, I64, int]:
         """Per line: KIND_RECORD for a record start, KIND_FRAGMENT for a non-blank line
-        before the span's first record start, -1 for blank and continuation lines; and the
-        width of the leading digit run."""
+        before the span's first record start, -1 for blank and continuation lines; the
+        width of the leading digit run, and the epoch it gives (-1 where it gives none)."""
         kinds = np.full(len(starts), -1, np.int64)
         widths = np.zeros(len(starts), np.int64)
+        epochs = np.full(len(starts), -1, np.int64)
         if not len(starts):
-            return kinds, widths, 0
+            return kinds, widths, epochs, 0
         first = buf[starts]
         digit_lead = (first >= 48) & (first <= 57) & (ends > starts)
         lead_idx = np.flatnonzero(digit_lead)
@@ -359,6 +388,7 @@ class Scanner:
         is_digit = (window >= 48) & (window <= 57)
         width = np.where(is_digit.all(axis=1), 24, np.argmin(is_digit, axis=1))
         widths[lead_idx] = width
+        epochs[lead_idx] = _epoch_us(window, width)
         rows = np.arange(len(window))
         comma = window[rows, np.minimum(width, 23)] == 44
         space = window[rows, np.minimum(width + 1, 23)] == 32
@@ -377,7 +407,7 @@ class Scanner:
         first_open = int(open_lines[0]) if len(open_lines) else len(starts)
         lead = np.arange(first_open)
         kinds[lead[~blank[:first_open]]] = KIND_FRAGMENT
-        return kinds, widths, int(blank.sum())
+        return kinds, widths, epochs, int(blank.sum())
 
     def _fast_records(
         self,
@@ -387,24 +417,18 @@ class Scanner:
         ls: I64,
         le: I64,
         width: I64,
+        epoch: I64,
         records: I64,
         cols: dict[str, npt.NDArray[np.generic]],
     ) -> list[int]:
         """Fill the columns of the record entries the fast path can prove ordinary (lines
-        ``[ls, le)``, timestamp ``width`` digits); return the entries left for the parser."""
+        ``[ls, le)``, ``epoch`` from a timestamp of ``width`` digits, -1 when the width is
+        not one the format defines); return the entries left for the parser."""
         n_rec = len(records)
-        # Timestamp value; 19-digit nanoseconds from 9e18 on would overflow int64.
-        digits = sliding_window_view(buf, 24)[ls][:, :19].astype(np.int64) - 48
-        value = np.zeros(n_rec, np.int64)
-        for k in range(19):
-            np.copyto(value, value * 10 + digits[:, k], where=k < width)
-        ok = np.isin(width, (10, 13, 16, 19)) & ~((width == 19) & (digits[:, 0] >= 9))
-        scale = np.select([width == 10, width == 13, width == 16], [1_000_000, 1_000, 1], 0)
-        epoch = np.where(width == 19, value // 1000, value * scale)
+        ok = epoch >= 0
 
         # The first seven ", " separators after the timestamp, on the record's first line.
-        region = buf[:n]
-        commas = np.flatnonzero(region == 44)
+        commas = self._positions(buf, n, 44)
         seps = commas[buf[commas + 1] == 32]
         if len(seps) < 6:
             return _ints(records)
@@ -413,8 +437,7 @@ class Scanner:
         has_sep6 = j + 6 < len(seps)
         sep = seps[np.minimum(j[:, None] + np.arange(7), len(seps) - 1)]
         ok &= sep[:, 5] < le
-        for k in range(1, 5):  # client..arn are never quoted on the fast path (auth may be)
-            ok &= buf[sep[:, k - 1] + 2] != 34
+        ok &= (buf[sep[:, :4] + 2] != 34).all(axis=1)  # client..arn never quoted (auth may be)
 
         live = np.flatnonzero(ok)
         sep, has_sep6, le = sep[live], has_sep6[live], le[live]
@@ -447,21 +470,28 @@ class Scanner:
         method_c = np.zeros(len(live), np.int64)
         path_c = np.zeros(len(live), np.int64)
         q_rows = np.flatnonzero(quoted)
+        # A bare header must be exactly "[unknown]" followed by the payload separator.
+        bare = ~quoted & has_sep6 & (sep[:, 6] == h + 9) & (sep[:, 6] < le)
+        bare[bare] = (_words_at(buf, h[bare]) == _UNKNOWN_WORD) & (buf[h[bare] + 8] == 93)
+        rows_with_combo = np.flatnonzero(quoted | bare)
+        combo[rows_with_combo] = codes(
+            self._combo_cache, sep[rows_with_combo, 1] + 2, sep[rows_with_combo, 5], _COMBO_TIERS
+        )
+        # HTTP without a header takes its path from the payload: the parser's job.
+        known = np.flatnonzero(bare & (combo >= 0))
+        combo[known[self._combo_lut[combo[known], 4] == 1]] = _REJECT
+        combo[~(quoted | bare)] = _REJECT
         if len(q_rows):
-            combo[q_rows] = codes(self._combo4, sep[q_rows, 1] + 2, sep[q_rows, 5], _COMBO_TIERS)
             request = self._requests(data, buf, n, h[q_rows], le[q_rows])
             good = request >= 0
             rows = self._request_lut[request[good]]
             method_c[q_rows[good]] = rows[:, 0]
             path_c[q_rows[good]] = rows[:, 1]
             combo[q_rows[~good]] = _REJECT
-        u_rows = np.flatnonzero(~quoted & has_sep6 & (sep[:, 6] < le))
-        if len(u_rows):
-            combo[u_rows] = codes(self._combo5, sep[u_rows, 1] + 2, sep[u_rows, 6], _COMBO_TIERS)
 
         fine = (combo >= 0) & (client_c >= 0)
         f_idx = np.flatnonzero(fine)
-        combo_rows = self._combo_lut[combo[f_idx]] if len(f_idx) else np.empty((0, 4), np.int64)
+        combo_rows = self._combo_lut[combo[f_idx]] if len(f_idx) else np.empty((0, 5), np.int64)
         lang_c = self._lang_codes(combo_rows[:, 1], path_c[f_idx])
         good = lang_c != _REJECT
         f_idx, combo_rows, lang_c = f_idx[good], combo_rows[good], lang_c[good]
@@ -486,13 +516,14 @@ class Scanner:
         does not apply): the header must close with ``", `` on the line, and its request
         line is the first ``) X`` (X upper case) inside it, ``METHOD /path`` up to a space
         or ``?``."""
-        region = buf[:n]
-        quotes = np.flatnonzero(region == 34)
+        quotes = self._positions(buf, n, 34)
         close = _next_at_or_after(quotes, h + 1)
-        parens = np.flatnonzero(region == 41)
-        after = buf[parens + 2]
-        anchors = parens[(buf[parens + 1] == 32) & (after >= 65) & (after <= 90)]
-        req = _next_at_or_after(anchors, h + 1) + 2
+        # The request line follows the first ") X" (X upper case) in the header's opening.
+        window = sliding_window_view(buf, _ANCHOR_WINDOW)[h + 1]
+        anchor = (window[:, :-2] == 41) & (window[:, 1:-1] == 32)
+        anchor &= (window[:, 2:] >= 65) & (window[:, 2:] <= 90)
+        found = anchor.any(axis=1)
+        req = np.where(found, h + 1 + np.argmax(anchor, axis=1) + 2, close)
         last = len(buf) - 1
         good = (buf[np.minimum(close + 1, last)] == 44) & (buf[np.minimum(close + 2, last)] == 32)
         good &= (close < le) & (req < close)
@@ -549,8 +580,34 @@ class Scanner:
         return delta
 
 
-_COMBO_TIERS = (32, 64, 128, 256)
+_COMBO_TIERS = (32, 48, 64, 96, 128, 160, 192, 256)
+_UNKNOWN_WORD = np.frombuffer(b"[unknown", "<u8")[0]
+_POWERS = 10 ** np.arange(18, -1, -1, dtype=np.int64)  # 10**18 .. 10**0
+
+
+def _words_at(buf: U8, positions: I64) -> U64:
+    """The little-endian 8-byte words starting at ``positions``."""
+    words: U64 = sliding_window_view(buf, 8)[positions].view("<u8").ravel()
+    return words
+
+
+def _epoch_us(window: U8, width: I64) -> I64:
+    """Epoch microseconds from rows of leading digits, -1 for widths the format does not
+    define (and for 19-digit nanoseconds from 9e18 on, which would overflow)."""
+    out = np.full(len(width), -1, np.int64)
+    for digits, scale in ((10, 1_000_000), (13, 1_000), (16, 1), (19, -1_000)):
+        rows = np.flatnonzero(width == digits)
+        if digits == 19:
+            rows = rows[window[rows, 0] < ord("9")]
+        if not len(rows):
+            continue
+        value = (window[rows, :digits].astype(np.int64) - 48) @ _POWERS[-digits:]
+        out[rows] = value * scale if scale > 0 else value // -scale
+    return out
+
+
 _REQUEST_WINDOW = 48
+_ANCHOR_WINDOW = 256
 _METHOD = re.compile(r"[A-Z]+")
 _WHITESPACE_LUT = np.zeros(256, bool)
 _WHITESPACE_LUT[list(b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \xc2\xe1\xe2\xe3")] = True
@@ -568,7 +625,7 @@ def _lookup_runs(
     for tier in tiers:
         rows = np.flatnonzero((length > lower) & (length <= tier))
         if len(rows):
-            hashes[rows] = _hash(buf, start[rows], length[rows], tier)
+            hashes[rows] = _hash(buf, start[rows], length[rows], tier, lower + 1)
             fits[rows] = True
         lower = tier
     out = np.full(len(start), _REJECT, np.int64)

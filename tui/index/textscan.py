@@ -1,10 +1,12 @@
 """Searching the raw text of many entries at file-reading speed.
 
-Entries of each source are read in large blocks. A block of pure ASCII is searched whole with
-a bytes pattern (lower-cased for a case-insensitive literal), and match positions are mapped
-to entries with a binary search; a block holding other bytes, or a pattern that cannot be
-searched that way (anchors, non-ASCII), is decoded entry by entry and tested with the ``str``
-predicate, which is the reference meaning. Both give the same answer.
+Entries of each source are read in large blocks and searched whole with a bytes pattern
+(after ASCII lower-casing for a case-insensitive literal); match positions are mapped to
+entries with a binary search. On an entry of pure ASCII that is exactly what the ``str``
+predicate (the reference meaning) says. The few entries holding other bytes, entries a match
+runs into from the one before, and patterns whose meaning depends on where an entry starts
+(anchors, lookbehind) are decoded and tested one by one instead. The block search also sees
+the CR bytes and trailing blank lines an entry's decoded text drops; nothing else differs.
 """
 
 from __future__ import annotations
@@ -36,37 +38,48 @@ class Cancelled(Exception):
 class TextQuery:
     """What to look for in raw entry text.
 
-    ``test`` is the reference predicate on decoded text. ``block`` is an equivalent bytes
-    pattern for ASCII blocks (None: always use ``test``); with ``lower`` the block is
-    lower-cased first.
+    ``test`` is the reference predicate on decoded text. ``block`` is a bytes pattern that
+    gives the same answer on ASCII entries, each match running at most to the end of its
+    line; with ``lower`` the block is ASCII-lower-cased first. ``never_ascii``: no ASCII
+    entry can match (a non-ASCII literal), so only the others need a look. With neither,
+    every entry is tested alone.
     """
 
     test: Callable[[str], bool]
     block: re.Pattern[bytes] | None
     lower: bool = False
+    never_ascii: bool = False
 
 
 def literal_query(value: str) -> TextQuery:
     """Case-insensitive substring."""
     wanted = value.lower()
-    block = None
-    if wanted.isascii() and wanted:
-        block = re.compile(re.escape(wanted.encode()) + rb"[^\n]*")
-    return TextQuery(test=lambda text: wanted in text.lower(), block=block, lower=True)
+    ascii_value = wanted.isascii()
+    block = re.compile(re.escape(wanted.encode()) + rb"[^\n]*") if ascii_value and wanted else None
+    return TextQuery(
+        test=lambda text: wanted in text.lower(),
+        block=block,
+        lower=True,
+        never_ascii=not ascii_value,
+    )
 
 
-_ANCHORS = re.compile(r"(?<!\\)(?:\^|\$)|\\[AZ]|\(\?<[=!]")
+_ANCHORS = re.compile(r"(?<![\\\[])\^|(?<!\\)\$|\\[AZ]|\(\?<[=!]")
+_LEADING_FLAGS = re.compile(r"\(\?[aiLmsux]+\)")
 
 
 def regex_query(pattern: re.Pattern[str]) -> TextQuery:
     """Regex search (``re.search`` semantics on each entry's text)."""
     block: re.Pattern[bytes] | None = None
     source = pattern.pattern
-    if source.isascii() and not _ANCHORS.search(source):
+    flags = _LEADING_FLAGS.match(source)
+    prefix, body = (flags.group(0), source[flags.end() :]) if flags else ("", source)
+    usable = source.isascii() and "u" not in prefix and not pattern.flags & re.VERBOSE
+    if usable and not _ANCHORS.search(body):
         try:
             block = re.compile(
-                b"(?:" + source.encode() + rb")[^\n]*",
-                pattern.flags & (re.IGNORECASE | re.DOTALL | re.VERBOSE),
+                (prefix + "(?:" + body + r")[^\n]*").encode(),
+                pattern.flags & (re.IGNORECASE | re.DOTALL | re.MULTILINE),
             )
         except re.error:
             block = None
@@ -125,35 +138,44 @@ def _search_block(
     index: Index, query: TextQuery, data: bytes, ids: I64, relative_starts: I64
 ) -> I64:
     """Entry ids of a block that match."""
-    if not data.isascii() or query.block is None:
-        hits = [
-            entry
-            for entry, start, end in zip(
-                ids.tolist(),
-                relative_starts.tolist(),
-                [*relative_starts[1:].tolist(), len(data)],
-                strict=True,
-            )
-            if query.test(decode_entry_bytes(data[start:end]))
-        ]
-        return np.array(hits, np.int64)
-    haystack = data.lower() if query.lower else data
-    spans = [match.span() for match in query.block.finditer(haystack)]
-    if not spans:
-        return np.empty(0, np.int64)
-    bounds = np.array(spans, np.int64)
-    first = np.searchsorted(relative_starts, bounds[:, 0], side="right") - 1
-    last = np.searchsorted(relative_starts, bounds[:, 1] - 1, side="right") - 1
-    matched = set(np.unique(first[first == last]).tolist())
-    # A match running into a following entry proves nothing: test those entries alone.
     entry_ends = [*relative_starts[1:].tolist(), len(data)]
-    for low, high in zip(first[first != last].tolist(), last[first != last].tolist(), strict=True):
-        for position in range(low, high + 1):
-            text = decode_entry_bytes(data[relative_starts[position] : entry_ends[position]])
-            if query.test(text):
-                matched.add(position)
+    alone: set[int] = set()  # positions (in this block) of entries to test one by one
+    matched: set[int] = set()
+    if query.block is None and not query.never_ascii:
+        alone.update(range(len(ids)))
+    else:
+        alone.update(_non_ascii_entries(data, relative_starts))
+    if query.block is not None:
+        haystack = data.lower() if query.lower else data
+        spans = [match.span() for match in query.block.finditer(haystack)]
+        if spans:
+            bounds = np.array(spans, np.int64)
+            first = np.searchsorted(relative_starts, bounds[:, 0], side="right") - 1
+            ends = np.maximum(bounds[:, 1] - 1, bounds[:, 0])
+            last = np.searchsorted(relative_starts, ends, side="right") - 1
+            matched.update(np.unique(first[first == last]).tolist())
+            # A match running into a following entry proves nothing: test those alone.
+            for low, high in zip(
+                first[first != last].tolist(), last[first != last].tolist(), strict=True
+            ):
+                alone.update(range(low, high + 1))
+    matched -= alone
+    for position in alone:
+        text = decode_entry_bytes(data[relative_starts[position] : entry_ends[position]])
+        if query.test(text):
+            matched.add(position)
     positions = np.array(sorted(matched), np.int64)
     return ids[positions] if len(positions) else np.empty(0, np.int64)
+
+
+def _non_ascii_entries(data: bytes, relative_starts: I64) -> list[int]:
+    """Positions of the entries holding a byte above 0x7F."""
+    if data.isascii():
+        return []
+    raw = np.frombuffer(data, np.uint8)
+    high = np.flatnonzero(raw >= 0x80)
+    owners: list[int] = np.unique(np.searchsorted(relative_starts, high, side="right") - 1).tolist()
+    return owners
 
 
 def _check_cancel(cancel: threading.Event | None) -> None:

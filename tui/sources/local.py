@@ -14,6 +14,7 @@ import gzip
 import os
 import re
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -30,6 +31,8 @@ SPAN_BYTES = 16 << 20
 #: The very first span is small, so the first records appear at once.
 FIRST_SPAN_BYTES = 2 << 20
 _ALIGN_READ = 64 << 10
+#: A low guess of bytes per entry, to reserve room for the columns once.
+_BYTES_PER_ENTRY_GUESS = 150
 _RECORD_START = re.compile(rb"\n\d+, ")
 _GLOB_CHARS = re.compile(r"[*?\[]")
 
@@ -164,8 +167,13 @@ def align_to_record(fd: int, offset: int, size: int) -> int:
     return size
 
 
-def _read_padded(fd: int, start: int, end: int) -> bytearray:
-    buffer = bytearray(end - start + PAD)
+def _read_padded(fd: int, start: int, end: int, buffer: bytearray | None = None) -> bytearray:
+    """``[start, end)`` of a file followed by PAD zero bytes, in ``buffer`` when it is big
+    enough (reusing a buffer spares the page faults of a fresh one per span)."""
+    if buffer is None or len(buffer) < end - start + PAD:
+        buffer = bytearray(end - start + PAD)
+    else:
+        buffer[end - start : end - start + PAD] = bytes(PAD)
     view = memoryview(buffer)
     done = 0
     while done < end - start:
@@ -202,7 +210,7 @@ class _ScanWork:
         self.source, self.path = source, path
         self.start, self.end, self.size = start, end, size
 
-    def run(self, local: threading.local) -> SpanData:
+    def run(self, local: threading.local, index: Index) -> SpanData:
         scanner: Scanner | None = getattr(local, "scanner", None)
         if scanner is None:
             scanner = local.scanner = Scanner()
@@ -211,14 +219,16 @@ class _ScanWork:
             start = align_to_record(fd, self.start, self.size)
             end = align_to_record(fd, self.end, self.size) if self.end < self.size else self.size
             end = max(start, end)
-            buffer = _read_padded(fd, start, end)
+            buffer = _read_padded(fd, start, end, getattr(local, "buffer", None))
+            local.buffer = buffer
         finally:
             os.close(fd)
         # Spans end at a record start (after a newline) or where the caller chose to stop
         # reading; a last line without its newline there is complete.
-        return scanner.scan_padded(
+        span = scanner.scan_padded(
             buffer, end - start, file_offset=start, at_file_start=start == 0, final=True
         )
+        return index.prepare(span)
 
 
 def _plan(source: int, path: Path, begin: int, size: int, first: bool) -> Iterator[_ScanWork]:
@@ -258,6 +268,7 @@ def load(
         source = index.add_source(path, file.name, file.instance)
         plans.append((source.id, path, size))
     total = sum(size for _, _, size in plans)
+    index.reserve(index.size + total // _BYTES_PER_ENTRY_GUESS)
     work = [
         item
         for number, (source, path, size) in enumerate(plans)
@@ -272,23 +283,47 @@ def load(
             elapsed = time.perf_counter() - started
             on_progress(Progress(done_bytes, total, index.size, elapsed))
 
+    def report_commit(span: SpanData) -> None:
+        nonlocal done_bytes
+        done_bytes += span.end - span.start
+        report()
+
     if worker_count <= 1 or len(work) <= 1:
         for item in work:
             if cancel is not None and cancel.is_set():
                 return
-            span = _run(item, local)
+            span = _run(item, local, index)
             index.commit(item.source, span)
-            done_bytes += span.end - span.start
-            report()
+            report_commit(span)
         report()
         return
+    # Scanner threads hand the GIL back and forth between numpy calls; a short switch
+    # interval keeps one from waiting out the default 5 ms while the other holds it.
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(0.001)
+    try:
+        _load_parallel(index, work, worker_count, local, report_commit, cancel)
+    finally:
+        sys.setswitchinterval(switch_interval)
+    report()
+
+
+def _load_parallel(
+    index: Index,
+    work: list[_ScanWork],
+    worker_count: int,
+    local: threading.local,
+    on_commit: Callable[[SpanData], None],
+    cancel: threading.Event | None,
+) -> None:
+    """Scan ``work`` in a thread pool and commit the spans in submission order."""
     with ThreadPoolExecutor(worker_count, thread_name_prefix="scan") as pool:
         # Keep a bounded window of spans in flight; commit them in submission order.
         window = 2 * worker_count
         pending: list[tuple[_ScanWork, Future[SpanData]]] = []
         queue = iter(work)
         for item in queue:
-            pending.append((item, pool.submit(_run, item, local)))
+            pending.append((item, pool.submit(_run, item, local, index)))
             if len(pending) >= window:
                 break
         while pending:
@@ -299,16 +334,14 @@ def load(
                     other.cancel()
                 return
             index.commit(item.source, span)
-            done_bytes += span.end - span.start
-            report()
+            on_commit(span)
             following = next(queue, None)
             if following is not None:
-                pending.append((following, pool.submit(_run, following, local)))
-    report()
+                pending.append((following, pool.submit(_run, following, local, index)))
 
 
-def _run(item: _ScanWork, local: threading.local) -> SpanData:
+def _run(item: _ScanWork, local: threading.local, index: Index) -> SpanData:
     try:
-        return item.run(local)
+        return item.run(local, index)
     except OSError as error:
         raise SourceError(f"{item.path}: {error.strerror or error}") from error

@@ -1,0 +1,201 @@
+"""The benchmark behind ``make bench``: generates ~1 GB once, then prints JSON figures.
+
+    python tests/perf/bench.py [--records N] [--cache DIR] [--only NAME ...]
+
+The data set (2.4 M records in 9 unordered files, from the same generator as the tests) is
+written once into the cache directory and reused. Each group of measurements runs in a fresh
+process with a warm page cache, so figures do not depend on what ran before.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CACHE = ROOT / ".bench-cache"
+RECORDS = 2_400_000
+SEED = 2024
+
+#: The issue's targets, printed beside each figure.
+TARGETS: dict[str, float] = {
+    "first_records_s": 0.5,
+    "full_index_s": 2.5,
+    "stats_command_s": 3.0,
+    "field_filter_s": 0.2,
+    "negated_field_filter_s": 0.2,
+    "regex_full_text_s": 1.5,
+    "time_range_filter_s": 0.05,
+    "index_bytes_per_record": 64,
+}
+
+
+def dataset(cache: Path, records: int) -> Path:
+    """The benchmark directory, generated on first use."""
+    directory = cache / f"cluster-{records}-{SEED}"
+    marker = directory / ".complete"
+    if not marker.exists():
+        from tui.sample import write_sample
+
+        print(f"generating {records:,} records into {directory} (once)...", file=sys.stderr)
+        started = time.perf_counter()
+        write_sample(directory, records=records, seed=SEED, span_s=24 * 3600.0)
+        marker.write_text("ok\n")
+        print(f"  done in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return directory
+
+
+def warm(directory: Path) -> int:
+    """Read every file once so the page cache is warm; returns the total bytes."""
+    total = 0
+    for path in sorted(directory.rglob("audit.log*")):
+        with open(path, "rb") as handle:
+            while chunk := handle.read(16 << 20):
+                total += len(chunk)
+    return total
+
+
+def timed(action: Callable[[], Any]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    result = action()
+    return time.perf_counter() - started, result
+
+
+def measure_core(directory: Path) -> dict[str, Any]:
+    """Index, filters and memory, in this (fresh) process."""
+    import numpy as np
+
+    from tui.index.filtering import evaluate
+    from tui.index.index import Index
+    from tui.index.stats import compute_stats
+    from tui.query import format_time_us, parse_filter
+    from tui.sources.local import Decompressed, Progress, expand_paths, load
+
+    figures: dict[str, Any] = {}
+    index = Index()
+    first: list[float] = []
+    started = time.perf_counter()
+
+    def progress(report: Progress) -> None:
+        if not first and report.entries:
+            first.append(time.perf_counter() - started)
+
+    load(index, expand_paths([str(directory)]), decompressed=Decompressed(), on_progress=progress)
+    index.order()
+    figures["full_index_s"] = time.perf_counter() - started
+    figures["first_records_s"] = first[0] if first else None
+    figures["records"] = index.records
+    figures["bytes"] = sum(source.end for source in index.sources)
+
+    figures["stats_in_process_s"], _ = timed(lambda: compute_stats(index))
+    times = index.column("epoch_us")
+    low, high = int(np.percentile(times, 40)), int(np.percentile(times, 45))
+    cases = {
+        "field_filter_s": "client:10.0.1.221",
+        "negated_field_filter_s": "-path:/status",
+        "regex_full_text_s": r"/has\('airport','code','[A-Z]{3}'\)/",
+        "time_range_filter_s": f"after:{format_time_us(low)} before:{format_time_us(high)}",
+        "word_full_text_s": "AnalyticsRole",
+        "decoded_query_field_s": 'query:"LIMIT 10"',
+    }
+    for name, text in cases.items():
+        node = parse_filter(text)
+        seconds, result = timed(lambda node=node: evaluate(index, node))  # type: ignore[misc]
+        figures[name] = seconds
+        figures[name.removesuffix("_s") + "_matches"] = int(np.count_nonzero(result.mask))
+    fixed = index.nbytes_per_entry()
+    tables = sum(
+        sum(len(value or "") + 50 for value in table.values) for table in index.tables.values()
+    )
+    figures["index_bytes_per_record"] = fixed
+    figures["index_bytes_per_record_with_tables"] = round(fixed + tables / max(index.size, 1), 1)
+    figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    index.close()
+    return figures
+
+
+def measure_stats_command(directory: Path) -> dict[str, Any]:
+    """``neptune-audit stats DIR``, end to end, as a user runs it."""
+    command = [sys.executable, "-m", "tui", "stats", str(directory), "--format", "json"]
+    seconds, done = timed(
+        lambda: subprocess.run(command, capture_output=True, text=True, check=True)
+    )
+    return {"stats_command_s": seconds, "stats_records": json.loads(done.stdout)["records"]}
+
+
+GROUPS: dict[str, Callable[[Path], dict[str, Any]]] = {
+    "core": measure_core,
+    "stats": measure_stats_command,
+}
+
+
+def run_group(name: str, directory: Path, repeat: int) -> dict[str, Any]:
+    """Run one group ``repeat`` times, each in a fresh interpreter; timings are the median
+    (this machine's speed drifts by about 10 % from minute to minute)."""
+    runs: list[dict[str, Any]] = []
+    for _ in range(repeat):
+        done = subprocess.run(
+            [sys.executable, __file__, "--group", name, "--data", str(directory)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise SystemExit(f"benchmark group {name} failed:\n{done.stderr}")
+        runs.append(json.loads(done.stdout))
+    figures: dict[str, Any] = {}
+    for key, value in runs[0].items():
+        values = [run[key] for run in runs]
+        if isinstance(value, float):
+            figures[key] = statistics.median(values)
+            if key.endswith("_s") and repeat > 1:
+                figures[key.removesuffix("_s") + "_range_s"] = [min(values), max(values)]
+        else:
+            figures[key] = value
+    return figures
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--records", type=int, default=RECORDS)
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    parser.add_argument("--only", nargs="*", choices=sorted(GROUPS), default=None)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per group (median)")
+    parser.add_argument("--group", help=argparse.SUPPRESS)
+    parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.group:
+        print(json.dumps(GROUPS[args.group](args.data)))
+        return 0
+    directory = dataset(args.cache, args.records)
+    total = warm(directory)
+    figures: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "dataset": {"dir": str(directory), "bytes": total, "files": 9},
+    }
+    for name in args.only or list(GROUPS):
+        figures.update(run_group(name, directory, args.repeat))
+    figures["targets"] = {
+        key: {
+            "measured": round(figures[key], 4) if figures.get(key) is not None else None,
+            "target": target,
+            "ok": figures.get(key) is not None and figures[key] <= target,
+        }
+        for key, target in TARGETS.items()
+        if key in figures
+    }
+    print(json.dumps(figures, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
