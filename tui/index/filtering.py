@@ -21,11 +21,18 @@ import numpy.typing as npt
 
 from tui.index.index import Index
 from tui.index.scan import AUTH_FAILED, AUTH_NONE, AUTH_OK, KIND_RECORD, LANG_CODES
-from tui.index.textscan import Cancelled, TextQuery, literal_query, regex_query, search
+from tui.index.textscan import (
+    Cancelled,
+    TextQuery,
+    entry_texts,
+    literal_query,
+    regex_query,
+    search,
+)
 from tui.model.fields import parse_arn
-from tui.model.record import Record
+from tui.model.parser import text_field
 from tui.query.ast import And, FieldMatch, Last, MatchAll, Node, Not, Or, Regex, Text, TimeBound
-from tui.query.predicate import field_matches, split_client_value, text_matches
+from tui.query.predicate import split_client_value, text_matches
 
 Bool = npt.NDArray[np.bool_]
 I32 = npt.NDArray[np.int32]
@@ -46,9 +53,8 @@ _AUTH = {"ok": AUTH_OK, "failed": AUTH_FAILED, "none": AUTH_NONE}
 _PARSE_DIRECTLY = 50_000
 #: Percent-encoded or JSON-escaped letters and digits: a query decoded from these may hold
 #: a word its raw text does not.
-_ENCODED_ALNUM = re.compile(
-    r"(?i)%(?:3[0-9]|[46][1-9a-f]|[57][0-9a])|\\u00(?:3[0-9]|[4-7][0-9a-f])"
-)
+_ENCODED_ALNUM = re.compile(r"%(?:3[0-9]|[46][1-9a-fA-F]|[57][0-9aA])")
+_ESCAPED_ALNUM = re.compile(r"\\[uU]00(?:3[0-9]|[4-7][0-9a-fA-F])")
 
 
 @dataclass(frozen=True)
@@ -169,16 +175,14 @@ class _Evaluator:
         return _mask(result)
 
     def parsed_field(self, node: FieldMatch, candidates: Bool) -> Bool:
-        """Fields with no column: parse each remaining candidate."""
+        """Fields with no column: derive them from each remaining candidate's text."""
         prefilter = _prefilter(node)
         if prefilter is not None and np.count_nonzero(candidates) > _PARSE_DIRECTLY:
             candidates = search(self.index, self.size, prefilter, candidates, cancel=self.cancel)
         result = np.zeros(self.size, bool)
-        for count, entry in enumerate(np.flatnonzero(candidates).tolist()):
-            if count % 4096 == 0 and self.cancel is not None and self.cancel.is_set():
-                raise Cancelled()
-            parsed = self.index.entry(entry)
-            if isinstance(parsed, Record) and field_matches(node, parsed):
+        for entry, text in entry_texts(self.index, self.size, candidates, cancel=self.cancel):
+            value = text_field(text, node.field)
+            if value is not None and text_matches(node, value):
                 result[entry] = True
         return result
 
@@ -208,12 +212,17 @@ def _prefilter(node: FieldMatch) -> TextQuery | None:
             return None
         word = max(runs, key=len).lower()
         return TextQuery(
-            test=lambda text: word in text.lower() or _ENCODED_ALNUM.search(text) is not None,
-            block=re.compile(
-                re.escape(word.encode()) + rb"[^\n]*|" + _ENCODED_ALNUM.pattern[4:].encode(),
-                re.IGNORECASE,
+            test=lambda text: (
+                word in text.lower()
+                or _ENCODED_ALNUM.search(text) is not None
+                or _ESCAPED_ALNUM.search(text) is not None
             ),
+            block=re.compile(re.escape(word.encode()) + rb"[^\n]*"),
             lower=True,
+            also=tuple(
+                re.compile(pattern.pattern.encode() + rb"[^\n]*")
+                for pattern in (_ENCODED_ALNUM, _ESCAPED_ALNUM)
+            ),
         )
     # agent and header text appear verbatim, except that a quote is doubled in the log.
     pieces = [piece for piece in node.value.split('"') if piece]

@@ -317,7 +317,7 @@ class Scanner:
         newlines = self._positions(buf, n, 10)
         starts = np.concatenate([np.array([begin], np.int64), newlines + 1])
         ends = np.concatenate([newlines, np.array([n], np.int64)])
-        if starts[-1] >= n:  # data ends with a newline (or is empty): no last partial line
+        if n == 0 or padded[n - 1] == 10:  # ends with a newline: no last partial line
             starts, ends = starts[:-1], ends[:-1]
         line_count = len(starts)
         has_cr = (ends > starts) & (buf[np.maximum(ends - 1, 0)] == 13)
@@ -524,6 +524,14 @@ class Scanner:
         anchor &= (window[:, 2:] >= 65) & (window[:, 2:] <= 90)
         found = anchor.any(axis=1)
         req = np.where(found, h + 1 + np.argmax(anchor, axis=1) + 2, close)
+        # A header that itself starts with "METHOD /" has its request line there: rare, and
+        # the parser's to read.
+        upper = (window >= 65) & (window <= 90)
+        lead = np.argmin(upper, axis=1)
+        rows = np.arange(len(h))
+        at_start = (lead > 0) & (window[rows, lead] == 32)
+        at_start &= window[rows, np.minimum(lead + 1, _ANCHOR_WINDOW - 1)] == 47
+        req[at_start] = close[at_start]
         last = len(buf) - 1
         good = (buf[np.minimum(close + 1, last)] == 44) & (buf[np.minimum(close + 2, last)] == 32)
         good &= (close < le) & (req < close)
@@ -668,7 +676,7 @@ def _auth_value(text: str | None) -> int:
     return _auth_code(auth_succeeded(parse_auth_context(text)))
 
 
-_LEADING_DIGITS = re.compile(r"(\d+), ")
+_LEADING_DIGITS = re.compile(r"([0-9]+), ")
 
 
 def _leading_timestamp(raw: str) -> int:

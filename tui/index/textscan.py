@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,8 +39,8 @@ class TextQuery:
     """What to look for in raw entry text.
 
     ``test`` is the reference predicate on decoded text. ``block`` is a bytes pattern that
-    gives the same answer on ASCII entries, each match running at most to the end of its
-    line; with ``lower`` the block is ASCII-lower-cased first. ``never_ascii``: no ASCII
+    gives the same answer on ASCII entries (with the patterns in ``also``: any of them), each
+    match running at most to the end of its line; with ``lower`` the block is ASCII-lower-cased first. ``never_ascii``: no ASCII
     entry can match (a non-ASCII literal), so only the others need a look. With neither,
     every entry is tested alone.
     """
@@ -49,6 +49,7 @@ class TextQuery:
     block: re.Pattern[bytes] | None
     lower: bool = False
     never_ascii: bool = False
+    also: tuple[re.Pattern[bytes], ...] = ()  # more block patterns: a match of any counts
 
 
 def literal_query(value: str) -> TextQuery:
@@ -147,7 +148,11 @@ def _search_block(
         alone.update(_non_ascii_entries(data, relative_starts))
     if query.block is not None:
         haystack = data.lower() if query.lower else data
-        spans = [match.span() for match in query.block.finditer(haystack)]
+        spans = [
+            match.span()
+            for pattern in (query.block, *query.also)
+            for match in pattern.finditer(haystack)
+        ]
         if spans:
             bounds = np.array(spans, np.int64)
             first = np.searchsorted(relative_starts, bounds[:, 0], side="right") - 1
@@ -176,6 +181,42 @@ def _non_ascii_entries(data: bytes, relative_starts: I64) -> list[int]:
     high = np.flatnonzero(raw >= 0x80)
     owners: list[int] = np.unique(np.searchsorted(relative_starts, high, side="right") - 1).tolist()
     return owners
+
+
+def entry_texts(
+    index: Index, size: int, candidates: Bool, *, cancel: threading.Event | None = None
+) -> Iterator[tuple[int, str]]:
+    """(entry, decoded text) for every candidate, file by file: dense candidates are read in
+    large blocks, sparse ones one by one."""
+    offsets = index.column("offset")[:size]
+    lengths = index.column("length")[:size]
+    for source in range(len(index.sources)):
+        ids = source_entries(index, size, source)
+        wanted = ids[candidates[ids]]
+        if not len(wanted):
+            continue
+        if len(wanted) < SPARSE_SHARE * len(ids):
+            for count, entry in enumerate(wanted.tolist()):
+                if count % 1024 == 0:
+                    _check_cancel(cancel)
+                yield entry, index.text(entry)
+            continue
+        starts = offsets[wanted].astype(np.int64)
+        ends = starts + lengths[wanted].astype(np.int64)
+        begin = 0
+        while begin < len(wanted):
+            _check_cancel(cancel)
+            stop = max(begin + 1, int(np.searchsorted(ends, starts[begin] + BLOCK_BYTES)))
+            base = int(starts[begin])
+            data = index.read_range(source, base, int(ends[stop - 1]) - base)
+            for entry, start, end in zip(
+                wanted[begin:stop].tolist(),
+                (starts[begin:stop] - base).tolist(),
+                (ends[begin:stop] - base).tolist(),
+                strict=True,
+            ):
+                yield entry, decode_entry_bytes(data[start:end])
+            begin = stop
 
 
 def _check_cancel(cancel: threading.Event | None) -> None:

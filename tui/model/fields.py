@@ -17,7 +17,7 @@ from tui.model.record import Host, Principal
 ABSENT_VALUES: frozenset[str] = frozenset({"[unknown]", "null", ""})
 
 #: A line starts a record when it begins with digits and ``", "``.
-RECORD_START = re.compile(r"(\d+), ")
+RECORD_START = re.compile(r"([0-9]+), ")
 
 #: Timestamp width -> multiplier to microseconds (a negative value divides).
 _US_PER_UNIT: dict[int, int] = {10: 1_000_000, 13: 1_000, 16: 1, 19: -1_000}
@@ -57,6 +57,9 @@ def unsupported_width_reason(width: int) -> str:
 
 def balanced_brace_end(text: str, start: int) -> int:
     """Index of the ``}`` closing the ``{`` at ``start``, or -1."""
+    close = text.find("}", start)
+    if close >= 0 and text.find("{", start + 1, close) < 0:
+        return close  # the usual flat map: {authenticationSucceeded=true}
     depth = 0
     for index in range(start, len(text)):
         char = text[index]
@@ -80,7 +83,17 @@ def split_fields(text: str, start: int) -> tuple[list[str], str | None] | str:
     """
     fields: list[str] = []
     pos = start
-    for index in range(len(FIELD_NAMES)):
+    first = 0
+    # Fast path: the five small fields are almost always plain, so one C-level split finds
+    # them; any quoting, or a brace map the split could cut, takes the careful loop.
+    parts = text[start:].split(_SEP, _HEADER_FIELD)
+    if len(parts) == _HEADER_FIELD + 1 and not any(p.startswith('"') for p in parts[:-1]):
+        auth = parts[_AUTH_FIELD]
+        if not auth.startswith("{") or balanced_brace_end(auth, 0) == len(auth) - 1:
+            fields = parts[:-1]
+            pos = len(text) - len(parts[-1])
+            first = _HEADER_FIELD
+    for index in range(first, len(FIELD_NAMES)):
         last = index == _HEADER_FIELD
         if text.startswith('"', pos):
             end, value = quoted_field(text, pos)
@@ -242,7 +255,7 @@ def parse_auth_context(raw: str) -> Mapping[str, object] | None:
         return None
     try:
         loaded = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         loaded = None
     if isinstance(loaded, dict):
         return loaded

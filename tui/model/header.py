@@ -5,8 +5,8 @@ A real header field reads::
     HttpObjectAggregator$AggregatedFullHttpRequest(decodeResult: success, version: HTTP/1.1,
     content: CompositeByteBuf(...)) POST /sparql HTTP/1.1 Host: db...:8182 User-Agent: ...
 
-The request line is the first ``) METHOD /target`` after the summary; a header without a
-summary may start with the request line itself. Headers are ``Name: value`` joined by single
+The request line is at the start of the field when the field has no summary, else the first
+``) METHOD /target`` after the summary. Headers are ``Name: value`` joined by single
 spaces, so a header starts wherever a space is followed by a token and ``": "``.
 """
 
@@ -31,12 +31,12 @@ def split_target(target: str) -> tuple[str, str | None]:
 
 def parse_header(raw: str) -> HttpRequest:
     """Parse the header field; what cannot be recognised stays in ``summary``."""
-    match = REQUEST_AFTER_SUMMARY.search(raw)
-    if match:
-        summary: str | None = raw[: match.start() + 1]
-    else:
-        match = _REQUEST_AT_START.match(raw)
-        summary = None
+    summary: str | None = None
+    match = _REQUEST_AT_START.match(raw)
+    if match is None:
+        match = REQUEST_AFTER_SUMMARY.search(raw)
+        if match:
+            summary = raw[: match.start() + 1]
     if not match:
         return HttpRequest(
             raw=raw,

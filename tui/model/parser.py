@@ -6,6 +6,8 @@ that do not, joined with ``\\n``. Nothing here raises on bad input.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from tui.model.fields import (
     RECORD_START,
     absent,
@@ -19,7 +21,7 @@ from tui.model.fields import (
 )
 from tui.model.header import parse_header, split_target
 from tui.model.payload import SNIFF, decode_query, language_for, sniff_language
-from tui.model.record import Entry, Malformed, Record
+from tui.model.record import Entry, HttpRequest, Malformed, Query, Record
 
 #: Reason for a line that does not start a record while no record is open.
 FRAGMENT_REASON = "line does not start with a timestamp and no record is open to continue"
@@ -32,53 +34,92 @@ def starts_record(line: str) -> bool:
     return RECORD_START.match(line) is not None
 
 
-def parse_entry(text: str, *, source: str = "", line: int = 0, offset: int = 0) -> Entry:
-    """Parse an entry's text (CR and trailing newline already removed)."""
+@dataclass(frozen=True, slots=True)
+class RawFields:
+    """The fields of a record line as logged: CSV quoting undone, absent values None."""
+
+    epoch_us: int
+    client: str | None
+    server: str | None
+    conn_type: str | None
+    arn: str | None
+    auth: str | None
+    header: str | None
+    payload: str | None
+
+
+def raw_fields(text: str) -> RawFields | str:
+    """Split an entry's text into fields, or the reason it is malformed."""
     start = RECORD_START.match(text)
     if start is None:
-        return Malformed(FRAGMENT_REASON, text, source, line, offset)
+        return FRAGMENT_REASON
     digits = start.group(1)
     epoch_us = timestamp_us(digits)
     if epoch_us is None:
-        return Malformed(unsupported_width_reason(len(digits)), text, source, line, offset)
+        return unsupported_width_reason(len(digits))
     split = split_fields(text, start.end())
     if isinstance(split, str):
-        return Malformed(split, text, source, line, offset)
-    (client_raw, server_raw, type_raw, arn_raw, auth_raw, header_raw), payload = split
+        return split
+    (client, server, conn_type, arn, auth, header), payload = split
+    return RawFields(
+        epoch_us=epoch_us,
+        client=absent(client),
+        server=absent(server),
+        conn_type=absent(conn_type),
+        arn=absent(arn),
+        auth=absent(auth),
+        header=absent(header),
+        payload=absent(payload),
+    )
 
-    conn_type = absent(type_raw)
-    client = absent(client_raw)
-    server = absent(server_raw)
-    arn = absent(arn_raw)
-    auth_text = absent(auth_raw)
-    header_text = absent(header_raw)
-    payload = absent(payload)
 
-    request = parse_header(header_text) if header_text is not None else None
+def request_of(fields: RawFields) -> HttpRequest | None:
+    """The parsed HTTP header, when there is one."""
+    return parse_header(fields.header) if fields.header is not None else None
+
+
+def target_of(fields: RawFields, request: HttpRequest | None) -> tuple[str | None, str | None]:
+    """(path, query string): from the request line, or for an HTTP record without a header
+    from a payload that is itself the target (``/status``)."""
     path = request.path if request else None
     query_string = request.query_string if request else None
-    if path is None and conn_type in _TYPE_METHOD and payload and payload.startswith("/"):
+    payload = fields.payload
+    if path is None and fields.conn_type in _TYPE_METHOD and payload and payload.startswith("/"):
         path, query_string = split_target(payload.split(None, 1)[0])
-    method = (request.method if request else None) or _TYPE_METHOD.get(conn_type or "")
+    return path, query_string
 
-    query = decode_query(payload, query_string)
+
+def query_of(fields: RawFields, request: HttpRequest | None) -> Query | None:
+    """The decoded query of a record."""
+    return decode_query(fields.payload, target_of(fields, request)[1])
+
+
+def parse_entry(text: str, *, source: str = "", line: int = 0, offset: int = 0) -> Entry:
+    """Parse an entry's text (CR and trailing newline already removed)."""
+    fields = raw_fields(text)
+    if isinstance(fields, str):
+        return Malformed(fields, text, source, line, offset)
+    request = request_of(fields)
+    path, query_string = target_of(fields, request)
+    conn_type = fields.conn_type
+    method = (request.method if request else None) or _TYPE_METHOD.get(conn_type or "")
+    query = decode_query(fields.payload, query_string)
     lang = language_for(conn_type, path)
     if lang == SNIFF:
         lang = sniff_language(query)
-    context = parse_auth_context(auth_text) if auth_text is not None else None
-
+    context = parse_auth_context(fields.auth) if fields.auth is not None else None
     return Record(
-        epoch_us=epoch_us,
-        client=parse_host(client) if client is not None else None,
-        server=parse_host(server) if server is not None else None,
+        epoch_us=fields.epoch_us,
+        client=parse_host(fields.client) if fields.client is not None else None,
+        server=parse_host(fields.server) if fields.server is not None else None,
         conn_type=conn_type,
-        principal=parse_arn(arn) if arn is not None else None,
-        auth_raw=auth_text,
+        principal=parse_arn(fields.arn) if fields.arn is not None else None,
+        auth_raw=fields.auth,
         auth_context=context,
         auth_ok=auth_succeeded(context),
-        header_raw=header_text,
+        header_raw=fields.header,
         request=request,
-        payload=payload,
+        payload=fields.payload,
         query=query,
         lang=lang,
         method=method,
@@ -88,6 +129,27 @@ def parse_entry(text: str, *, source: str = "", line: int = 0, offset: int = 0) 
         offset=offset,
         raw=text,
     )
+
+
+def text_field(text: str, name: str) -> str | None:
+    """One of the fields the index keeps no column for (``query``, ``header``, ``agent``),
+    derived as ``parse_entry`` derives it but without parsing the rest; None for absent
+    values and malformed entries."""
+    fields = raw_fields(text)
+    if isinstance(fields, str):
+        return None
+    if name == "header":
+        return fields.header
+    if name == "agent":
+        request = request_of(fields)
+        return request.user_agent if request else None
+    if name == "query":
+        # The header is needed only when the payload does not carry the query itself.
+        payload = (fields.payload or "").strip()
+        needs_header = not payload or (payload.startswith("/") and "?" not in payload)
+        query = query_of(fields, request_of(fields) if needs_header else None)
+        return query.text if query else None
+    raise ValueError(f"no text field {name!r}")
 
 
 def decode_entry_bytes(data: bytes) -> str:

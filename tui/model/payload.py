@@ -102,7 +102,9 @@ def decode_query(payload: str | None, query_string: str | None = None) -> Query 
                 return decoded
         if text.startswith("/"):
             _, sep, params = text.partition("?")
-            return _form(params, "query-string") if sep else None
+            if sep:
+                return _form(params, "query-string")
+            return _form(query_string, "query-string") if query_string else None
         if _FORM_BODY.match(text):
             return _form(text, "form")
         if text:
@@ -115,7 +117,7 @@ def decode_query(payload: str | None, query_string: str | None = None) -> Query 
 def _is_json_object(text: str) -> bool:
     try:
         return isinstance(json.loads(text), dict)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
 
 
@@ -136,7 +138,7 @@ def _form(encoded: str, form: str) -> Query | None:
 def _json_body(text: str) -> Query | None:
     try:
         document = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return Query(text=text, form="text")
     if not isinstance(document, dict):
         return None

@@ -33,7 +33,7 @@ FIRST_SPAN_BYTES = 2 << 20
 _ALIGN_READ = 64 << 10
 #: A low guess of bytes per entry, to reserve room for the columns once.
 _BYTES_PER_ENTRY_GUESS = 150
-_RECORD_START = re.compile(rb"\n\d+, ")
+_RECORD_START = re.compile(rb"\n[0-9]+, ")
 _GLOB_CHARS = re.compile(r"[*?\[]")
 
 
