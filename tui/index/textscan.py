@@ -40,9 +40,9 @@ class TextQuery:
 
     ``test`` is the reference predicate on decoded text. ``block`` is a bytes pattern that
     gives the same answer on ASCII entries (with the patterns in ``also``: any of them), each
-    match running at most to the end of its line; with ``lower`` the block is ASCII-lower-cased first. ``never_ascii``: no ASCII
-    entry can match (a non-ASCII literal), so only the others need a look. With neither,
-    every entry is tested alone.
+    match running at most to the end of its line; with ``lower`` the block is ASCII
+    lower-cased first. ``never_ascii``: no ASCII entry can match (a non-ASCII literal), so
+    only the others need a look. With neither, every entry is tested alone.
     """
 
     test: Callable[[str], bool]
