@@ -25,7 +25,14 @@ from tui.index.scan import KIND_MALFORMED
 from tui.index.stats import compute_stats
 from tui.model.record import Malformed, Record
 from tui.query import FilterError, parse_filter
-from tui.sources.local import Decompressed, Progress, SourceError, expand_paths, load
+from tui.sources.local import (
+    Decompressed,
+    LogFile,
+    Progress,
+    SourceError,
+    expand_paths,
+    load,
+)
 
 COMMANDS = ("view", "query", "stats", "demo")
 EXIT_USAGE = 2
@@ -114,7 +121,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         raise UsageError("no input: give log files, directories or glob patterns")
     node = parse_filter(args.filter)
     if args.command == "view":
-        raise UsageError("the viewer is not available in this build; use 'query' or 'stats'")
+        if not args.paths:
+            raise UsageError("no input: give log files, directories or glob patterns")
+        return _view(expand_paths(args.paths), args.filter)
     index = _load(args.paths)
     try:
         result = evaluate(index, node)
@@ -232,8 +241,16 @@ def _demo(args: argparse.Namespace) -> int:
         write_sample(
             Path(directory), records=args.records, seed=args.seed, malformed=2, end_us=end_us
         )
-        index = _load([directory])
-        try:
-            return _stats(index, evaluate(index, parse_filter("")), "table", sys.stdout)
-        finally:
-            index.close()
+        return _view(expand_paths([directory]), "")
+
+
+def _view(files: list[LogFile], filter_text: str) -> int:
+    """Run the viewer (imported here: the headless commands never load textual)."""
+    if not sys.stdin.isatty() or not sys.stdout.isatty():
+        raise UsageError("the viewer needs a terminal; use 'query' or 'stats' in scripts")
+    from tui.ui.app import NeptuneAuditApp
+
+    app = NeptuneAuditApp(files=files, filter_text=filter_text)
+    app.run()
+    app.index.close()
+    return 0

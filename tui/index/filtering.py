@@ -37,7 +37,7 @@ from tui.query.predicate import split_client_value, text_matches
 Bool = npt.NDArray[np.bool_]
 I32 = npt.NDArray[np.int32]
 
-__all__ = ["Cancelled", "FilterResult", "evaluate", "filtered_order"]
+__all__ = ["Cancelled", "FilterResult", "evaluate", "extend", "filtered_order"]
 
 _DICT_FIELDS = {
     "type": "type",
@@ -70,16 +70,51 @@ def evaluate(
     node: Node,
     *,
     size: int | None = None,
+    start: int = 0,
     cancel: threading.Event | None = None,
     on_progress: Callable[[float], None] | None = None,
 ) -> FilterResult:
-    """Evaluate a filter over the first ``size`` entries (default: all). Raises Cancelled."""
+    """Evaluate a filter over entries ``[start, size)`` (default: all); the mask covers the
+    first ``size`` entries and is False before ``start``. Raises Cancelled."""
     n = index.size if size is None else size
     evaluator = _Evaluator(index, n, cancel)
-    mask = evaluator.eval(node, np.ones(n, bool))
+    candidates = np.zeros(n, bool)
+    candidates[start:] = True
+    mask = evaluator.eval(node, candidates)
     if on_progress is not None:
         on_progress(1.0)
     return FilterResult(mask=mask, size=n)
+
+
+def extend(
+    index: Index,
+    node: Node,
+    previous: FilterResult,
+    *,
+    size: int | None = None,
+    cancel: threading.Event | None = None,
+) -> FilterResult:
+    """``previous`` grown to cover entries added since (``last:`` is evaluated again in
+    full: its reference point, the newest record, may have moved)."""
+    n = index.size if size is None else size
+    if n == previous.size:
+        return previous
+    if _uses_newest(node):
+        return evaluate(index, node, size=n, cancel=cancel)
+    added = evaluate(index, node, size=n, start=previous.size, cancel=cancel)
+    mask = added.mask
+    mask[: previous.size] = previous.mask
+    return FilterResult(mask=mask, size=n)
+
+
+def _uses_newest(node: Node) -> bool:
+    if isinstance(node, Last):
+        return True
+    if isinstance(node, Not):
+        return _uses_newest(node.operand)
+    if isinstance(node, (And, Or)):
+        return any(_uses_newest(child) for child in node.operands)
+    return False
 
 
 def filtered_order(index: Index, result: FilterResult) -> I32:

@@ -1,0 +1,279 @@
+"""Driving the viewer with the keyboard: navigation, filters, search, time, detail, safety."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from textual.widgets import Static
+
+from tests.ui.conftest import make_app, settle, wait_ready
+from tui.model.record import Record
+from tui.ui.app import NeptuneAuditApp
+from tui.ui.detail import DetailPane
+from tui.ui.filter_bar import FilterBar
+from tui.ui.screens import HelpScreen
+
+
+def detail_text(app: NeptuneAuditApp) -> str:
+    """What the detail pane shows, as plain text."""
+    body = app.query_one(DetailPane).query_one("#detail-body", Static)
+    console = Console(width=120, record=True, color_system=None, file=io.StringIO())
+    console.print(body.content)
+    return console.export_text()
+
+
+def table_text(app: NeptuneAuditApp) -> str:
+    """Every character the table draws."""
+    table = app.table
+    return "\n".join(table.render_line(y).text for y in range(table.size.height))
+
+
+def rows_where(app: NeptuneAuditApp, predicate: object) -> list[int]:
+    found = []
+    for row, entry in enumerate(app.table.ids.tolist()):
+        if callable(predicate) and predicate(app.index.entry(entry)):
+            found.append(row)
+    return found
+
+
+async def test_loads_merged_and_navigates(ui_logs: Path, state_home: Path) -> None:
+    app = make_app(ui_logs)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_ready(app)
+        table = app.table
+        assert len(table.ids) == app.index.size == 600 + 2 + 2
+        times = app.index.column("epoch_us")[table.ids]
+        assert bool(np.all(times[1:] >= times[:-1]))
+        assert table.cursor_row == 0
+        await pilot.press("j", "j", "down", "k")
+        assert table.cursor_row == 2
+        await pilot.press("G")
+        assert table.cursor_row == len(table.ids) - 1
+        await pilot.press("g")
+        assert table.cursor_row == 0
+        await pilot.press("pagedown")
+        assert table.cursor_row == table.page_height
+        await pilot.press("end")
+        assert table.cursor_row == len(table.ids) - 1
+        await pilot.press("home", "right", "right")
+        assert table.query_offset == 16
+        await pilot.press("left")
+        assert table.query_offset == 8
+
+
+async def test_filter_apply_preview_cancel_error_and_history(
+    ui_logs: Path, state_home: Path
+) -> None:
+    app = make_app(ui_logs)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_ready(app)
+        bar = app.query_one(FilterBar)
+        await pilot.press("slash")
+        assert bar.display and bar.input.has_focus
+        await pilot.press(*"lang:sparql")
+        await settle(app)
+        await pilot.pause(0.3)
+        await settle(app)
+        info = str(bar.query_one("#filter-info", Static).content)
+        sparql = int(np.count_nonzero(app.index.column("lang") == 2))
+        assert f"{sparql:,} of {app.index.records:,} records match" in info
+        await pilot.press("enter")
+        await settle(app)
+        assert not bar.display and app.filter_text == "lang:sparql"
+        assert len(app.table.ids) == sparql
+        assert all(
+            isinstance(e, Record) and e.lang == "sparql"
+            for e in (app.index.entry(i) for i in app.table.ids.tolist())
+        )
+        # An error shows its column and does not apply.
+        await pilot.press("f")
+        await pilot.press("ctrl+u", *"clinet:x")
+        info = str(bar.query_one("#filter-info", Static).content)
+        assert "column 1: unknown field 'clinet'" in info
+        await pilot.press("enter")
+        assert bar.display and app.filter_text == "lang:sparql"
+        # Escape cancels, keeping the applied filter.
+        await pilot.press("escape")
+        assert not bar.display and app.filter_text == "lang:sparql"
+        # History: up recalls the previous expression.
+        await pilot.press("slash", "ctrl+u", "up")
+        assert bar.input.value == "lang:sparql"
+        await pilot.press("escape")
+        assert (state_home / "state" / "neptune-audit" / "filter-history.json").exists()
+
+
+async def test_quick_filters_probes_and_clear(ui_logs: Path, state_home: Path) -> None:
+    app = make_app(ui_logs)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_ready(app)
+        first = app.index.entry(app.table.cursor_entry or 0)
+        assert isinstance(first, Record) and first.client is not None
+        await pilot.press("equals_sign", "c")
+        await settle(app)
+        assert app.filter_text == f"client={first.client.key}"
+        shown = [app.index.entry(e) for e in app.table.ids.tolist()]
+        assert shown and all(
+            isinstance(e, Record) and e.client and e.client.key == first.client.key for e in shown
+        )
+        await pilot.press("minus", "t")
+        await settle(app)
+        assert app.filter_text.endswith(f"-type={first.conn_type}")
+        assert all(app.index.entry(e).conn_type != first.conn_type for e in app.table.ids.tolist())  # type: ignore[union-attr]
+        await pilot.press("X")
+        await settle(app)
+        assert app.filter_text == "" and len(app.table.ids) == app.index.size
+        await pilot.press("p")
+        await settle(app)
+        assert app.hide_probes
+        entries = [app.index.entry(e) for e in app.table.ids.tolist()]
+        paths = {e.path for e in entries if isinstance(e, Record)}
+        assert "/status" not in paths
+        assert len(app.table.ids) < app.index.size
+
+
+async def test_search_highlights_and_moves(ui_logs: Path, state_home: Path) -> None:
+    app = make_app(ui_logs)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_ready(app)
+        await pilot.press("s", *"ELB-HealthChecker", "enter")
+        await settle(app)
+        expected = rows_where(
+            app, lambda e: isinstance(e, Record) and "ELB-HealthChecker" in (e.user_agent or "")
+        )
+        assert expected and list(app._search_rows) == expected
+        assert app.table.cursor_row == expected[0]
+        await pilot.press("n")
+        assert app.table.cursor_row == expected[1]
+        await pilot.press("N", "N")
+        assert app.table.cursor_row == expected[-1]
+        assert "ELB-HealthChecker" in detail_text(app)
+        await pilot.press("escape")
+        assert app.table.search is None
+
+
+async def test_goto_time(ui_logs: Path, state_home: Path) -> None:
+    app = make_app(ui_logs)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_ready(app)
+        times = app.index.column("epoch_us")[app.table.ids]
+        await pilot.press("at", *"2026-11-24T11:30:00Z", "enter")
+        await pilot.pause(0.1)
+        target = 1795519800_000_000
+        row = app.table.cursor_row
+        assert times[row] >= target and (row == 0 or times[row - 1] < target)
+        await pilot.press("ctrl+g", *"-10m", "enter")
+        await pilot.pause(0.1)
+        newest = int(times[-1])
+        row = app.table.cursor_row
+        assert times[row] >= newest - 600_000_000 > times[row - 1]
+
+
+async def test_detail_of_each_language_probe_and_malformed(ui_logs: Path, state_home: Path) -> None:
+    app = make_app(ui_logs)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_ready(app)
+        cases = {
+            "gremlin": lambda e: isinstance(e, Record) and e.conn_type == "Websocket",
+            "sparql": lambda e: isinstance(e, Record) and e.lang == "sparql" and e.method == "POST",
+            "opencypher": lambda e: isinstance(e, Record) and e.conn_type == "Bolt",
+            "status": lambda e: isinstance(e, Record) and e.path == "/status",
+            "malformed": lambda e: not isinstance(e, Record),
+        }
+        for name, predicate in cases.items():
+            row = rows_where(app, predicate)[0]
+            app.table.move_to(row, user=True)
+            await pilot.pause(0.05)
+            text = detail_text(app)
+            entry = app.index.entry(app.table.cursor_entry or 0)
+            if name == "malformed":
+                assert "Malformed entry" in text and entry.reason in text  # type: ignore[union-attr]
+                continue
+            assert isinstance(entry, Record)
+            assert "Summary" in text and "Identity" in text
+            assert entry.client is not None and entry.client.raw in text
+            if name == "status":
+                assert "GET /status" in text and "Query" not in text
+                assert "HTTP header" in text and "User-Agent" in text
+            else:
+                assert entry.query is not None
+                assert f"Query · {entry.lang}" in text
+                first_line = entry.query.text.strip().splitlines()[0][:40]
+                assert first_line in text
+            if name == "sparql":
+                assert "HTTP header" in text and "Content-Type" in text
+                if entry.principal is not None:
+                    assert entry.principal.account in text  # type: ignore[operator]
+        app.table.move_to(rows_where(app, lambda e: isinstance(e, Record))[0], user=True)
+        await pilot.press("r")
+        assert "Raw line" in detail_text(app)
+
+
+async def test_log_text_is_inert(ui_logs: Path, state_home: Path) -> None:
+    app = make_app(ui_logs, filter_text="client:10.9.9.")
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_ready(app)
+        assert len(app.table.ids) == 2
+        screen = table_text(app)
+        assert "[bold red]boom[/] [@click=a" in screen and "[b]x[/b]" in screen
+        query = app.formatter.row(int(app.table.ids[0])).cells["query"]
+        assert "[@click=app.quit]quit[/]" in query
+        assert "\\x1b[31mred\\x1b[0m\\x07" in query and "\\u202eevil" in query
+        for text in (screen, query):
+            assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
+        text = detail_text(app)
+        assert "[bold red]boom[/]" in text and "\\x1b[31m" in text
+        await pilot.press("j")
+        await pilot.pause(0.05)
+        text = detail_text(app)
+        assert "[blink]agent[/blink]\\x1b]0;title\\x07" in text
+        assert "\x1b" not in text
+        await pilot.press("enter", "y")  # a click action in the data must not fire
+        assert app.is_running
+
+
+async def test_help_palette_columns_time_and_layout(ui_logs: Path, state_home: Path) -> None:
+    app = make_app(ui_logs)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_ready(app)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        described = {d for group in app.help_groups() for _, d in group.bindings}
+        assert {"Filter", "Search", "Go to time", "Probes", "Copy"} <= described
+        await pilot.press("escape")
+        commands = {c.title for c in app.get_system_commands(app.screen)}
+        assert (
+            "filter: hide or show health probes" in commands and "view: toggle detail" in commands
+        )
+        await pilot.press("t")
+        assert app.formatter.local_time
+        await pilot.press("t", "c", "space", "escape")
+        assert app.table.hidden_columns == frozenset({"instance"})
+        await pilot.press("vertical_line")
+        assert app.query_one("#main").has_class("beside")
+        await pilot.press("d")
+        assert not app.detail.display
+
+
+async def test_keymap_remaps_a_binding(ui_logs: Path, state_home: Path) -> None:
+    app = NeptuneAuditApp([str(ui_logs)], keymap={"table.down": "ctrl+n"})
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_ready(app)
+        await pilot.press("ctrl+n", "ctrl+n")
+        assert app.table.cursor_row == 2
+        await pilot.press("j")
+        assert app.table.cursor_row == 2
+
+
+async def test_filter_from_the_command_line_and_usable_while_loading(
+    ui_logs: Path, state_home: Path
+) -> None:
+    app = make_app(ui_logs, filter_text="auth:failed")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_ready(app)
+        assert app.filter_text == "auth:failed"
+        failed = int(np.count_nonzero(app.index.column("auth") == 0))
+        assert len(app.table.ids) == failed > 0
+        await pilot.press("q")

@@ -1,0 +1,188 @@
+"""The filter (and search) bar: validated as you type, previewed before it is applied.
+
+The bar validates each change with the filter language's parser and shows the error with
+its column and a caret; the app answers a valid expression with a match count before Enter
+applies it. Up and Down walk the history, Escape cancels.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from rich.text import Text
+from textual import events
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Input, Label, Static
+
+from tui.model.text import inert
+from tui.query import FilterError, parse_filter
+
+Mode = Literal["filter", "search"]
+_HISTORY_LIMIT = 200
+
+
+def history_path(mode: Mode) -> Path:
+    """Where a bar's history is kept between runs (XDG state directory)."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "neptune-audit" / f"{mode}-history.json"
+
+
+def load_history(mode: Mode) -> list[str]:
+    """The saved history, oldest first (empty when there is none or it is unreadable)."""
+    try:
+        loaded = json.loads(history_path(mode).read_text())
+    except (OSError, ValueError):
+        return []
+    return [item for item in loaded if isinstance(item, str)][-_HISTORY_LIMIT:]
+
+
+def save_history(mode: Mode, items: list[str]) -> None:
+    """Save the history; failing to is not worth bothering the user about."""
+    path = history_path(mode)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(items[-_HISTORY_LIMIT:]))
+    except OSError:
+        pass
+
+
+class FilterBar(Vertical):
+    """An expression input with its status line.
+
+    | key | action |
+    |---|---|
+    | enter | apply |
+    | escape | cancel |
+    | up, down | previous / next expression in the history |
+    """
+
+    @dataclass
+    class Submitted(Message):
+        """Enter on a valid expression."""
+
+        bar: FilterBar
+        mode: Mode
+        text: str
+
+    @dataclass
+    class Changed(Message):
+        """A valid expression was typed (the app previews it)."""
+
+        bar: FilterBar
+        mode: Mode
+        text: str
+
+    @dataclass
+    class Cancelled(Message):
+        """Escape: the bar closed without applying."""
+
+        bar: FilterBar
+        mode: Mode
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.mode: Mode = "filter"
+        self.histories: dict[Mode, list[str]] = {"filter": [], "search": []}
+        self._history_at = 0
+        self._draft = ""
+        self._valid = True
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="filter-row"):
+            yield Label("filter ", id="filter-prompt")
+            yield Input(id="filter-input", select_on_focus=False)
+        yield Static(id="filter-info")
+
+    def on_mount(self) -> None:
+        for mode in ("filter", "search"):
+            self.histories[mode] = load_history(mode)
+
+    @property
+    def input(self) -> Input:
+        """The text input."""
+        return self.query_one("#filter-input", Input)
+
+    def open(self, mode: Mode, text: str) -> None:
+        """Show the bar for ``mode`` with ``text`` and focus it."""
+        self.mode = mode
+        self.query_one("#filter-prompt", Label).update(f"{mode} ")
+        self.display = True
+        self._history_at = len(self.histories[mode])
+        self.input.value = text
+        self.input.cursor_position = len(text)
+        self.input.focus()
+        self._validate(text)
+
+    def close(self) -> None:
+        """Hide the bar."""
+        self.display = False
+
+    def set_info(self, text: Text | str) -> None:
+        """Show a preview or status under the input."""
+        self.query_one("#filter-info", Static).update(text)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self._validate(event.value)
+        if self._valid:
+            self.post_message(self.Changed(self, self.mode, event.value))
+
+    def _validate(self, text: str) -> None:
+        if self.mode == "search":
+            self._valid = True
+            self.set_info(Text("enter: find · n/N: next/previous match · esc: cancel", "dim"))
+            self.input.remove_class("-invalid")
+            return
+        try:
+            parse_filter(text)
+        except FilterError as error:
+            self._valid = False
+            self.input.add_class("-invalid")
+            caret = Text(" " * (len("filter ") + error.position) + "^ ", style="bold red")
+            caret.append(inert(error.describe()), style="red")
+            self.set_info(caret)
+            return
+        self._valid = True
+        self.input.remove_class("-invalid")
+        self.set_info(Text("counting matches…", "dim"))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if not self._valid:
+            self.app.bell()
+            return
+        text = event.value.strip()
+        history = self.histories[self.mode]
+        if text and (not history or history[-1] != text):
+            history.append(text)
+            save_history(self.mode, history)
+        self.post_message(self.Submitted(self, self.mode, text))
+
+    def on_key(self, event: events.Key) -> None:
+        history = self.histories[self.mode]
+        if event.key == "escape":
+            event.stop()
+            self.post_message(self.Cancelled(self, self.mode))
+        elif event.key == "up" and history:
+            event.stop()
+            if self._history_at == len(history):
+                self._draft = self.input.value
+            self._history_at = max(0, self._history_at - 1)
+            self._recall(history[self._history_at])
+        elif event.key == "down" and history:
+            event.stop()
+            self._history_at = min(len(history), self._history_at + 1)
+            recalled = (
+                self._draft if self._history_at == len(history) else history[self._history_at]
+            )
+            self._recall(recalled)
+
+    def _recall(self, text: str) -> None:
+        self.input.value = text
+        self.input.cursor_position = len(text)

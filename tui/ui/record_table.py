@@ -1,0 +1,265 @@
+"""The record table: millions of rows rendered with Textual's Line API.
+
+Only the lines on screen are rendered; each asks the RowFormatter for its entry's cells.
+The first line is a header that stays put while rows scroll under it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import numpy.typing as npt
+from rich.cells import set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from tui.ui.rows import Column, RowFormatter, compact_time, fit_columns
+
+EMPTY_IDS: npt.NDArray[np.int32] = np.empty(0, np.int32)
+
+
+class RecordTable(ScrollView, can_focus=True):
+    """Rows of entries in time order, a cursor, and search highlighting.
+
+    | key | action |
+    |---|---|
+    | up / k, down / j | move the cursor |
+    | page up / ctrl+b, page down / ctrl+f | a page up or down |
+    | home / g, end / G | first / last row |
+    | left / h, right / l | scroll the query column |
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "cursor(-1)", "Up", show=False, id="table.up"),
+        Binding("down,j", "cursor(1)", "Down", show=False, id="table.down"),
+        Binding("pageup,ctrl+b", "page(-1)", "Page up", show=False, id="table.page_up"),
+        Binding("pagedown,ctrl+f", "page(1)", "Page down", show=False, id="table.page_down"),
+        Binding("home,g", "first", "First", show=False, id="table.first"),
+        Binding("end,G", "last", "Last", show=False, id="table.last"),
+        Binding("left,h", "shift(-8)", "Scroll left", show=False, id="table.left"),
+        Binding("right,l", "shift(8)", "Scroll right", show=False, id="table.right"),
+    ]
+
+    COMPONENT_CLASSES = {
+        "record-table--header",
+        "record-table--cursor",
+        "record-table--failed",
+        "record-table--malformed",
+        "record-table--unknown",
+        "record-table--match",
+        "record-table--dim",
+    }
+
+    DEFAULT_CSS = """
+    RecordTable {
+        overflow-x: hidden;
+    }
+    """
+
+    @dataclass
+    class CursorMoved(Message):
+        """The cursor is on another entry (None: the view is empty)."""
+
+        table: RecordTable
+        entry: int | None
+        row: int
+
+    cursor_row: reactive[int] = reactive(0, always_update=True, init=False)
+
+    def __init__(self, formatter: RowFormatter, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.formatter = formatter
+        self.ids: npt.NDArray[np.int32] = EMPTY_IDS
+        self.hidden_columns: frozenset[str] = frozenset()
+        self.query_offset = 0
+        self.search: re.Pattern[str] | None = None
+        self.user_moved = False  # the cursor was moved by a key or click, not just loaded
+        self._columns: list[tuple[Column, int]] = []
+
+    # -- data ---------------------------------------------------------------------------
+
+    def set_ids(
+        self,
+        ids: npt.NDArray[np.int32],
+        *,
+        keep_entry: int | None = None,
+        keep_time: int | None = None,
+    ) -> None:
+        """Show these entries. The cursor stays on ``keep_entry`` when it is still shown,
+        else goes to the first row at or after ``keep_time``; until the user moves it, it
+        stays on the first row."""
+        self.ids = ids
+        row = 0
+        if self.user_moved:
+            row = self.cursor_row
+            found = np.flatnonzero(ids == keep_entry) if keep_entry is not None else ids[:0]
+            if len(found):
+                row = int(found[0])
+            elif keep_time is not None:
+                times = self.formatter.index.column("epoch_us")[ids]
+                row = int(np.searchsorted(times, keep_time, side="left"))
+        self._update_virtual_size()
+        self.move_to(min(row, max(len(ids) - 1, 0)), center=self.user_moved)
+        self.refresh()
+
+    @property
+    def cursor_entry(self) -> int | None:
+        """The entry under the cursor."""
+        if 0 <= self.cursor_row < len(self.ids):
+            return int(self.ids[self.cursor_row])
+        return None
+
+    def set_search(self, pattern: re.Pattern[str] | None) -> None:
+        """Highlight matches of ``pattern`` in the cells."""
+        self.search = pattern
+        self.refresh()
+
+    def set_hidden_columns(self, hidden: frozenset[str]) -> None:
+        """Hide these columns (the time and query columns always show)."""
+        self.hidden_columns = hidden
+        self._columns = []
+        self.refresh()
+
+    def reformat(self) -> None:
+        """Render every row again (time zone or format changed)."""
+        self.formatter.clear()
+        self._columns = []
+        self.refresh()
+
+    # -- movement -------------------------------------------------------------------------
+
+    @property
+    def page_height(self) -> int:
+        """Rows that fit under the header."""
+        return max(1, self.scrollable_content_region.height - 1)
+
+    def move_to(self, row: int, *, center: bool = False, user: bool = False) -> None:
+        """Put the cursor on ``row`` and scroll it into view (``user``: the user asked)."""
+        self.user_moved = self.user_moved or user
+        row = max(0, min(row, len(self.ids) - 1)) if len(self.ids) else 0
+        self.cursor_row = row
+        top = int(self.scroll_y)
+        height = self.page_height
+        if center:
+            target = max(0, row - height // 2)
+        elif row < top:
+            target = row
+        elif row >= top + height:
+            target = row - height + 1
+        else:
+            target = top
+        if target != top:
+            self.scroll_to(y=target, animate=False, immediate=True)
+
+    def watch_cursor_row(self, old: int, new: int) -> None:
+        self.refresh()
+        self.post_message(self.CursorMoved(self, self.cursor_entry, new))
+
+    def action_cursor(self, delta: int) -> None:
+        self.move_to(self.cursor_row + delta, user=True)
+
+    def action_page(self, direction: int) -> None:
+        self.move_to(self.cursor_row + direction * self.page_height, user=True)
+
+    def action_first(self) -> None:
+        self.move_to(0, user=True)
+
+    def action_last(self) -> None:
+        self.move_to(len(self.ids) - 1, user=True)
+
+    def action_shift(self, delta: int) -> None:
+        self.query_offset = max(0, self.query_offset + delta)
+        self.refresh()
+
+    def on_click(self, event: events.Click) -> None:
+        if event.y >= 1:
+            self.move_to(int(self.scroll_y) + event.y - 1, user=True)
+        self.focus()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._columns = []
+        self._update_virtual_size()
+
+    def _update_virtual_size(self) -> None:
+        self.virtual_size = Size(self.size.width, len(self.ids) + 1)
+
+    # -- rendering ----------------------------------------------------------------------
+
+    def _layout(self) -> list[tuple[Column, int]]:
+        if not self._columns:
+            width = self.scrollable_content_region.width or self.size.width
+            compact = compact_time(width)
+            if compact != self.formatter.compact_time:
+                self.formatter.compact_time = compact
+                self.formatter.clear()
+            time_width = len(self.formatter.time_text(0))
+            self._columns = fit_columns(width, time_width, self.hidden_columns)
+        return self._columns
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        columns = self._layout()
+        if y == 0:
+            return self._header(columns, width)
+        row = int(self.scroll_y) + y - 1
+        base = self.rich_style
+        if row >= len(self.ids):
+            return Strip.blank(width, base)
+        entry = int(self.ids[row])
+        data = self.formatter.row(entry)
+        style = base
+        if data.malformed:
+            style += self.get_component_rich_style("record-table--malformed")
+        elif data.failed_auth:
+            style += self.get_component_rich_style("record-table--failed")
+        elif data.unknown_type:
+            style += self.get_component_rich_style("record-table--unknown")
+        if row == self.cursor_row:
+            style += self.get_component_rich_style("record-table--cursor")
+        match_style = self.get_component_rich_style("record-table--match")
+        segments: list[Segment] = []
+        for column, column_width in columns:
+            text = data.cells.get(column.key, "")
+            if column.key == "query":
+                text = text[self.query_offset :]
+            cell = set_cell_size(text, column_width)
+            segments.extend(self._highlight(cell, style, match_style))
+            segments.append(Segment(" ", style))
+        strip = Strip(segments)
+        return strip.crop_extend(0, width, style).simplify()
+
+    def _header(self, columns: list[tuple[Column, int]], width: int) -> Strip:
+        style = self.rich_style + self.get_component_rich_style("record-table--header")
+        parts = []
+        for column, column_width in columns:
+            title = column.title
+            if column.key == "time":
+                title = "TIME (local)" if self.formatter.local_time else "TIME (UTC)"
+            if column.key == "query" and self.query_offset:
+                title = f"QUERY (+{self.query_offset})"
+            parts.append(set_cell_size(title, column_width))
+        return Strip([Segment(" ".join(parts), style)]).crop_extend(0, width, style)
+
+    def _highlight(self, cell: str, style: Style, match_style: Style) -> list[Segment]:
+        if self.search is None:
+            return [Segment(cell, style)]
+        segments: list[Segment] = []
+        last = 0
+        for match in self.search.finditer(cell):
+            if match.end() == match.start():
+                continue
+            segments.append(Segment(cell[last : match.start()], style))
+            segments.append(Segment(cell[match.start() : match.end()], style + match_style))
+            last = match.end()
+        segments.append(Segment(cell[last:], style))
+        return [s for s in segments if s.text]

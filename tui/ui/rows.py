@@ -1,0 +1,229 @@
+"""What a table row shows: cell texts for an entry, and which columns fit the width.
+
+Cells come mostly from the index's columns (no parse); the query cell needs the entry's text
+and is computed only for rows on screen, then cached.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from tui.index.index import Index
+from tui.index.scan import AUTH_FAILED, AUTH_OK, KIND_MALFORMED, LANG_NAMES
+from tui.model.fields import parse_arn, parse_host
+from tui.model.parser import text_field
+from tui.model.record import KNOWN_TYPES
+from tui.model.text import inert
+
+
+@dataclass(frozen=True)
+class Column:
+    """A table column: ``width`` cells (the query column takes what is left), shown from
+    ``min_width`` terminal columns up, hidden first when ``priority`` is lowest."""
+
+    key: str
+    title: str
+    width: int
+    priority: int
+    min_width: int = 0
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("time", "TIME (UTC)", 23, 100),
+    Column("instance", "INSTANCE", 14, 40, 110),
+    Column("client", "CLIENT", 15, 80),
+    Column("type", "TYPE", 9, 70),
+    Column("user", "USER", 22, 50, 120),
+    Column("auth", "A", 1, 90),
+    Column("lang", "LANG", 7, 60, 90),
+    Column("path", "REQUEST", 16, 30, 130),
+    Column("query", "QUERY", 0, 100),
+)
+COLUMN_KEYS: tuple[str, ...] = tuple(column.key for column in COLUMNS)
+QUERY_MIN_WIDTH = 20
+_COMPACT_TIME_BELOW = 110  # terminal width under which the time loses its year
+_QUERY_CELL_LIMIT = 2000
+_LANG_SHORT = {"gremlin": "gremlin", "sparql": "sparql", "opencypher": "cypher"}
+
+
+def compact_time(width: int) -> bool:
+    """Whether the time column drops the year at this terminal width."""
+    return width < _COMPACT_TIME_BELOW
+
+
+def fit_columns(
+    width: int, time_width: int, hidden: frozenset[str] = frozenset()
+) -> list[tuple[Column, int]]:
+    """Columns to show at ``width`` with their widths: lower priorities drop out until the
+    rest and a query column of at least QUERY_MIN_WIDTH fit."""
+    chosen = [
+        c for c in COLUMNS if c.key not in hidden and (c.key == "query" or width >= c.min_width)
+    ]
+
+    def used(columns: list[Column]) -> int:
+        return sum(
+            (time_width if c.key == "time" else c.width) + 1 for c in columns if c.key != "query"
+        )
+
+    while used(chosen) + QUERY_MIN_WIDTH > width and len(chosen) > 1:
+        droppable = [c for c in chosen if c.key not in ("query", "time")]
+        if not droppable:
+            break
+        chosen.remove(min(droppable, key=lambda c: c.priority))
+    fitted: list[tuple[Column, int]] = []
+    for column in chosen:
+        if column.key == "query":
+            fitted.append((column, max(QUERY_MIN_WIDTH, width - used(chosen))))
+        else:
+            fitted.append((column, time_width if column.key == "time" else column.width))
+    return fitted
+
+
+@dataclass(frozen=True)
+class Row:
+    """The cells of one entry, and how to style it."""
+
+    cells: dict[str, str]
+    malformed: bool
+    failed_auth: bool
+    unknown_type: bool
+
+
+class RowFormatter:
+    """Cell texts for entries of an index, cached for the rows recently shown."""
+
+    def __init__(self, index: Index, *, cache_size: int = 4096) -> None:
+        self.index = index
+        self.local_time = False
+        self.compact_time = False
+        self._cache: OrderedDict[int, Row] = OrderedDict()
+        self._cache_size = cache_size
+        self._short_user: dict[int, str] = {}
+        self._instance: dict[tuple[int, int], str] = {}
+        self._microseconds: bool | None = None
+
+    def clear(self) -> None:
+        """Forget cached rows (after a change of time zone or format)."""
+        self._cache.clear()
+        self._microseconds = None
+
+    @property
+    def microseconds(self) -> bool:
+        """Whether any record has sub-millisecond time, so times show microseconds."""
+        if self._microseconds is None:
+            times = self.index.column("epoch_us")
+            self._microseconds = bool(len(times)) and bool(np.any(times % 1000 != 0))
+        return self._microseconds
+
+    def time_text(self, epoch_us: int) -> str:
+        """A record time as the table shows it."""
+        return format_time(
+            epoch_us,
+            local=self.local_time,
+            microseconds=self.microseconds,
+            compact=self.compact_time,
+        )
+
+    def row(self, entry: int) -> Row:
+        """The cells of an entry."""
+        cached = self._cache.get(entry)
+        if cached is not None:
+            self._cache.move_to_end(entry)
+            return cached
+        row = self._build(entry)
+        self._cache[entry] = row
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return row
+
+    def _build(self, entry: int) -> Row:
+        index = self.index
+        source_id = int(index.column("source")[entry])
+        time = self.time_text(int(index.column("epoch_us")[entry]))
+        if int(index.column("kind")[entry]) == KIND_MALFORMED:
+            reason = index.value("reason", int(index.column("reason")[entry])) or "malformed"
+            raw = " ".join(index.text(entry).split())[:_QUERY_CELL_LIMIT]
+            cells = dict.fromkeys(COLUMN_KEYS, "")
+            cells.update(
+                time=time,
+                instance=self._instance_of(source_id, 0),
+                type="MALFORMED",
+                query=inert(f"{reason}: {raw}"),
+            )
+            return Row(cells, malformed=True, failed_auth=False, unknown_type=False)
+        conn_type = index.value("type", int(index.column("type")[entry]))
+        method = index.value("method", int(index.column("method")[entry]))
+        path = index.value("path", int(index.column("path")[entry]))
+        auth = int(index.column("auth")[entry])
+        lang = LANG_NAMES[int(index.column("lang")[entry])]
+        query = text_field(index.text(entry), "query")
+        cells = {
+            "time": time,
+            "instance": self._instance_of(source_id, int(index.column("server")[entry])),
+            "client": inert(index.value("client", int(index.column("client")[entry])) or ""),
+            "type": inert(conn_type or ""),
+            "user": self._user(int(index.column("principal")[entry])),
+            "auth": "✓" if auth == AUTH_OK else "✗" if auth == AUTH_FAILED else "",
+            "lang": _LANG_SHORT.get(lang or "", ""),
+            "path": inert(" ".join(p for p in (method, path) if p)),
+            "query": inert(" ".join((query or "").split())[:_QUERY_CELL_LIMIT]),
+        }
+        return Row(
+            cells,
+            malformed=False,
+            failed_auth=auth == AUTH_FAILED,
+            unknown_type=conn_type is not None and conn_type not in KNOWN_TYPES,
+        )
+
+    def _user(self, code: int) -> str:
+        short = self._short_user.get(code)
+        if short is None:
+            arn = self.index.value("principal", code)
+            short = inert(parse_arn(arn).short) if arn else ""
+            self._short_user[code] = short
+        return short
+
+    def _instance_of(self, source_id: int, server_code: int) -> str:
+        """The instance: from the file's location, else the server's host name."""
+        key = (source_id, server_code)
+        name = self._instance.get(key)
+        if name is None:
+            name = self.index.sources[source_id].instance or ""
+            server = self.index.value("server", server_code) if server_code else None
+            if not name and server:
+                host = parse_host(server)
+                name = (host.name or host.address or "").split(".")[0]
+            name = inert(name)
+            self._instance[key] = name
+        return name
+
+
+def format_time(epoch_us: int, *, local: bool, microseconds: bool, compact: bool) -> str:
+    """``2026-11-24 08:15:30.123`` (or ``.123456``; ``11-24 08:15:30.123`` when compact),
+    in UTC or the local zone."""
+    moment = dt.datetime.fromtimestamp(epoch_us / 1_000_000, tz=dt.UTC)
+    if local:
+        moment = moment.astimezone()
+    text = moment.strftime("%m-%d %H:%M:%S" if compact else "%Y-%m-%d %H:%M:%S")
+    fraction = epoch_us % 1_000_000
+    return f"{text}.{fraction:06d}" if microseconds else f"{text}.{fraction // 1000:03d}"
+
+
+def ago(epoch_us: int, now_us: int) -> str:
+    """``3 min ago``, ``2 h ago``, ``in 5 s`` (for clocks that disagree)."""
+    delta = (now_us - epoch_us) / 1_000_000
+    future = delta < 0
+    seconds = abs(delta)
+    if seconds < 60:
+        text = f"{seconds:.0f} s"
+    elif seconds < 3600:
+        text = f"{seconds / 60:.0f} min"
+    elif seconds < 86400 * 2:
+        text = f"{seconds / 3600:.1f} h"
+    else:
+        text = f"{seconds / 86400:.0f} days"
+    return f"in {text}" if future else f"{text} ago"

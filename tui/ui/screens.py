@@ -1,0 +1,180 @@
+"""Modal screens: help, go to time, quick filters and the column chooser."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, SelectionList, Static
+from textual.widgets.selection_list import Selection
+
+from tui.query.ast import FIELDS
+from tui.ui.rows import COLUMNS
+
+
+@dataclass(frozen=True)
+class HelpGroup:
+    """Bindings shown together on the help screen."""
+
+    title: str
+    bindings: Sequence[tuple[str, str]]  # (keys as shown, what they do)
+
+
+FILTER_HELP = (
+    ('word  "two words"', "raw text contains it (any case)"),
+    ("/regex/  /regex/i", "raw text matches"),
+    ("field:value", "field contains value"),
+    ("field=value", "field equals value"),
+    ("field:/regex/", "field matches"),
+    ("-term  NOT term", "exclude"),
+    ("a b  a AND b", "both"),
+    ("a OR b  ( )", "either, grouping"),
+    ("after:T  before:T", "ISO 8601 or epoch digits"),
+    ("last:15m", "within 15 min of the newest record"),
+    ("fields", ", ".join(FIELDS)),
+)
+
+
+class HelpScreen(ModalScreen[None]):
+    """Every key binding, and the filter language in brief. Any key closes it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,question_mark", "dismiss", "Close", id="help.close"),
+    ]
+
+    def __init__(self, groups: Iterable[HelpGroup]) -> None:
+        super().__init__()
+        self.groups = list(groups)
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-body"):
+            yield Static(Text("neptune-audit · keys", style="bold"), classes="help-title")
+            for group in self.groups:
+                yield Static(self._table(group.title, group.bindings))
+            yield Static(self._table("Filter language", FILTER_HELP))
+            yield Static(Text("esc / q / ? close · ctrl+p command palette", style="dim"))
+
+    @staticmethod
+    def _table(title: str, rows: Sequence[tuple[str, str]]) -> Table:
+        table = Table(title=title, title_justify="left", show_header=False, box=None, expand=True)
+        table.add_column(style="bold cyan", no_wrap=True)
+        table.add_column(ratio=1)
+        for keys, description in rows:
+            table.add_row(Text(keys), Text(description))
+        return table
+
+
+class GotoScreen(ModalScreen[str | None]):
+    """Ask for a time; returns the text typed, or None."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="goto.cancel")
+    ]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="goto-box", classes="dialog"):
+            yield Label("Go to time (ISO 8601, epoch, HH:MM[:SS], -15m from newest, +5m)")
+            yield Input(id="goto-input", placeholder="2026-11-24T08:15  ·  08:15  ·  -15m")
+            yield Static(id="goto-error")
+
+    def on_mount(self) -> None:
+        self.query_one("#goto-input", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip() or None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+#: Quick-filter fields: key, field, label.
+QUICK_FIELDS: tuple[tuple[str, str, str], ...] = (
+    ("c", "client", "client address"),
+    ("u", "user", "user (ARN)"),
+    ("t", "type", "connection type"),
+    ("l", "lang", "query language"),
+    ("p", "path", "HTTP path"),
+    ("s", "source", "file"),
+)
+
+
+class QuickFilterScreen(ModalScreen[str | None]):
+    """Pick the field of the cursor's record to keep (or exclude); returns the field."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="quick.cancel")
+    ]
+
+    def __init__(self, exclude: bool, values: dict[str, str | None]) -> None:
+        super().__init__()
+        self.exclude = exclude
+        self.values = values
+
+    def compose(self) -> ComposeResult:
+        verb = "Exclude" if self.exclude else "Only"
+        with Vertical(id="quick-box", classes="dialog"):
+            yield Label(f"{verb} records with this record's…", classes="dialog-title")
+            for key, field, label in QUICK_FIELDS:
+                value = self.values.get(field)
+                text = Text.assemble((f" {key} ", "bold reverse"), f"  {label}: ")
+                text.append(value if value is not None else "(none)", "bold" if value else "dim")
+                yield Static(text)
+            yield Static(Text("esc cancel", style="dim"))
+
+    def on_key(self, event: events.Key) -> None:
+        for key, field, _ in QUICK_FIELDS:
+            if event.key == key:
+                event.stop()
+                self.dismiss(field if self.values.get(field) is not None else None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ColumnsScreen(ModalScreen[None]):
+    """Choose the visible columns: space or enter toggles (applied at once), escape closes."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,c", "close", "Close", id="columns.close"),
+    ]
+
+    @dataclass
+    class Changed(Message):
+        """The set of hidden columns changed."""
+
+        hidden: frozenset[str]
+
+    def __init__(self, hidden: frozenset[str]) -> None:
+        super().__init__()
+        self.hidden = hidden
+
+    def compose(self) -> ComposeResult:
+        choices = [
+            Selection(column.title, column.key, column.key not in self.hidden)
+            for column in COLUMNS
+            if column.key not in ("time", "query")
+        ]
+        with Vertical(id="columns-box", classes="dialog"):
+            yield Label("Columns · space toggles · esc closes", classes="dialog-title")
+            yield SelectionList[str](*choices, id="columns-list")
+
+    def on_mount(self) -> None:
+        self.query_one(SelectionList).focus()
+
+    def on_selection_list_selected_changed(self, event: SelectionList.SelectedChanged[str]) -> None:
+        selected = set(event.selection_list.selected)
+        keys = {column.key for column in COLUMNS if column.key not in ("time", "query")}
+        self.hidden = frozenset(keys - selected)
+        self.app.post_message(self.Changed(self.hidden))
+
+    def action_close(self) -> None:
+        self.dismiss(None)
