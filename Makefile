@@ -35,5 +35,8 @@ lint: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev
 	$(BIN)/python tests/perf/bench.py
 
+screenshots: $(VENV)/.installed-dev
+	TZ=UTC $(BIN)/python tests/screenshots.py
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis *.egg-info

@@ -36,6 +36,10 @@ TARGETS: dict[str, float] = {
     "regex_full_text_s": 1.5,
     "time_range_filter_s": 0.05,
     "index_bytes_per_record": 64,
+    "viewer_first_screen_s": 0.5,
+    "viewer_cursor_move_s": 0.05,
+    "viewer_page_scroll_s": 0.05,
+    "viewer_field_filter_s": 0.5,
 }
 
 
@@ -132,9 +136,73 @@ def measure_stats_command(directory: Path) -> dict[str, Any]:
     return {"stats_command_s": seconds, "stats_records": json.loads(done.stdout)["records"]}
 
 
+def measure_viewer(directory: Path) -> dict[str, Any]:
+    """The viewer driven headless with Pilot: first screen, cursor and page moves, filter."""
+    import asyncio
+
+    from tui.ui.app import NeptuneAuditApp
+
+    figures: dict[str, Any] = {}
+
+    async def run() -> None:
+        started = time.perf_counter()
+        app = NeptuneAuditApp([str(directory)], keymap={})
+        async with app.run_test(size=(160, 48)) as pilot:
+            while not len(app.table.ids) and time.perf_counter() - started < 60:
+                await asyncio.sleep(0.005)
+            painted: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+            app.call_after_refresh(lambda: painted.set_result(time.perf_counter() - started))
+            # From creating the app (imports done) to the first rows painted.
+            figures["viewer_first_screen_s"] = await painted
+            while not app.ready.is_set() and time.perf_counter() - started < 120:
+                await asyncio.sleep(0.02)
+            figures["viewer_loaded_s"] = time.perf_counter() - started
+            await pilot.pause()
+            app.table.move_to(len(app.table.ids) // 2, user=True)
+            await pilot.pause()
+
+            async def redraw_after(action: Callable[[], None], count: int) -> float:
+                """Median time from running a key's action to the screen redrawn with it
+                (table and detail): Pilot's own waits for idleness are left out."""
+                times = []
+                for _ in range(count):
+                    done: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+                    begin = time.perf_counter()
+
+                    def finish(done: asyncio.Future[float] = done, begin: float = begin) -> None:
+                        if not done.done():
+                            done.set_result(time.perf_counter() - begin)
+
+                    action()
+                    app.call_later(lambda finish=finish: app.call_after_refresh(finish))
+                    times.append(await done)
+                    await pilot.pause()
+                return statistics.median(times)
+
+            figures["viewer_cursor_move_s"] = await redraw_after(
+                lambda: app.table.action_cursor(1), 40
+            )
+            figures["viewer_page_scroll_s"] = await redraw_after(
+                lambda: app.table.action_page(1), 20
+            )
+            before = app.table.ids
+            begin = time.perf_counter()
+            app.set_filter("client:10.0.1.221")
+            while app.table.ids is before and time.perf_counter() - begin < 60:
+                await asyncio.sleep(0.002)
+            await pilot.pause()
+            figures["viewer_field_filter_s"] = time.perf_counter() - begin
+            figures["viewer_field_filter_rows"] = len(app.table.ids)
+        app.index.close()
+
+    asyncio.run(run())
+    return figures
+
+
 GROUPS: dict[str, Callable[[Path], dict[str, Any]]] = {
     "core": measure_core,
     "stats": measure_stats_command,
+    "viewer": measure_viewer,
 }
 
 

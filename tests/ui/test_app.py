@@ -213,7 +213,7 @@ async def test_detail_of_each_language_probe_and_malformed(ui_logs: Path, state_
 
 async def test_log_text_is_inert(ui_logs: Path, state_home: Path) -> None:
     app = make_app(ui_logs, filter_text="client:10.9.9.")
-    async with app.run_test(size=(160, 40)) as pilot:
+    async with app.run_test(size=(200, 40)) as pilot:
         await wait_ready(app)
         assert len(app.table.ids) == 2
         screen = table_text(app)

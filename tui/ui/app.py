@@ -27,6 +27,7 @@ from textual.containers import Container
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Static
+from textual.worker import Worker, WorkerState
 
 from tui.index.filtering import Cancelled, FilterResult, evaluate, extend, filtered_order
 from tui.index.index import Index
@@ -185,7 +186,7 @@ class NeptuneAuditApp(App[None]):
         self._search_rows: np.ndarray = np.empty(0, np.int64)
         self._search_generation = 0
         self._raw = False
-        self._detail_rows = 12
+        self._detail_rows = 0  # 0: a share of the terminal's height, until the user resizes
         self._detail_percent = 45
         self._keymap = keymap if keymap is not None else load_keymap()
 
@@ -262,7 +263,7 @@ class NeptuneAuditApp(App[None]):
     def on_index_loaded(self, message: IndexLoaded) -> None:
         self.loading = False
         self.progress = message.progress
-        self.formatter.clear()
+        self.table.reformat()  # time precision and widths are known only now
         self._refresh_view(full=False, force=True)
 
     def on_index_failed(self, message: IndexFailed) -> None:
@@ -281,9 +282,10 @@ class NeptuneAuditApp(App[None]):
             self._result = None
             self._view_cancel.set()
             self._view_cancel = threading.Event()
-        elif not force and (time.monotonic() - self._last_view < _VIEW_REFRESH_S):
+        elif not force and (time.monotonic() - self._last_view < self._refresh_interval()):
             self._view_pending = True
-            self.set_timer(_VIEW_REFRESH_S, lambda: self._refresh_view(full=False, force=True))
+            delay = self._refresh_interval()
+            self.set_timer(delay, lambda: self._refresh_view(full=False, force=True))
             return
         if self._view_busy and not full:
             self._view_pending = True
@@ -292,6 +294,11 @@ class NeptuneAuditApp(App[None]):
         self._view_pending = False
         self._last_view = time.monotonic()
         self._compute_view(self._generation, self.effective_filter, self._result, self._view_cancel)
+
+    def _refresh_interval(self) -> float:
+        """How often the view follows a growing index: each refresh merges and filters the
+        whole index, so refresh less often as it grows and leave the CPU to indexing."""
+        return _VIEW_REFRESH_S if self.index.size < 500_000 else 4 * _VIEW_REFRESH_S
 
     @work(thread=True, group="view", exit_on_error=False)
     def _compute_view(
@@ -332,6 +339,20 @@ class NeptuneAuditApp(App[None]):
             self._refresh_view(full=False, force=not self.loading)
         elif not self.loading and self.load_error is None:
             self.ready.set()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A worker that failed says so, and the state it held is released."""
+        if event.state != WorkerState.ERROR:
+            return
+        group = event.worker.group
+        if group == "view":
+            self._view_busy = False
+        elif group == "load":
+            self.loading = False
+        error = event.worker.error
+        message = f"{type(error).__name__}: {error}" if error else "unknown error"
+        self.notify(inert(message), title=f"{group} failed", severity="error", timeout=30)
+        self.ready.set()
 
     def on_record_table_cursor_moved(self, message: RecordTable.CursorMoved) -> None:
         self._show_detail()
@@ -591,8 +612,17 @@ class NeptuneAuditApp(App[None]):
             self._detail_percent = max(low, min(high, self._detail_percent + 5 * step))
         else:
             low, high = _DETAIL_SIZES
-            self._detail_rows = max(low, min(high, self._detail_rows + 2 * step))
+            current = self._detail_rows or self._default_detail_rows()
+            self._detail_rows = max(low, min(high, current + 2 * step))
         self._apply_detail_size()
+
+    def _default_detail_rows(self) -> int:
+        low, high = _DETAIL_SIZES
+        return max(low, min(high // 2, self.size.height * 3 // 8))
+
+    def on_resize(self) -> None:
+        if not self._detail_rows:
+            self._apply_detail_size()
 
     def action_toggle_layout(self) -> None:
         main = self.query_one("#main")
@@ -607,7 +637,7 @@ class NeptuneAuditApp(App[None]):
             detail.styles.width = f"{self._detail_percent}%"
             detail.styles.height = "1fr"
         else:
-            detail.styles.height = self._detail_rows
+            detail.styles.height = self._detail_rows or self._default_detail_rows()
             detail.styles.width = "1fr"
 
     def action_toggle_raw(self) -> None:

@@ -1,8 +1,8 @@
 """The detail pane: one record pretty-printed, all text from the log shown inert.
 
 Sections: summary (time, hosts, type, request, agent), identity (the ARN's parts and the
-auth result), the HTTP header as an aligned table, the auth context, and the query,
-syntax-highlighted by language (pygments: SPARQL, openCypher, our Gremlin lexer; JSON bodies
+auth result), the query, syntax-highlighted by language, then the HTTP header as an aligned
+table and the auth context (pygments: SPARQL, openCypher, our Gremlin lexer; JSON bodies
 pretty-printed). A key switches to the raw line. Every string from the log goes through
 ``inert`` and into ``rich.text.Text``, which never interprets markup.
 """
@@ -129,7 +129,7 @@ def build_detail(
     stamp = format_time(record.epoch_us, local=local_time, microseconds=True, compact=False)
     zone = "local" if local_time else "UTC"
     summary: list[tuple[str, object]] = [
-        ("time", Text.assemble((f"{stamp} {zone}", ""), (f"  {ago(record.epoch_us, now)}", LABEL))),
+        ("time", Text.assemble(f"{stamp} {zone} ", (f"({ago(record.epoch_us, now)})", LABEL))),
         ("client", record.client.raw if record.client else "-"),
         ("server", record.server.raw if record.server else "-"),
     ]
@@ -161,6 +161,7 @@ def build_detail(
                 identity.append((label, value))
     identity.append(("auth", _auth_result(record)))
     parts += _section("Identity", _pairs(identity))
+    parts += _query_sections(record, search)
 
     if record.request is not None:
         request = record.request
@@ -179,8 +180,6 @@ def build_detail(
         parts += _section("Auth context", _context_table(record.auth_context))
     elif record.auth_raw:
         parts += _section("Auth context", _text(record.auth_raw))
-
-    parts += _query_sections(record, search)
     return Group(*parts)
 
 
@@ -197,9 +196,10 @@ def _query_sections(record: Record, search: re.Pattern[str] | None) -> list[Rend
     if query is not None:
         title = f"Query · {lang or 'unknown language'} · from {query.form}"
         parts = _section(title, _code(query.text, lexer_for(lang, None), search))
-        if query.parameters:
+        shown = [(k, v) for k, v in query.parameters if (k, v) != ("op", "eval")]
+        if shown:
             parameters = []
-            for name, value in query.parameters:
+            for name, value in shown:
                 pretty = _pretty_json(value) if value.startswith(("{", "[")) else None
                 parameters.append(
                     (name, _code(pretty, JsonLexer(), search) if pretty else _text(value))

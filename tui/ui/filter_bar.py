@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from rich.highlighter import Highlighter
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
@@ -50,6 +52,23 @@ def save_history(mode: Mode, items: list[str]) -> None:
         path.write_text(json.dumps(items[-_HISTORY_LIMIT:]))
     except OSError:
         pass
+
+
+class ErrorHighlighter(Highlighter):
+    """Marks the word at a filter error's position in the input."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.error_at: int | None = None
+
+    def highlight(self, text: Text) -> None:
+        position = self.error_at
+        if position is None or not text.plain:
+            return
+        start = min(position, len(text.plain) - 1)
+        match = re.compile(r"\S*").match(text.plain, start)
+        end = max(start + 1, match.end() if match else start + 1)
+        text.stylize("bold white on red", start, end)
 
 
 class FilterBar(Vertical):
@@ -92,11 +111,12 @@ class FilterBar(Vertical):
         self._history_at = 0
         self._draft = ""
         self._valid = True
+        self._highlighter = ErrorHighlighter()
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="filter-row"):
             yield Label("filter ", id="filter-prompt")
-            yield Input(id="filter-input", select_on_focus=False)
+            yield Input(id="filter-input", select_on_focus=False, highlighter=self._highlighter)
         yield Static(id="filter-info")
 
     def on_mount(self) -> None:
@@ -144,11 +164,12 @@ class FilterBar(Vertical):
         except FilterError as error:
             self._valid = False
             self.input.add_class("-invalid")
-            caret = Text(" " * (len("filter ") + error.position) + "^ ", style="bold red")
-            caret.append(inert(error.describe()), style="red")
-            self.set_info(caret)
+            self._highlighter.error_at = error.position
+            self.input.refresh()
+            self.set_info(Text("✗ " + inert(error.describe()), style="red"))
             return
         self._valid = True
+        self._highlighter.error_at = None
         self.input.remove_class("-invalid")
         self.set_info(Text("counting matches…", "dim"))
 

@@ -1,0 +1,143 @@
+"""Named scenes of the viewer, shared by the snapshot tests and ``make screenshots``.
+
+A scene is a terminal size and the steps that bring a freshly started app to the screen to
+capture. The data is deterministic (fixed seed, fixed end time, fixed clock) and source
+paths are relative, so the same scene always draws the same screen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from tests.ui.conftest import NOW, make_app, settle, wait_ready
+from tui.model.record import Record
+from tui.sample import write_sample
+from tui.ui.app import NeptuneAuditApp
+
+Steps = Callable[[Pilot[None], NeptuneAuditApp], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Scene:
+    """A screen worth capturing."""
+
+    name: str
+    size: tuple[int, int]
+    steps: Steps
+    description: str
+
+
+def write_scene_logs(directory: Path, records: int = 600) -> Path:
+    """The sample the scenes show: a cluster with every query shape."""
+    write_sample(directory, records=records, seed=5, malformed=2, end_us=int((NOW - 300) * 1e6))
+    return directory
+
+
+def scene_app(logs: Path) -> NeptuneAuditApp:
+    """The app a scene starts from (``logs`` is relative to the working directory)."""
+    return make_app(logs)
+
+
+async def _ready(pilot: Pilot[None], app: NeptuneAuditApp) -> None:
+    await wait_ready(app)
+    for field in app.query(Input):
+        field.cursor_blink = False
+    await pilot.pause()
+
+
+async def _to_first(app: NeptuneAuditApp, predicate: Callable[[object], bool]) -> None:
+    for row, entry in enumerate(app.table.ids.tolist()):
+        if predicate(app.index.entry(entry)):
+            app.table.move_to(row, center=True, user=True)
+            break
+    await settle(app)
+
+
+def _detail(kind: str, predicate: Callable[[object], bool], beside: bool) -> Steps:
+    async def steps(pilot: Pilot[None], app: NeptuneAuditApp) -> None:
+        await _ready(pilot, app)
+        if beside:
+            await pilot.press("vertical_line")
+        await _to_first(app, predicate)
+        await pilot.pause()
+
+    return steps
+
+
+async def _main(pilot: Pilot[None], app: NeptuneAuditApp) -> None:
+    await _ready(pilot, app)
+    await pilot.press("j", "j", "j")
+    await pilot.pause()
+
+
+async def _filter_error(pilot: Pilot[None], app: NeptuneAuditApp) -> None:
+    await _ready(pilot, app)
+    await pilot.press("slash", *"lang:sparql clinet:10.0.1")
+    await pilot.pause()
+
+
+async def _filter_preview(pilot: Pilot[None], app: NeptuneAuditApp) -> None:
+    await _ready(pilot, app)
+    await pilot.press("slash", *"auth:failed OR user=alice")
+    await pilot.pause(0.4)
+    await settle(app)
+
+
+async def _help(pilot: Pilot[None], app: NeptuneAuditApp) -> None:
+    await _ready(pilot, app)
+    await pilot.press("question_mark")
+    await pilot.pause()
+
+
+async def _search(pilot: Pilot[None], app: NeptuneAuditApp) -> None:
+    await _ready(pilot, app)
+    await pilot.press("s", *"airport", "enter")
+    await settle(app)
+    await pilot.press("n")
+    await pilot.pause()
+
+
+def _lang(lang: str, conn_type: str | None = None) -> Callable[[object], bool]:
+    def predicate(entry: object) -> bool:
+        return (
+            isinstance(entry, Record)
+            and entry.lang == lang
+            and (conn_type is None or entry.conn_type == conn_type)
+        )
+
+    return predicate
+
+
+SCENES: tuple[Scene, ...] = (
+    Scene("main", (120, 34), _main, "The merged table and the detail of the cursor's record"),
+    Scene("main-80x24", (80, 24), _main, "The same at 80×24"),
+    Scene(
+        "detail-gremlin",
+        (140, 38),
+        _detail("gremlin", _lang("gremlin", "Websocket"), beside=True),
+        "A Gremlin WebSocket request, highlighted",
+    ),
+    Scene(
+        "detail-sparql",
+        (140, 38),
+        _detail("sparql", _lang("sparql", "HTTP_POST"), beside=True),
+        "A SPARQL POST: header table, IAM identity, decoded form body",
+    ),
+    Scene(
+        "detail-opencypher",
+        (140, 38),
+        _detail("opencypher", _lang("opencypher", "HTTP_POST"), beside=True),
+        "An openCypher request with parameters",
+    ),
+    Scene("filter-error", (100, 28), _filter_error, "A filter with an error, before it is applied"),
+    Scene("filter-preview", (100, 28), _filter_preview, "The match count previewed as you type"),
+    Scene("search", (120, 34), _search, "Search matches highlighted; n / N move between them"),
+    Scene("help", (100, 40), _help, "Every key binding"),
+)
+
+SCENES_BY_NAME = {scene.name: scene for scene in SCENES}
