@@ -12,10 +12,13 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
+
+import numpy as np
 
 from tui import __version__
 from tui.export import CsvWriter, JsonLinesWriter, TableWriter, Writer, stats_object, stats_text
@@ -24,10 +27,12 @@ from tui.index.index import Index
 from tui.index.scan import KIND_MALFORMED
 from tui.index.stats import compute_stats
 from tui.model.record import Malformed, Record
+from tui.model.text import inert
 from tui.query import FilterError, parse_filter
+from tui.query.ast import Node
+from tui.sources.follow import Follower
 from tui.sources.local import (
     Decompressed,
-    LogFile,
     Progress,
     SourceError,
     expand_paths,
@@ -57,10 +62,19 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "paths", nargs="*", metavar="PATH", help="log files, directories or glob patterns"
         )
-        sub.add_argument("-f", "--filter", default="", metavar="EXPR", help="filter expression")
+        sub.add_argument(
+            "-f",
+            "--filter",
+            default="",
+            metavar="EXPR",
+            help="filter expression (one starting with '-' is written -f=-path:/status)",
+        )
 
     view = commands.add_parser("view", help="open the viewer (the default command)")
     paths_and_filter(view)
+    view.add_argument(
+        "--follow", action="store_true", help="follow the files as they grow, rotate and appear"
+    )
 
     query = commands.add_parser("query", help="print matching records in time order")
     paths_and_filter(query)
@@ -69,6 +83,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--malformed", action="store_true", help="also print malformed entries, after the records"
     )
     query.add_argument("--limit", type=int, metavar="N", help="print at most N records")
+    query.add_argument(
+        "--follow",
+        action="store_true",
+        help="after the last --backlog records, print matching records as they arrive",
+    )
+    query.add_argument(
+        "--backlog",
+        type=int,
+        default=10,
+        metavar="N",
+        help="with --follow: matching records already there to print first (default 10)",
+    )
+    query.add_argument("--interval", type=float, default=0.25, help=argparse.SUPPRESS)
 
     stats = commands.add_parser("stats", help="print counts for the records (or matching ones)")
     paths_and_filter(stats)
@@ -78,6 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--write", type=Path, metavar="DIR", help="write the sample logs to DIR")
     demo.add_argument("--records", type=int, default=20_000, metavar="N")
     demo.add_argument("--seed", type=int, default=1, metavar="S")
+    demo.add_argument(
+        "--rate",
+        type=float,
+        default=4.0,
+        metavar="R",
+        help="records per second appended while the viewer runs (0: none)",
+    )
     return parser
 
 
@@ -123,7 +157,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "view":
         if not args.paths:
             raise UsageError("no input: give log files, directories or glob patterns")
-        return _view(expand_paths(args.paths), args.filter)
+        return _view(args.paths, args.filter, follow=args.follow)
+    if args.command == "query" and args.follow:
+        return _query_follow(args, node)
     index = _load(args.paths)
     try:
         result = evaluate(index, node)
@@ -134,14 +170,20 @@ def _dispatch(args: argparse.Namespace) -> int:
         index.close()
 
 
-def _load(paths: Sequence[str]) -> Index:
+def _load(paths: Sequence[str], *, partial_last_line: bool = True) -> Index:
     """Index the files named by ``paths``, with a progress line on a terminal."""
     files = expand_paths(paths)
     index = Index()
     decompressed = Decompressed()
     reporter = _ProgressLine(sys.stderr) if sys.stderr.isatty() else None
     try:
-        load(index, files, decompressed=decompressed, on_progress=reporter)
+        load(
+            index,
+            files,
+            decompressed=decompressed,
+            on_progress=reporter,
+            partial_last_line=partial_last_line,
+        )
     finally:
         if reporter is not None:
             reporter.clear()
@@ -186,14 +228,7 @@ def _stats(index: Index, result: FilterResult, form: str, out: IO[str]) -> int:
 def _query(index: Index, result: FilterResult, args: argparse.Namespace, out: IO[str]) -> int:
     if args.limit is not None and args.limit < 0:
         raise UsageError("--limit must be 0 or more")
-    terminal = out.isatty()
-    writer: Writer
-    if args.format == "jsonl":
-        writer = JsonLinesWriter(out)
-    elif args.format == "csv":
-        writer = CsvWriter(out, with_malformed=args.malformed, terminal=terminal)
-    else:
-        writer = TableWriter(out, width=shutil.get_terminal_size((160, 24)).columns)
+    writer = _writer_for(args, out)
     kinds = index.column("kind")
     printed = 0
     malformed: list[int] = []
@@ -219,8 +254,70 @@ def _query(index: Index, result: FilterResult, args: argparse.Namespace, out: IO
     return 0
 
 
+def _writer_for(args: argparse.Namespace, out: IO[str]) -> Writer:
+    if args.format == "jsonl":
+        return JsonLinesWriter(out)
+    if args.format == "csv":
+        return CsvWriter(out, with_malformed=args.malformed, terminal=out.isatty())
+    return TableWriter(out, width=shutil.get_terminal_size((160, 24)).columns)
+
+
+def _query_follow(args: argparse.Namespace, node: Node) -> int:
+    """``query --follow``: the last matching records, then new ones as they arrive, each
+    batch in time order (a record older than one already printed prints when it comes)."""
+    if args.backlog < 0:
+        raise UsageError("--backlog must be 0 or more")
+    index = _load(args.paths, partial_last_line=False)
+    out = sys.stdout
+    writer = _writer_for(args, out)
+    follower = Follower(index, args.paths)
+    follower.adopt_loaded()
+    stop = threading.Event()
+    try:
+        backlog = filtered_order(index, evaluate(index, node))
+        _write_entries(
+            index,
+            writer,
+            backlog[len(backlog) - args.backlog :] if args.backlog else backlog[:0],
+            args.malformed,
+        )
+        out.flush()
+        size = index.size
+        while not stop.is_set():
+            update = follower.poll()
+            for event in update.events:
+                print(f"neptune-audit: {inert(event)}", file=sys.stderr)
+            if index.size > size:
+                found = evaluate(index, node, start=size)
+                new = np.flatnonzero(found.mask[size:]) + size
+                times = index.column("epoch_us")[new]
+                sources = index.column("source")[new]
+                offsets = index.column("offset")[new]
+                _write_entries(
+                    index, writer, new[np.lexsort((offsets, sources, times))], args.malformed
+                )
+                out.flush()
+                size = found.size
+            stop.wait(args.interval)
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        follower.close()
+        index.close()
+    return 0
+
+
+def _write_entries(index: Index, writer: Writer, entries: Any, with_malformed: bool) -> None:
+    for entry in np.asarray(entries).tolist():
+        parsed = index.entry(entry)
+        if isinstance(parsed, Record):
+            writer.record(parsed)
+        elif with_malformed:
+            writer.malformed(parsed)
+
+
 def _demo(args: argparse.Namespace) -> int:
-    from tui.sample import write_sample
+    from tui.sample import append_live, write_sample
 
     if args.records < 1:
         raise UsageError("--records must be at least 1")
@@ -241,16 +338,29 @@ def _demo(args: argparse.Namespace) -> int:
         write_sample(
             Path(directory), records=args.records, seed=args.seed, malformed=2, end_us=end_us
         )
-        return _view(expand_paths([directory]), "")
+        stop = threading.Event()
+        writer = threading.Thread(
+            target=append_live,
+            args=(Path(directory), stop),
+            kwargs={"rate": args.rate, "seed": args.seed},
+            daemon=True,
+        )
+        if args.rate > 0:
+            writer.start()
+        try:
+            return _view([directory], "", follow=args.rate > 0)
+        finally:
+            stop.set()
 
 
-def _view(files: list[LogFile], filter_text: str) -> int:
+def _view(paths: list[str], filter_text: str, *, follow: bool = False) -> int:
     """Run the viewer (imported here: the headless commands never load textual)."""
+    files = expand_paths(paths)
     if not sys.stdin.isatty() or not sys.stdout.isatty():
         raise UsageError("the viewer needs a terminal; use 'query' or 'stats' in scripts")
     from tui.ui.app import NeptuneAuditApp
 
-    app = NeptuneAuditApp(files=files, filter_text=filter_text)
+    app = NeptuneAuditApp(paths, files=files, filter_text=filter_text, follow=follow)
     app.run()
     app.index.close()
     return 0

@@ -64,9 +64,10 @@ import json
 import math
 import random
 import re
+import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from io import BufferedWriter
@@ -74,6 +75,7 @@ from pathlib import Path
 from urllib.parse import quote_plus
 
 __all__ = [
+    "append_live",
     "CLUSTER",
     "DEFAULT_END_US",
     "INSTANCES",
@@ -1010,3 +1012,36 @@ def write_sample(
             truth.last_us = last if truth.last_us is None else max(truth.last_us, last)
     truth.files.sort()
     return truth
+
+
+def append_live(
+    directory: Path,
+    stop: threading.Event,
+    *,
+    rate: float = 4.0,
+    seed: int = 1,
+    clock: Callable[[], float] = time.time,
+) -> int:
+    """Keep appending fresh records to the sample's files until ``stop`` is set: bursts of a
+    few records at random moments, ``rate`` records per second on average, the writer busier
+    than the readers. Returns how many records were written (for ``demo`` and live tests)."""
+    rng = random.Random(seed)
+    targets = {
+        name: sorted(p for p in (directory / name).glob("audit.log.*") if p.suffix != ".gz")
+        for name in INSTANCES
+    }
+    written = 0
+    while not stop.is_set():
+        burst = rng.choice((1, 1, 2, 3, 5, 8, 13))
+        name = rng.choices(INSTANCES, weights=(2, 1, 1))[0]
+        files = targets[name]
+        if files:
+            now_us = int(clock() * 1_000_000)
+            lines = iter_lines(
+                burst, seed=rng.randrange(1 << 30), instance=name, end_us=now_us, span_s=1.0
+            )
+            with open(rng.choice(files), "a", encoding="utf-8") as handle:
+                handle.write("".join(line + "\n" for line in lines))
+            written += burst
+        stop.wait(burst / rate * rng.uniform(0.5, 1.5))
+    return written

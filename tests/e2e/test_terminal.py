@@ -342,3 +342,45 @@ def test_no_color_still_shows_records(
 
     terminal.write(b"q")
     assert terminal.wait_exit(10) == 0
+
+
+@pytest.mark.e2e
+def test_follow_shows_records_written_by_another_process(tmp_path: Path) -> None:
+    """``view --follow`` on a file that a background writer appends to: each new record is
+    on screen within 2 s of being written."""
+    log = tmp_path / "logs" / "audit.log"
+    log.parent.mkdir()
+    base = 1795500000000
+
+    def line(n: int) -> str:
+        return (
+            f"{base + n}, 10.4.4.{n}:40000, 10.0.3.215:8182, Bolt, [unknown], [unknown], "
+            f"[unknown], MATCH (n) RETURN 'marker-{n}'\n"
+        )
+
+    log.write_text("".join(line(n) for n in range(5)))
+    terminal = Terminal(
+        [str(command()), "view", "--follow", str(log.parent)],
+        terminal_env(tmp_path),
+        ROWS,
+        COLS,
+    )
+    try:
+        terminal.wait_for(lambda d: any("marker-4" in row for row in d), 15, "the first records")
+        for n in range(5, 10):
+            written = time.monotonic()
+            with log.open("a") as handle:
+                handle.write(line(n))
+            marker = f"marker-{n}"
+
+            def shown(display: Display, marker: str = marker) -> bool:
+                return any(marker in row for row in table_rows(display))
+
+            terminal.wait_for(shown, 2.0, f"record {n} to appear within 2 s")
+            assert time.monotonic() - written < 2.0
+        display = terminal.display()
+        assert "following" in display[0]
+        terminal.write(b"q")
+        assert terminal.wait_exit(10) == 0
+    finally:
+        terminal.close()

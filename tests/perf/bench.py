@@ -40,6 +40,9 @@ TARGETS: dict[str, float] = {
     "viewer_cursor_move_s": 0.05,
     "viewer_page_scroll_s": 0.05,
     "viewer_field_filter_s": 0.5,
+    "follow_lag_p95_s": 1.0,
+    "follow_key_redraw_p95_s": 0.1,
+    "follow_cpu_cores": 1.0,
 }
 
 
@@ -199,10 +202,108 @@ def measure_viewer(directory: Path) -> dict[str, Any]:
     return figures
 
 
+FOLLOW_SECONDS = 30.0
+FOLLOW_RATE = 5000
+
+
+def write_live(directory: Path, seconds: float, rate: int) -> None:
+    """Append ``rate`` realistic records a second to three files for ``seconds``; each
+    record's time is the moment it is written, so a reader can measure its lag."""
+    from tui.sample import iter_lines
+
+    pool = [line.split(", ", 1)[1] for line in iter_lines(20_000, seed=3, span_s=600.0)]
+    files = [open(directory / f"live-{i}.log", "a", encoding="utf-8") for i in range(3)]
+    step = 0.02
+    started = time.monotonic()
+    written = 0
+    while (now := time.monotonic()) - started < seconds:
+        due = int((now - started) * rate) - written
+        stamp = int(time.time() * 1000)
+        for k in range(due):
+            files[k % 3].write(f"{stamp}, {pool[(written + k) % len(pool)]}\n")
+        for handle in files:
+            handle.flush()
+        written += due
+        time.sleep(step)
+    for handle in files:
+        handle.close()
+
+
+def measure_follow(directory: Path) -> dict[str, Any]:
+    """The viewer following files a separate process appends to at FOLLOW_RATE records/s:
+    on-screen lag, key-to-redraw time, and the viewer's CPU use."""
+    import asyncio
+    import shutil
+    import tempfile
+
+    from tui.sample import write_sample
+    from tui.ui.app import NeptuneAuditApp
+
+    figures: dict[str, Any] = {}
+    live = Path(tempfile.mkdtemp(prefix="neptune-audit-follow-"))
+    write_sample(live / "cluster", records=20_000, seed=4)
+
+    async def run() -> None:
+        app = NeptuneAuditApp([str(live)], keymap={}, follow=True)
+        async with app.run_test(size=(160, 48)) as pilot:
+            while not app.ready.is_set():
+                await asyncio.sleep(0.05)
+            await pilot.pause()
+            writer = subprocess.Popen(
+                [sys.executable, __file__, "--write-live", str(live),
+                 str(FOLLOW_SECONDS), str(FOLLOW_RATE)]
+            )  # fmt: skip
+            cpu_start, wall_start = time.process_time(), time.monotonic()
+            lags: list[float] = []
+            redraws: list[float] = []
+            next_key = wall_start + 0.5
+            while writer.poll() is None:
+                await asyncio.sleep(0.1)
+                ids = app.table.ids
+                if len(ids) and time.monotonic() - wall_start > 2:
+                    newest = int(app.index.column("epoch_us")[ids[-1]])
+                    lags.append(time.time() - newest / 1e6)
+                if time.monotonic() >= next_key:
+                    next_key += 0.5
+                    done: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+                    begin = time.perf_counter()
+
+                    def finish(done: asyncio.Future[float] = done, begin: float = begin) -> None:
+                        if not done.done():
+                            done.set_result(time.perf_counter() - begin)
+
+                    app.table.action_cursor(-1)
+                    app.call_later(lambda finish=finish: app.call_after_refresh(finish))
+                    redraws.append(await done)
+            cpu = time.process_time() - cpu_start
+            wall = time.monotonic() - wall_start
+            await asyncio.sleep(1.0)
+            lags.sort()
+            redraws.sort()
+            figures["follow_records_written"] = sum(
+                path.read_bytes().count(b"\n") for path in live.glob("live-*.log")
+            )
+            figures["follow_records_indexed"] = app.index.records - 20_000
+            figures["follow_lag_median_s"] = statistics.median(lags)
+            figures["follow_lag_p95_s"] = lags[int(0.95 * (len(lags) - 1))]
+            figures["follow_lag_max_s"] = lags[-1]
+            figures["follow_key_redraw_p95_s"] = redraws[int(0.95 * (len(redraws) - 1))]
+            figures["follow_key_redraw_max_s"] = redraws[-1]
+            figures["follow_cpu_cores"] = cpu / wall
+        app.index.close()
+
+    try:
+        asyncio.run(run())
+    finally:
+        shutil.rmtree(live, ignore_errors=True)
+    return figures
+
+
 GROUPS: dict[str, Callable[[Path], dict[str, Any]]] = {
     "core": measure_core,
     "stats": measure_stats_command,
     "viewer": measure_viewer,
+    "follow": measure_follow,
 }
 
 
@@ -239,8 +340,13 @@ def main() -> int:
     parser.add_argument("--only", nargs="*", choices=sorted(GROUPS), default=None)
     parser.add_argument("--repeat", type=int, default=3, help="runs per group (median)")
     parser.add_argument("--group", help=argparse.SUPPRESS)
+    parser.add_argument("--write-live", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.write_live:
+        folder, seconds, rate = args.write_live
+        write_live(Path(folder), float(seconds), int(rate))
+        return 0
     if args.group:
         print(json.dumps(GROUPS[args.group](args.data)))
         return 0

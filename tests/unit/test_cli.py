@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -160,3 +161,49 @@ def test_closed_pipe_is_quiet(sample: Loaded) -> None:
     shell = f"{sys.executable} -m tui query {sample.directory} --format jsonl | head -1"
     done = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, check=False)
     assert done.returncode == 0 and done.stderr == "" and len(done.stdout.splitlines()) == 1
+
+
+def _follow_process(directory: Path, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tui", "query", str(directory), "--format", "jsonl",
+         "--interval", "0.05", "--follow", *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+
+
+def _bolt(n: int) -> str:
+    return (
+        f"{1795500000000 + n}, 10.1.1.{n % 250}:1, 10.0.3.215:8182, Bolt, [unknown], [unknown], "
+        f"[unknown], MATCH (n) RETURN {n}\n"
+    )
+
+
+def test_query_follow_streams_new_records_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    log = tmp_path / "audit.log"
+    log.write_text("".join(_bolt(n) for n in range(20)))
+    process = _follow_process(tmp_path, "--backlog", "3", "--filter=-client:10.1.1.7")
+    try:
+        assert process.stdout is not None
+        backlog = [json.loads(process.stdout.readline())["epoch_us"] for _ in range(3)]
+        assert backlog == [(1795500000000 + n) * 1000 for n in (17, 18, 19)]
+        with log.open("a") as handle:
+            handle.write(_bolt(21) + _bolt(7) + _bolt(20))  # 7 is filtered out
+        streamed = [json.loads(process.stdout.readline())["epoch_us"] for _ in range(2)]
+        assert streamed == [(1795500000000 + n) * 1000 for n in (20, 21)]
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 130
+        assert process.stderr is not None and "Traceback" not in process.stderr.read()
+    finally:
+        process.kill()
+
+
+def test_query_follow_ends_quietly_on_a_closed_pipe(tmp_path: Path) -> None:
+    log = tmp_path / "audit.log"
+    log.write_text("".join(_bolt(n) for n in range(5)))
+    command = f"{sys.executable} -m tui query {tmp_path} --follow --interval 0.05 --format jsonl"
+    shell = f"{command} | head -2"
+    done = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, timeout=20)
+    assert done.returncode == 0 and done.stderr == ""
+    assert len(done.stdout.splitlines()) == 2

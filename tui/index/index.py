@@ -34,7 +34,7 @@ from tui.index.scan import (
     ValueTable,
 )
 from tui.model.parser import decode_entry_bytes, parse_entry
-from tui.model.record import Entry
+from tui.model.record import Entry, Malformed
 
 #: Per-entry columns the index keeps, with their types (bytes per entry: their sum + 4 for
 #: the merged order).
@@ -56,6 +56,9 @@ COLUMNS: dict[str, type[np.generic]] = {
     "path": np.uint32,
     "reason": np.uint16,
 }
+
+#: Why an entry has no text: its file was truncated after it was read.
+GONE_REASON = "its file was truncated after this entry was read; the text is no longer there"
 
 #: Above this share of new entries, the merged order is rebuilt rather than merged into.
 _REBUILD_SHARE = 0.05
@@ -94,6 +97,8 @@ class Index:
         self._pending: list[npt.NDArray[np.int64]] = []
         self._rebuild = False
         self._files: dict[int, int] = {}  # source id -> open descriptor
+        self._pinned: dict[int, int] = {}  # descriptors a follower keeps open
+        self._gone: set[int] = set()
         self._scanner = Scanner()  # parses single entries again when they grow
         self._cleanups: list[Callable[[], None]] = []
 
@@ -134,9 +139,14 @@ class Index:
         return self.read_range(source, offset, length)
 
     def read_range(self, source: int, offset: int, length: int) -> bytes:
-        """Bytes of a source file (a shorter result if the file shrank)."""
+        """Bytes of a source file (a shorter result if the file shrank; none once its text
+        is gone)."""
         with self._lock:
-            fd = self._files.get(source)
+            if source in self._gone:
+                return b""
+            fd = self._pinned.get(source)
+            if fd is None:
+                fd = self._files.get(source)
             if fd is None:
                 if len(self._files) >= _MAX_OPEN_FILES:
                     os.close(self._files.pop(next(iter(self._files))))
@@ -150,13 +160,42 @@ class Index:
 
     def entry(self, entry: int) -> Entry:
         """Parse one entry fully (for display or export)."""
-        source = self.sources[int(self.store.column("source")[entry])]
+        source_id = int(self.store.column("source")[entry])
+        source = self.sources[source_id]
+        if source_id in self._gone:
+            return Malformed(
+                GONE_REASON,
+                "",
+                source.name,
+                int(self.store.column("line")[entry]),
+                int(self.store.column("offset")[entry]),
+            )
         return parse_entry(
             self.text(entry),
             source=source.name,
             line=int(self.store.column("line")[entry]),
             offset=int(self.store.column("offset")[entry]),
         )
+
+    def attach(self, source: int, fd: int) -> None:
+        """Read ``source`` through ``fd`` from now on (an open file survives its renaming
+        and deletion); the index closes it."""
+        with self._lock:
+            old = self._pinned.get(source)
+            if old is not None and old != fd:
+                os.close(old)
+            self._pinned[source] = fd
+            self._gone.discard(source)
+
+    def mark_gone(self, source: int) -> None:
+        """The source's bytes were overwritten (a truncated file): its entries keep their
+        columns but no longer have text."""
+        with self._lock:
+            self._gone.add(source)
+
+    def is_gone(self, source: int) -> bool:
+        """Whether a source's text is no longer available."""
+        return source in self._gone
 
     def add_cleanup(self, cleanup: Callable[[], None]) -> None:
         """Run ``cleanup`` on ``close`` (temporary files the sources need until then)."""
@@ -165,9 +204,10 @@ class Index:
     def close(self) -> None:
         """Close the files kept open for reading and remove temporary files."""
         with self._lock:
-            for fd in self._files.values():
+            for fd in [*self._files.values(), *set(self._pinned.values())]:
                 os.close(fd)
             self._files.clear()
+            self._pinned.clear()
             for cleanup in self._cleanups:
                 cleanup()
             self._cleanups.clear()

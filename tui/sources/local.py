@@ -34,7 +34,7 @@ _ALIGN_READ = 64 << 10
 #: A low guess of bytes per entry, to reserve room for the columns once.
 _BYTES_PER_ENTRY_GUESS = 150
 _RECORD_START = re.compile(rb"\n[0-9]+, ")
-_GLOB_CHARS = re.compile(r"[*?\[]")
+GLOB_CHARS = re.compile(r"[*?\[]")
 
 
 class SourceError(Exception):
@@ -56,7 +56,7 @@ def expand_paths(paths: Iterable[str]) -> list[LogFile]:
     found: list[LogFile] = []
     seen: set[Path] = set()
     for argument in paths:
-        if _GLOB_CHARS.search(argument) and not Path(argument).exists():
+        if GLOB_CHARS.search(argument) and not Path(argument).exists():
             matches = sorted(glob.glob(argument, recursive=True))
             if not matches:
                 raise SourceError(f"{argument}: no file matches this pattern")
@@ -66,7 +66,7 @@ def expand_paths(paths: Iterable[str]) -> list[LogFile]:
             if not path.exists():
                 raise SourceError(f"{argument}: no such file or directory")
             if path.is_dir():
-                files = sorted(p for p in path.rglob("*") if p.is_file() and not _hidden(p, path))
+                files = sorted(p for p in path.rglob("*") if p.is_file() and not hidden(p, path))
                 candidates = [(p, path) for p in files]
             else:
                 candidates = [(path, path.parent)]
@@ -75,7 +75,7 @@ def expand_paths(paths: Iterable[str]) -> list[LogFile]:
                 candidates.extend(
                     (p, file)
                     for p in sorted(file.rglob("*"))
-                    if p.is_file() and not _hidden(p, file)
+                    if p.is_file() and not hidden(p, file)
                 )
                 continue
             resolved = file.resolve()
@@ -84,15 +84,16 @@ def expand_paths(paths: Iterable[str]) -> list[LogFile]:
             seen.add(resolved)
             if not os.access(file, os.R_OK):
                 raise SourceError(f"{file}: permission denied")
-            found.append(LogFile(origin=file, name=str(file), instance=_instance_of(file, root)))
+            found.append(LogFile(origin=file, name=str(file), instance=instance_of(file, root)))
     return found
 
 
-def _hidden(path: Path, root: Path) -> bool:
+def hidden(path: Path, root: Path) -> bool:
+    """Whether a path below ``root`` is hidden (a dot file or inside a dot directory)."""
     return any(part.startswith(".") for part in path.relative_to(root).parts)
 
 
-def _instance_of(file: Path, root: Path) -> str | None:
+def instance_of(file: Path, root: Path) -> str | None:
     """The instance a file belongs to, from a ``<dir>/<instance>/<file>`` layout."""
     try:
         parts = file.relative_to(root).parts

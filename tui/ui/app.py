@@ -35,10 +35,12 @@ from tui.index.textscan import literal_query, regex_query, search
 from tui.model.record import Record
 from tui.model.text import inert
 from tui.query import FilterError, parse_duration, parse_filter, parse_time
+from tui.sources.follow import Follower
 from tui.sources.local import Decompressed, LogFile, Progress, SourceError, expand_paths, load
 from tui.ui.detail import DetailPane, build_detail
 from tui.ui.filter_bar import FilterBar
 from tui.ui.messages import (
+    Followed,
     IndexFailed,
     IndexLoaded,
     IndexProgress,
@@ -148,6 +150,7 @@ class NeptuneAuditApp(App[None]):
         Binding("at,ctrl+g", "goto_time", "Go to time", show=False, id="view.goto"),
         Binding("c", "choose_columns", "Columns", show=False, id="view.columns"),
         Binding("y", "copy_record", "Copy", show=False, id="record.copy"),
+        Binding("F", "toggle_follow", "Follow", id="follow.toggle"),
         Binding("tab", "switch_focus", "Table/detail", show=False, id="view.focus"),
         Binding("escape", "escape", "Clear search", show=False, id="app.escape"),
     ]
@@ -160,6 +163,8 @@ class NeptuneAuditApp(App[None]):
         filter_text: str = "",
         clock: Callable[[], float] = time.time,
         keymap: dict[str, str] | None = None,
+        follow: bool = False,
+        follow_interval: float = 0.25,
     ) -> None:
         super().__init__()
         self.paths = list(paths)
@@ -189,6 +194,13 @@ class NeptuneAuditApp(App[None]):
         self._detail_rows = 0  # 0: a share of the terminal's height, until the user resizes
         self._detail_percent = 45
         self._keymap = keymap if keymap is not None else load_keymap()
+        self.following = follow
+        self.follow_interval = follow_interval
+        self._follow_stop = threading.Event()
+        self._follower: Follower | None = None
+        self._tailing = follow  # the cursor stays on the newest record
+        self.new_rows = 0  # rows added below the cursor while not tailing
+        self._search_mask: np.ndarray = np.zeros(0, bool)
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -246,7 +258,13 @@ class NeptuneAuditApp(App[None]):
 
         try:
             files = self.files if self.files is not None else expand_paths(self.paths)
-            load(self.index, files, decompressed=Decompressed(), on_progress=report)
+            load(
+                self.index,
+                files,
+                decompressed=Decompressed(),
+                on_progress=report,
+                partial_last_line=not self.following,  # a line being written waits
+            )
         except SourceError as error:
             self.post_message(IndexFailed(str(error)))
             return
@@ -265,6 +283,52 @@ class NeptuneAuditApp(App[None]):
         self.progress = message.progress
         self.table.reformat()  # time precision and widths are known only now
         self._refresh_view(full=False, force=True)
+        if self.following:
+            self._start_following()
+
+    # -- following ------------------------------------------------------------------------
+
+    def action_toggle_follow(self) -> None:
+        if self.following:
+            self.following = False
+            self._follow_stop.set()
+            self.notify("stopped following", timeout=2)
+        else:
+            self.following = True
+            if not self.loading:
+                self._start_following()
+            self._tailing = True
+            self.table.move_to(len(self.table.ids) - 1, user=True)
+            self.notify("following: new records appear as they are written", timeout=3)
+        self._update_status()
+
+    def _start_following(self) -> None:
+        self._follow_stop = threading.Event()
+        self._follow(self._follow_stop)
+        if self._tailing:
+            self.table.move_to(len(self.table.ids) - 1, user=True)
+
+    @work(thread=True, exclusive=True, group="follow", exit_on_error=False)
+    def _follow(self, stop: threading.Event) -> None:
+        if self._follower is None:
+            self._follower = Follower(self.index, self.paths)
+            self._follower.adopt_loaded()
+        self._follower.run(
+            stop,
+            lambda update: self.post_message(Followed(update)),
+            interval=self.follow_interval,
+            on_error=lambda error: self.post_message(IndexFailed(f"following: {error}")),
+        )
+
+    def on_followed(self, message: Followed) -> None:
+        for event in message.update.events:
+            self.notify(inert(event), title="follow", timeout=6)
+        self.formatter.clear_instances()
+        self._update_status()
+        self._refresh_view(full=False)
+
+    def on_unmount(self) -> None:
+        self._follow_stop.set()
 
     def on_index_failed(self, message: IndexFailed) -> None:
         self.loading = False
@@ -331,9 +395,15 @@ class NeptuneAuditApp(App[None]):
         table = self.table
         entry = table.cursor_entry
         keep_time = int(self.index.column("epoch_us")[entry]) if entry is not None else None
+        before = len(table.ids)
+        tail = self.following and self._tailing and not self.loading
         table.set_ids(message.ids, keep_entry=entry, keep_time=keep_time)
+        if tail:
+            table.move_to(len(message.ids) - 1, user=True)
+        elif self.following and not self.loading:
+            self.new_rows += max(0, len(message.ids) - before)
         if self._search_pattern is not None:
-            self._run_search(self._search_text)
+            self._extend_search()
         self._update_status()
         if self._view_pending or self.index.size > message.result.size:
             self._refresh_view(full=False, force=not self.loading)
@@ -355,6 +425,12 @@ class NeptuneAuditApp(App[None]):
         self.ready.set()
 
     def on_record_table_cursor_moved(self, message: RecordTable.CursorMoved) -> None:
+        at_end = message.row >= len(self.table.ids) - 1
+        if self.following and message.table.user_moved:
+            self._tailing = at_end
+        if at_end and self.new_rows:
+            self.new_rows = 0
+            self._update_status()
         self._show_detail()
 
     def _show_detail(self) -> None:
@@ -400,6 +476,10 @@ class NeptuneAuditApp(App[None]):
             span = f"{format_time(first, local=local, microseconds=False, compact=True)[:11]}"
             span += f" → {format_time(last, local=local, microseconds=False, compact=True)[:11]}"
             parts.append(Text(span, "dim"))
+        if self.following:
+            parts.append(Text("● following", "bold green"))
+            if self.new_rows:
+                parts.append(Text(f"{self.new_rows:,} new ↓ G", "bold black on yellow"))
         if self.loading and self.progress is not None:
             rate = self.progress.rate / 1e6
             parts.append(
@@ -543,30 +623,59 @@ class NeptuneAuditApp(App[None]):
         self._search_pattern = pattern
         self.table.set_search(pattern)
         self._search_generation += 1
-        ids = self.table.ids
-        self._search(self._search_generation, text, pattern, ids)
+        self._search_mask = np.zeros(0, bool)
+        self._search(
+            self._search_generation, text, pattern, self.table.ids, self._search_mask, True
+        )
         self._show_detail()
+
+    def _extend_search(self) -> None:
+        """Search the entries added since the last search (following, or still loading)."""
+        if self._search_pattern is None:
+            return
+        self._search(
+            self._search_generation,
+            self._search_text,
+            self._search_pattern,
+            self.table.ids,
+            self._search_mask,
+            False,
+        )
 
     @work(thread=True, exclusive=True, group="search", exit_on_error=False)
     def _search(
-        self, generation: int, text: str, pattern: re.Pattern[str], ids: np.ndarray
+        self,
+        generation: int,
+        text: str,
+        pattern: re.Pattern[str],
+        ids: np.ndarray,
+        previous: np.ndarray,
+        jump: bool,
     ) -> None:
-        size = int(ids.max()) + 1 if len(ids) else 0
+        size = self.index.size
+        # Entries searched before keep their answer; only the view's others are read.
         candidates = np.zeros(size, bool)
-        candidates[ids] = True
+        if len(ids):
+            candidates[ids[ids < size]] = True
+        candidates[: len(previous)] &= False
         literal = bool(pattern.flags & re.IGNORECASE)  # search_pattern's literal form
         query = literal_query(text) if literal else regex_query(pattern)
         try:
             found = search(self.index, size, query, candidates)
         except Cancelled:
             return
+        found[: len(previous)] |= previous
         rows = np.flatnonzero(found[ids]) if len(ids) else np.empty(0, np.int64)
-        self.post_message(SearchReady(generation, pattern, rows))
+        self.post_message(SearchReady(generation, pattern, rows, found, jump))
 
     def on_search_ready(self, message: SearchReady) -> None:
         if message.generation != self._search_generation:
             return
+        self._search_mask = message.mask
         self._search_rows = message.rows
+        if not message.jump:
+            self._update_status()
+            return
         self._update_status()
         if not len(message.rows):
             self.notify(f"no match for {inert(self._search_text)!r}", timeout=3)

@@ -10,6 +10,7 @@ import numpy.typing as npt
 from textual.message import Message
 
 from tui.index.filtering import FilterResult
+from tui.sources.follow import FollowUpdate
 from tui.sources.local import Progress
 
 
@@ -53,8 +54,18 @@ class PreviewReady(Message):
 
 @dataclass
 class SearchReady(Message):
-    """Rows of the current view whose text matches the search."""
+    """Rows of the current view whose text matches the search (``mask``: every entry
+    searched so far; ``jump``: move to the first match)."""
 
     generation: int
     pattern: re.Pattern[str]
     rows: npt.NDArray[np.int64]
+    mask: npt.NDArray[np.bool_]
+    jump: bool
+
+
+@dataclass
+class Followed(Message):
+    """Followed files changed: entries were added, or files rotated, appeared, went."""
+
+    update: FollowUpdate

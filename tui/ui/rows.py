@@ -111,6 +111,10 @@ class RowFormatter:
         self._cache.clear()
         self._microseconds = None
 
+    def clear_instances(self) -> None:
+        """Forget instance names (new files arrived)."""
+        self._instance.clear()
+
     @property
     def microseconds(self) -> bool:
         """Whether any record has sub-millisecond time, so times show microseconds."""
