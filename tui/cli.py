@@ -14,7 +14,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -25,7 +25,7 @@ from tui.export import CsvWriter, JsonLinesWriter, TableWriter, Writer, stats_ob
 from tui.index.filtering import FilterResult, evaluate, filtered_order
 from tui.index.index import Index
 from tui.index.scan import KIND_MALFORMED
-from tui.index.stats import compute_stats
+from tui.index.stats import Stats, compute_stats
 from tui.model.record import Malformed, Record
 from tui.model.text import inert
 from tui.query import FilterError, parse_filter
@@ -39,8 +39,12 @@ from tui.sources.local import (
     load,
 )
 
-COMMANDS = ("view", "query", "stats", "demo")
+COMMANDS = ("view", "query", "stats", "demo", "fetch")
 EXIT_USAGE = 2
+
+
+#: A job run beside the viewer or a following query: (stop, report an error).
+Background = Callable[[threading.Event, Callable[[str], None]], None]
 
 
 class UsageError(Exception):
@@ -70,11 +74,32 @@ def build_parser() -> argparse.ArgumentParser:
             help="filter expression (one starting with '-' is written -f=-path:/status)",
         )
 
+    def aws_sources(sub: argparse.ArgumentParser) -> None:
+        group = sub.add_argument_group("logs from AWS")
+        group.add_argument("--cluster", help="a Neptune cluster: its audit logs from AWS")
+        group.add_argument(
+            "--instance", action="append", default=[], help="only this instance (repeatable)"
+        )
+        group.add_argument("--dir", type=Path, help="keep downloads here (default: XDG cache)")
+        group.add_argument(
+            "--cloudwatch", action="store_true", help="read the CloudWatch Logs export instead"
+        )
+        group.add_argument("--log-group", help="with --cloudwatch: this log group")
+        group.add_argument(
+            "--since", default="1h", help="with --cloudwatch: from (2h, ISO, epoch; default 1h)"
+        )
+        group.add_argument("--until", help="with --cloudwatch: to (default now)")
+        add_aws_arguments(sub)
+
     view = commands.add_parser("view", help="open the viewer (the default command)")
     paths_and_filter(view)
     view.add_argument(
         "--follow", action="store_true", help="follow the files as they grow, rotate and appear"
     )
+    view.add_argument(
+        "--interval", type=float, default=5.0, help="with --cluster --follow: poll every N s"
+    )
+    aws_sources(view)
 
     query = commands.add_parser("query", help="print matching records in time order")
     paths_and_filter(query)
@@ -96,10 +121,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --follow: matching records already there to print first (default 10)",
     )
     query.add_argument("--interval", type=float, default=0.25, help=argparse.SUPPRESS)
+    aws_sources(query)
 
     stats = commands.add_parser("stats", help="print counts for the records (or matching ones)")
     paths_and_filter(stats)
     stats.add_argument("--format", choices=("table", "json"), default="table")
+    aws_sources(stats)
+
+    fetch = commands.add_parser(
+        "fetch", help="download a cluster's audit logs (again: only what is new)"
+    )
+    fetch.add_argument("--cluster", help="the Neptune cluster (its writer and readers)")
+    fetch.add_argument(
+        "--instance", action="append", default=[], metavar="ID", help="an instance (repeatable)"
+    )
+    fetch.add_argument("--dir", type=Path, help="where to keep the files (default: XDG cache)")
+    fetch.add_argument("--workers", type=int, default=4, help=argparse.SUPPRESS)
+    add_aws_arguments(fetch)
 
     demo = commands.add_parser("demo", help="write or view realistic sample logs")
     demo.add_argument("--write", type=Path, metavar="DIR", help="write the sample logs to DIR")
@@ -113,6 +151,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="records per second appended while the viewer runs (0: none)",
     )
     return parser
+
+
+def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
+    """--region, --profile, --endpoint-url (defined here: boto3 loads only when used)."""
+    group = parser.add_argument_group("AWS")
+    group.add_argument("--region", help="AWS region (default: the boto3 chain)")
+    group.add_argument("--profile", help="AWS profile (default: the boto3 chain)")
+    group.add_argument(
+        "--endpoint-url", help="use this endpoint (AWS_ENDPOINT_URL* are honoured too)"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -151,15 +199,41 @@ def _silence_stdout() -> None:
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "demo":
         return _demo(args)
-    if args.command in ("query", "stats") and not args.paths:
-        raise UsageError("no input: give log files, directories or glob patterns")
+    if args.command == "fetch":
+        if not args.cluster and not args.instance:
+            raise UsageError("fetch needs --cluster NAME or --instance ID")
+        from tui.cli_aws import fetch_command
+
+        return fetch_command(args)
     node = parse_filter(args.filter)
+    remote = bool(args.cluster or args.cloudwatch or args.log_group or args.instance)
+    if remote and args.paths:
+        raise UsageError("give either log files or --cluster/--cloudwatch, not both")
+    if not remote and not args.paths:
+        raise UsageError("no input: give log files, directories or glob patterns")
+    jobs: list[Background] = []
+    label = ""
+    if args.command == "stats" and args.cloudwatch and not args.filter:
+        from tui.cli_aws import insights_stats
+
+        return _insights(insights_stats(args), args.format, sys.stdout)
+    follow = bool(getattr(args, "follow", False))
+    if args.cloudwatch or args.log_group:
+        from tui.cli_aws import cloudwatch_files
+
+        args.paths, jobs, label, _ = cloudwatch_files(args, node, follow=follow)
+    elif remote:
+        if not args.cluster and not args.instance:
+            raise UsageError("give --cluster NAME (or --instance ID)")
+        from tui.cli_aws import cluster_files
+
+        args.follow = follow
+        args.interval = getattr(args, "interval", 5.0)
+        args.paths, jobs, label = cluster_files(args)
     if args.command == "view":
-        if not args.paths:
-            raise UsageError("no input: give log files, directories or glob patterns")
-        return _view(args.paths, args.filter, follow=args.follow)
+        return _view(args.paths, args.filter, follow=follow, background=jobs, live_label=label)
     if args.command == "query" and args.follow:
-        return _query_follow(args, node)
+        return _run_with(jobs, lambda: _query_follow(args, node))
     index = _load(args.paths)
     try:
         result = evaluate(index, node)
@@ -353,14 +427,58 @@ def _demo(args: argparse.Namespace) -> int:
             stop.set()
 
 
-def _view(paths: list[str], filter_text: str, *, follow: bool = False) -> int:
+def _view(
+    paths: list[str],
+    filter_text: str,
+    *,
+    follow: bool = False,
+    background: Sequence[Background] = (),
+    live_label: str = "",
+) -> int:
     """Run the viewer (imported here: the headless commands never load textual)."""
     files = expand_paths(paths)
     if not sys.stdin.isatty() or not sys.stdout.isatty():
         raise UsageError("the viewer needs a terminal; use 'query' or 'stats' in scripts")
     from tui.ui.app import NeptuneAuditApp
 
-    app = NeptuneAuditApp(paths, files=files, filter_text=filter_text, follow=follow)
+    app = NeptuneAuditApp(
+        paths,
+        files=files,
+        filter_text=filter_text,
+        follow=follow,
+        background=background,
+        live_label=live_label,
+    )
     app.run()
     app.index.close()
+    return 0
+
+
+def _run_with(jobs: Sequence[Background], body: Callable[[], int]) -> int:
+    """Run ``body`` with background jobs in threads (their errors to stderr)."""
+    stop = threading.Event()
+
+    def report(message: str) -> None:
+        print(f"neptune-audit: {inert(message)}", file=sys.stderr)
+
+    for job in jobs:
+        threading.Thread(target=job, args=(stop, report), daemon=True).start()
+    try:
+        return body()
+    finally:
+        stop.set()
+
+
+def _insights(counts: dict[str, Any], form: str, out: IO[str]) -> int:
+    """Print ``stats`` that Logs Insights computed, saying so."""
+    stats = Stats(**counts)
+    note = "counted by CloudWatch Logs Insights in AWS (nothing was downloaded)"
+    if form == "json":
+        import json
+
+        out.write(json.dumps(stats_object(stats), indent=2) + "\n")
+        print(f"neptune-audit: {note}", file=sys.stderr)
+    else:
+        out.write(stats_text(stats))
+        out.write(f"\n{note}\n")
     return 0

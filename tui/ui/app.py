@@ -165,6 +165,8 @@ class NeptuneAuditApp(App[None]):
         keymap: dict[str, str] | None = None,
         follow: bool = False,
         follow_interval: float = 0.25,
+        background: Sequence[Callable[[threading.Event, Callable[[str], None]], None]] = (),
+        live_label: str = "",
     ) -> None:
         super().__init__()
         self.paths = list(paths)
@@ -197,10 +199,13 @@ class NeptuneAuditApp(App[None]):
         self.following = follow
         self.follow_interval = follow_interval
         self._follow_stop = threading.Event()
+        self._follow_stop_all = threading.Event()  # stops background sources on exit
         self._follower: Follower | None = None
         self._tailing = follow  # the cursor stays on the newest record
         self.new_rows = 0  # rows added below the cursor while not tailing
         self._search_mask: np.ndarray = np.zeros(0, bool)
+        self.background = list(background)
+        self.live_label = live_label  # e.g. "live from /aws/neptune/c/audit"
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -220,6 +225,21 @@ class NeptuneAuditApp(App[None]):
         self._apply_detail_size()
         self._update_status()
         self._load()
+        for job in self.background:
+            self._run_background(job)
+
+    @work(thread=True, group="background", exit_on_error=False)
+    def _run_background(
+        self, job: Callable[[threading.Event, Callable[[str], None]], None]
+    ) -> None:
+        """A source that feeds the followed files (AWS polling, a CloudWatch live tail)."""
+
+        def report(message: str) -> None:
+            self.call_from_thread(
+                self.notify, inert(message), title="source", severity="error", timeout=15
+            )
+
+        job(self._follow_stop_all, report)
 
     @property
     def table(self) -> RecordTable:
@@ -329,6 +349,7 @@ class NeptuneAuditApp(App[None]):
 
     def on_unmount(self) -> None:
         self._follow_stop.set()
+        self._follow_stop_all.set()
 
     def on_index_failed(self, message: IndexFailed) -> None:
         self.loading = False
@@ -477,7 +498,7 @@ class NeptuneAuditApp(App[None]):
             span += f" → {format_time(last, local=local, microseconds=False, compact=True)[:11]}"
             parts.append(Text(span, "dim"))
         if self.following:
-            parts.append(Text("● following", "bold green"))
+            parts.append(Text(f"● {self.live_label or 'following'}", "bold green"))
             if self.new_rows:
                 parts.append(Text(f"{self.new_rows:,} new ↓ G", "bold black on yellow"))
         if self.loading and self.progress is not None:

@@ -1,0 +1,221 @@
+"""The AWS side of the command line: ``fetch``, ``--cluster`` and ``--cloudwatch``.
+
+Kept apart from ``tui.cli`` so that local use never imports boto3. Progress goes to stderr:
+bars on a terminal, plain lines otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+from tui.query import parse_duration, parse_time
+from tui.sources.aws.cloudwatch import CloudWatchSource, log_group_for, pushdown
+from tui.sources.aws.rds_logs import Fetcher, FetchEvent, FetchSummary, poll_forever
+from tui.sources.aws.session import AwsError, AwsOptions
+
+#: A job the viewer runs in a thread while it is open: (stop, report an error).
+Background = Callable[[threading.Event, Callable[[str], None]], None]
+
+
+def options_of(args: argparse.Namespace) -> AwsOptions:
+    """The AWS options the arguments give."""
+    return AwsOptions(region=args.region, profile=args.profile, endpoint_url=args.endpoint_url)
+
+
+def cache_directory(kind: str, name: str, region: str | None) -> Path:
+    """Where downloads are kept between runs (XDG cache)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    where = (
+        region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "default"
+    )
+    safe = name.strip("/").replace("/", "_")
+    return Path(base) / "neptune-audit" / kind / where / safe
+
+
+def time_ms(text: str | None, *, now_ms: int) -> int | None:
+    """``--since``/``--until``: a duration before now (``2h``) or a time (ISO, epoch)."""
+    if not text:
+        return None
+    try:
+        return now_ms - parse_duration(text) // 1000
+    except ValueError:
+        pass
+    try:
+        return parse_time(text) // 1000
+    except ValueError as error:
+        raise AwsError(f"bad time {text!r}: {error}") from error
+
+
+# -- fetch ------------------------------------------------------------------------------------
+
+
+class _Reporter:
+    """Fetch progress on stderr: rich bars on a terminal, one line per file otherwise."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+        self.terminal = stream.isatty()
+        self._lock = threading.Lock()
+        self._tasks: dict[str, Any] = {}
+        self.progress: Any = None
+        if self.terminal:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+                TransferSpeedColumn,
+            )
+
+            self.progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                TimeRemainingColumn(),
+                console=Console(file=stream),
+                transient=False,
+            )
+            self.overall = self.progress.add_task("all files", total=None)
+
+    def __enter__(self) -> _Reporter:
+        if self.progress is not None:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def __call__(self, event: FetchEvent) -> None:
+        with self._lock:
+            if event.kind == "note":
+                if self.progress is not None:
+                    self.progress.console.print(f"note: {event.message}", markup=False)
+                else:
+                    print(f"note: {event.message}", file=self.stream)
+                return
+            assert event.file is not None
+            key = event.file.key
+            if self.progress is None:
+                if event.kind == "done" and event.done_bytes:
+                    print(f"{key}: {event.done_bytes:,} bytes", file=self.stream)
+                return
+            if event.kind == "start":
+                self._tasks[key] = self.progress.add_task(key, total=event.total_bytes or None)
+            elif key in self._tasks:
+                self.progress.update(
+                    self._tasks[key], completed=event.done_bytes, total=event.total_bytes or None
+                )
+                if event.kind == "done":
+                    self.progress.remove_task(self._tasks.pop(key))
+            self.progress.advance(self.overall, 0)
+
+
+def fetch_command(args: argparse.Namespace) -> int:
+    """``neptune-audit fetch``: download and resynchronise a cluster's audit logs."""
+    options = options_of(args)
+    name = args.cluster or "+".join(args.instance)
+    directory = args.dir or cache_directory("rds", name, args.region)
+    started = time.perf_counter()
+    with _Reporter(sys.stderr) as reporter:
+        fetcher = Fetcher(options, directory, on_event=reporter, workers=args.workers)
+        summary = fetcher.fetch(cluster=args.cluster, instances=args.instance)
+    elapsed = time.perf_counter() - started
+    print(describe_summary(summary, directory, elapsed))
+    return 0
+
+
+def describe_summary(summary: FetchSummary, directory: Path, elapsed: float) -> str:
+    """The one-line summary of a fetch."""
+    rate = summary.bytes / elapsed / 1e6 if elapsed > 0 else 0.0
+    return (
+        f"{summary.files} files from {len(summary.instances)} instances into {directory}: "
+        f"{summary.changed} updated, {summary.bytes / 1e6:,.1f} MB new, "
+        f"{summary.records:,} records ({elapsed:.1f} s, {rate:,.1f} MB/s)"
+    )
+
+
+def cluster_files(args: argparse.Namespace) -> tuple[list[str], list[Background], str]:
+    """``view --cluster``: fetch into the cache and, with --follow, poll for more."""
+    options = options_of(args)
+    directory = args.dir or cache_directory("rds", args.cluster, args.region)
+    started = time.perf_counter()
+    with _Reporter(sys.stderr) as reporter:
+        fetcher = Fetcher(options, directory, on_event=reporter)
+        summary = fetcher.fetch(cluster=args.cluster, instances=args.instance or ())
+    print(describe_summary(summary, directory, time.perf_counter() - started), file=sys.stderr)
+    jobs: list[Background] = []
+    if args.follow:
+        quiet = Fetcher(options, directory, rds=fetcher.rds)
+
+        def poll(stop: threading.Event, report: Callable[[str], None]) -> None:
+            poll_forever(
+                quiet,
+                stop,
+                cluster=args.cluster,
+                instances=args.instance or (),
+                interval=args.interval,
+                on_error=lambda error: report(str(error)),
+            )
+
+        jobs.append(poll)
+    label = f"polling {args.cluster} every {args.interval:g} s" if args.follow else ""
+    return [str(directory)], jobs, label
+
+
+def cloudwatch_files(
+    args: argparse.Namespace, filter_node: Any, *, follow: bool
+) -> tuple[list[str], list[Background], str, CloudWatchSource]:
+    """``--cloudwatch``: the range's events as local files (and a live tail with --follow)."""
+    group = args.log_group or (log_group_for(args.cluster) if args.cluster else None)
+    if not group:
+        raise AwsError("--cloudwatch needs --cluster NAME or --log-group GROUP")
+    now_ms = int(time.time() * 1000)
+    pattern, after, before = pushdown(filter_node)
+    start = time_ms(args.since, now_ms=now_ms)
+    end = time_ms(args.until, now_ms=now_ms)
+    start = max(v for v in (start, after) if v is not None) if (start or after) else None
+    end = min(v for v in (end, before) if v is not None) if (end or before) else None
+    directory = args.dir or cache_directory("cloudwatch", group, args.region)
+    if args.dir is None and directory.exists():
+        # A cache of an earlier range would mix in other events: start it afresh.
+        for stale in directory.rglob("*.log"):
+            stale.unlink()
+    source = CloudWatchSource(options_of(args), group, directory)
+    downloaded = source.download(start, end, pattern)
+    print(
+        f"{downloaded.events:,} events from {len(downloaded.streams)} streams of {group}"
+        + (f" (filter pattern {pattern})" if pattern else ""),
+        file=sys.stderr,
+    )
+    jobs: list[Background] = []
+    if follow:
+
+        def tail(stop: threading.Event, report: Callable[[str], None]) -> None:
+            source.follow(stop, pattern=pattern, on_error=lambda error: report(str(error)))
+
+        jobs.append(tail)
+    directory.mkdir(parents=True, exist_ok=True)
+    return [str(directory)], jobs, (f"live from {group}" if follow else ""), source
+
+
+def insights_stats(args: argparse.Namespace) -> dict[str, Any]:
+    """``stats --cloudwatch``: counts computed by CloudWatch Logs Insights."""
+    group = args.log_group or (log_group_for(args.cluster) if args.cluster else None)
+    if not group:
+        raise AwsError("--cloudwatch needs --cluster NAME or --log-group GROUP")
+    now_ms = int(time.time() * 1000)
+    start = time_ms(args.since, now_ms=now_ms) or now_ms - 24 * 3_600_000
+    end = time_ms(args.until, now_ms=now_ms) or now_ms
+    source = CloudWatchSource(options_of(args), group, Path("."))
+    return source.insights_stats(start, end)

@@ -1,0 +1,339 @@
+"""Reading audit logs exported to CloudWatch Logs (``/aws/neptune/<cluster>/audit``).
+
+Events are written to local files, one raw audit line per event, ``DIR/<instance>/<stream>.log``
+(stream names start with the instance id), so the rest of the tool reads them like any log
+file: the index merges the streams in time order and the local follower picks up appends.
+
+- ``download`` reads a time range with FilterLogEvents, pushing the range and, where the
+  filter allows, its plain terms down as a filter pattern (the rest is filtered locally);
+- ``follow`` runs StartLiveTail and reconnects when a session ends (after at most 3 h) or
+  drops, backfilling the gap with FilterLogEvents so that nothing is lost or duplicated;
+- ``insights_stats`` counts a long range with Logs Insights, so AWS does the counting.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tui.model.fields import auth_succeeded, parse_auth_context, timestamp_us
+from tui.model.payload import SNIFF, language_for
+from tui.query.ast import And, FieldMatch, Node, Text, TimeBound
+from tui.sources.aws.session import AwsError, AwsOptions, client, explain
+
+#: Fields whose values appear verbatim in the raw line, so a term on them can be pushed down.
+_VERBATIM_FIELDS = frozenset({"client", "server", "user", "path", "method", "type", "source"})
+_RECENT_KEYS = 200_000
+_BACKFILL_OVERLAP_MS = 5_000
+
+
+def log_group_for(cluster: str) -> str:
+    """The log group Neptune exports a cluster's audit log to."""
+    return f"/aws/neptune/{cluster}/audit"
+
+
+def stream_file(directory: Path, stream: str) -> Path:
+    """Where a stream's events are written: ``DIR/<instance>/<stream>.log``."""
+    instance = stream.split("/", 1)[0] or "stream"
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", stream).lstrip(".") or "stream"
+    return directory / instance / f"{safe}.log"
+
+
+def pushdown(node: Node) -> tuple[str | None, int | None, int | None]:
+    """(filter pattern, after ms, before ms) that a filter implies for every match.
+
+    CloudWatch patterns are case-sensitive and our terms are not, so only terms without
+    letters (addresses, ports, numbers) are pushed; everything is still filtered locally.
+    """
+    terms: list[str] = []
+    after: int | None = None
+    before: int | None = None
+    operands = node.operands if isinstance(node, And) else (node,)
+    for operand in operands:
+        value: str | None = None
+        if isinstance(operand, Text):
+            value = operand.value
+        elif (
+            isinstance(operand, FieldMatch)
+            and operand.op in ("contains", "equals")
+            and operand.field in _VERBATIM_FIELDS
+        ):
+            value = operand.value
+        elif isinstance(operand, TimeBound):
+            bound = operand.epoch_us // 1000
+            if operand.op == "after":
+                after = bound if after is None else max(after, bound)
+            else:
+                before = bound if before is None else min(before, bound)
+        if value and not any(c.isalpha() for c in value) and '"' not in value and value.strip():
+            terms.append(f'"{value}"')
+    return (" ".join(terms) or None), after, before
+
+
+@dataclass
+class Downloaded:
+    """What ``download`` wrote."""
+
+    events: int = 0
+    streams: set[str] = field(default_factory=set)
+
+
+class CloudWatchSource:
+    """Events of one log group, written to local files."""
+
+    def __init__(
+        self, options: AwsOptions, log_group: str, directory: Path, *, logs: Any = None
+    ) -> None:
+        self.log_group = log_group
+        self.directory = directory
+        self.logs = logs if logs is not None else client("logs", options)
+        self._recent: OrderedDict[tuple[str, int, str], None] = OrderedDict()
+        self._lock = threading.Lock()
+        self.last_timestamp = 0
+        self.reconnects = 0
+
+    # -- writing events -------------------------------------------------------------------
+
+    def _accept(self, stream: str, timestamp: int, message: str) -> bool:
+        """Remember an event; False when it was already written."""
+        key = (stream, timestamp, message)
+        with self._lock:
+            if key in self._recent:
+                return False
+            self._recent[key] = None
+            if len(self._recent) > _RECENT_KEYS:
+                self._recent.popitem(last=False)
+            self.last_timestamp = max(self.last_timestamp, timestamp)
+            return True
+
+    def write(self, events: list[dict[str, Any]]) -> int:
+        """Append new events to their streams' files (each once); returns how many."""
+        by_file: dict[Path, list[str]] = {}
+        for event in events:
+            stream = str(event.get("logStreamName", "stream"))
+            message = str(event.get("message", "")).rstrip("\r\n")
+            if not self._accept(stream, int(event.get("timestamp", 0)), message):
+                continue
+            by_file.setdefault(stream_file(self.directory, stream), []).append(message)
+        for path, lines in by_file.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "a", encoding="utf-8") as handle:
+                handle.write("".join(line + "\n" for line in lines))
+        return sum(len(lines) for lines in by_file.values())
+
+    # -- reading a range ------------------------------------------------------------------
+
+    def download(
+        self, start_ms: int | None, end_ms: int | None, pattern: str | None = None
+    ) -> Downloaded:
+        """Write the events of ``[start_ms, end_ms]`` (matching ``pattern``) to files."""
+        result = Downloaded()
+        arguments: dict[str, Any] = {"logGroupName": self.log_group}
+        if start_ms is not None:
+            arguments["startTime"] = start_ms
+        if end_ms is not None:
+            arguments["endTime"] = end_ms
+        if pattern:
+            arguments["filterPattern"] = pattern
+        self.directory.mkdir(parents=True, exist_ok=True)
+        try:
+            while True:
+                page = self.logs.filter_log_events(**arguments)
+                events = page.get("events", [])
+                result.events += self.write(events)
+                result.streams.update(str(e.get("logStreamName")) for e in events)
+                token = page.get("nextToken")
+                if not token or token == arguments.get("nextToken"):
+                    return result
+                arguments["nextToken"] = token
+        except Exception as error:
+            raise explain(error, subject=f"log group {self.log_group}") from error
+
+    # -- following ------------------------------------------------------------------------
+
+    def group_arn(self) -> str:
+        """The log group's ARN, which StartLiveTail wants."""
+        try:
+            groups = self.logs.describe_log_groups(logGroupNamePrefix=self.log_group)
+        except Exception as error:
+            raise explain(error, subject=f"log group {self.log_group}") from error
+        for group in groups.get("logGroups", []):
+            if group.get("logGroupName") == self.log_group:
+                return str(group.get("arn", "")).removesuffix(":*")
+        raise AwsError(
+            f"log group {self.log_group} does not exist: export the audit log to CloudWatch "
+            'with EnableCloudwatchLogsExports=["audit"] on the cluster'
+        )
+
+    def follow(
+        self,
+        stop: threading.Event,
+        *,
+        pattern: str | None = None,
+        on_error: Callable[[AwsError], None] | None = None,
+        retry_delay: float = 1.0,
+    ) -> None:
+        """Append live events to the files until ``stop``; after any session ends, backfill
+        from the newest event seen so nothing falls between two sessions."""
+        arn = self.group_arn()
+        while not stop.is_set():
+            try:
+                arguments: dict[str, Any] = {"logGroupIdentifiers": [arn]}
+                if pattern:
+                    arguments["logEventFilterPattern"] = pattern
+                response = self.logs.start_live_tail(**arguments)
+                for event in response["responseStream"]:
+                    if stop.is_set():
+                        break
+                    update = event.get("sessionUpdate")
+                    if update:
+                        self.write(list(update.get("sessionResults", [])))
+            except Exception as error:
+                if on_error is not None and _code(error) not in _SESSION_ENDED:
+                    on_error(explain(error, subject=f"log group {self.log_group}"))
+            if stop.is_set():
+                return
+            self.reconnects += 1
+            self._backfill(pattern)
+            stop.wait(retry_delay)
+
+    def _backfill(self, pattern: str | None) -> None:
+        start = max(0, self.last_timestamp - _BACKFILL_OVERLAP_MS) if self.last_timestamp else None
+        try:
+            self.download(start, int(time.time() * 1000) + 60_000, pattern)
+        except AwsError:
+            pass  # the next session's backfill tries again
+
+    # -- counting in AWS ------------------------------------------------------------------
+
+    def insights_stats(
+        self, start_ms: int, end_ms: int, *, poll: float = 0.5, timeout: float = 600.0
+    ) -> dict[str, Any]:
+        """Counts for ``stats`` computed by Logs Insights (one query per breakdown)."""
+        results = {
+            name: self._query(text, start_ms, end_ms, poll, timeout)
+            for name, text in INSIGHTS_QUERIES.items()
+        }
+        return summarise_insights(results)
+
+    def _query(
+        self, text: str, start_ms: int, end_ms: int, poll: float, timeout: float
+    ) -> list[dict[str, str]]:
+        try:
+            query_id = self.logs.start_query(
+                logGroupName=self.log_group,
+                startTime=start_ms // 1000,
+                endTime=(end_ms + 999) // 1000,
+                queryString=text,
+                limit=10_000,
+            )["queryId"]
+            deadline = time.monotonic() + timeout
+            while True:
+                answer = self.logs.get_query_results(queryId=query_id)
+                status = answer.get("status")
+                if status == "Complete":
+                    return [
+                        {cell["field"]: cell.get("value", "") for cell in row}
+                        for row in answer.get("results", [])
+                    ]
+                if status in ("Failed", "Cancelled", "Timeout"):
+                    raise AwsError(f"the Logs Insights query ended as {status}")
+                if time.monotonic() > deadline:
+                    raise AwsError("the Logs Insights query did not finish in time")
+                time.sleep(poll)
+        except AwsError:
+            raise
+        except Exception as error:
+            raise explain(error, subject=f"log group {self.log_group}") from error
+
+
+_SESSION_ENDED = {"SessionTimeoutException", "SessionStreamingException"}
+
+#: Splits an audit line into the fields the counts need (Insights regex, named groups).
+INSIGHTS_PARSE = (
+    r"parse @message /^(?<stamp>[0-9]+), (?<client>[^,]*?)(?::[0-9]+)?, (?<server>[^,]*), "
+    r'(?<ctype>[^,]*), (?<arn>[^,]*), (?<auth>\{[^}]*\}|"[^"]*(?:""[^"]*)*"|[^,]*), '
+    r'(?<header>"[^"]*(?:""[^"]*)*"|[^,]*)/'
+)
+INSIGHTS_QUERIES: dict[str, str] = {
+    "total": "stats count(*) as n",
+    "groups": (
+        f'{INSIGHTS_PARSE} | parse header /\\) (?<method>[A-Z]+) (?<path>\\/[^ ?"]*)/ '
+        "| filter ispresent(ctype) "
+        "| stats count(*) as n, min(stamp) as first, max(stamp) as last by ctype, path, auth"
+    ),
+    "clients": (
+        f"{INSIGHTS_PARSE} | filter ispresent(ctype) "
+        "| stats count(*) as n by client | sort n desc | limit 10"
+    ),
+    "users": (
+        f'{INSIGHTS_PARSE} | filter ispresent(ctype) and arn != "[unknown]" and arn != "null" '
+        'and arn != "" | stats count(*) as n by arn | sort n desc | limit 10'
+    ),
+}
+
+
+def summarise_insights(results: dict[str, list[dict[str, str]]]) -> dict[str, Any]:
+    """The ``stats`` dictionary from the Insights rows (languages and auth outcomes are
+    derived here from the counted types, paths and auth contexts)."""
+    total = sum(int(row.get("n", 0) or 0) for row in results.get("total", []))
+    by_type: dict[str, int] = {}
+    by_lang: dict[str, int] = {}
+    by_auth = {"ok": 0, "failed": 0, "none": 0}
+    by_path: dict[str, int] = {}
+    records = 0
+    firsts: list[int] = []
+    lasts: list[int] = []
+    for row in results.get("groups", []):
+        count = int(row.get("n", 0) or 0)
+        records += count
+        conn_type = row.get("ctype") or None
+        path = row.get("path") or None
+        if conn_type:
+            by_type[conn_type] = by_type.get(conn_type, 0) + count
+        lang = language_for(conn_type, path)
+        name = "none" if lang in (None, SNIFF) else str(lang)
+        by_lang[name] = by_lang.get(name, 0) + count
+        auth_text = (row.get("auth") or "").strip('"').replace('""', '"')
+        ok = auth_succeeded(parse_auth_context(auth_text)) if auth_text.startswith("{") else None
+        by_auth["none" if ok is None else "ok" if ok else "failed"] += count
+        if path:
+            by_path[path] = by_path.get(path, 0) + count
+        for key, into in (("first", firsts), ("last", lasts)):
+            value = timestamp_us(row.get(key) or "")
+            if value is not None:
+                into.append(value)
+
+    def ranked(counts: dict[str, int]) -> list[tuple[str, int]]:
+        return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+
+    def top(name: str, key: str) -> list[tuple[str, int]]:
+        rows = [(row.get(key, ""), int(row.get("n", 0) or 0)) for row in results.get(name, [])]
+        return ranked({value: count for value, count in rows if value})[:10]
+
+    return {
+        "lines": total,
+        "records": records,
+        "malformed": max(0, total - records),
+        "first_us": min(firsts) if firsts else None,
+        "last_us": max(lasts) if lasts else None,
+        "by_type": dict(ranked(by_type)),
+        "by_lang": dict(ranked(by_lang)),
+        "by_auth": by_auth,
+        "top_clients": top("clients", "client"),
+        "top_users": top("users", "arn"),
+        "top_paths": ranked(by_path)[:10],
+    }
+
+
+def _code(error: Exception) -> str:
+    response = getattr(error, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", ""))
+    return type(error).__name__

@@ -1,0 +1,161 @@
+"""AWS clients and the one-line messages their failures become.
+
+boto3 is imported here (and only under ``tui.sources.aws``) so that local use never pays for
+it. Credentials, profile and region come from the standard boto3 chain; ``AWS_ENDPOINT_URL``
+and ``AWS_ENDPOINT_URL_<SERVICE>`` are honoured by boto3 itself, ``--endpoint-url`` by us.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from tui.sources.local import SourceError
+
+try:
+    import boto3
+    import botocore.exceptions
+    from botocore.config import Config
+except ImportError as error:  # pragma: no cover - boto3 is a declared dependency
+    raise ImportError("reading logs from AWS needs boto3: pip install boto3") from error
+
+#: The IAM action each API operation needs, to say which one an access denial is about.
+IAM_ACTIONS: dict[str, str] = {
+    "DescribeDBClusters": "rds:DescribeDBClusters",
+    "DescribeDBInstances": "rds:DescribeDBInstances",
+    "DescribeDBLogFiles": "rds:DescribeDBLogFiles",
+    "DownloadDBLogFilePortion": "rds:DownloadDBLogFilePortion",
+    "FilterLogEvents": "logs:FilterLogEvents",
+    "DescribeLogGroups": "logs:DescribeLogGroups",
+    "DescribeLogStreams": "logs:DescribeLogStreams",
+    "StartLiveTail": "logs:StartLiveTail",
+    "StartQuery": "logs:StartQuery",
+    "GetQueryResults": "logs:GetQueryResults",
+}
+
+_EXPIRED = {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired"}
+_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"}
+_INVALID = {
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "SignatureDoesNotMatch",
+    "IncompleteSignature",
+    "MissingAuthenticationToken",
+}
+_THROTTLED = {
+    "Throttling",
+    "ThrottlingException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "LimitExceededException",
+}
+_SECRET = re.compile(r"(Credential=|Signature=|X-Amz-Security-Token=|aws_secret_access_key\s*=)\S+")
+
+
+class AwsError(SourceError):
+    """A failure talking to AWS, as one line a user can act on (no secrets in it)."""
+
+
+@dataclass(frozen=True)
+class AwsOptions:
+    """Where and as whom to call AWS (None: the standard chain decides)."""
+
+    region: str | None = None
+    profile: str | None = None
+    endpoint_url: str | None = None
+
+
+def client(service: Literal["rds", "logs"], options: AwsOptions) -> Any:
+    """A boto3 client with adaptive retries (throttling backs off before giving up)."""
+    try:
+        session = boto3.session.Session(profile_name=options.profile, region_name=options.region)
+    except botocore.exceptions.ProfileNotFound as error:
+        raise AwsError(f"no AWS profile named {options.profile!r}") from error
+    if session.region_name is None:
+        raise AwsError("no AWS region: pass --region or set AWS_REGION (or a profile's region)")
+    # With an endpoint of one's own, no "stream-" host prefix (StartLiveTail adds one).
+    custom = bool(options.endpoint_url) or any(k.startswith("AWS_ENDPOINT_URL") for k in os.environ)
+    config = Config(
+        inject_host_prefix=not custom,
+        retries={"mode": "adaptive", "max_attempts": 8},
+        connect_timeout=10,
+        read_timeout=60,
+        max_pool_connections=16,
+        user_agent_extra="neptune-audit",
+    )
+    return session.client(service, endpoint_url=options.endpoint_url, config=config)
+
+
+def explain(error: Exception, *, subject: str = "") -> AwsError:
+    """The one-line message for a boto3/botocore failure."""
+    if isinstance(error, AwsError):
+        return error
+    if isinstance(
+        error, (botocore.exceptions.NoCredentialsError, botocore.exceptions.PartialCredentialsError)
+    ):
+        return AwsError(
+            "no AWS credentials found: configure a profile (--profile), environment variables, "
+            "SSO (aws sso login) or an instance role"
+        )
+    if isinstance(error, botocore.exceptions.TokenRetrievalError):
+        return AwsError("cannot refresh the AWS SSO token: run 'aws sso login' again")
+    if isinstance(error, botocore.exceptions.ClientError):
+        return _client_error(error, subject)
+    if isinstance(
+        error,
+        (
+            botocore.exceptions.EndpointConnectionError,
+            botocore.exceptions.ConnectionClosedError,
+            botocore.exceptions.ReadTimeoutError,
+            botocore.exceptions.ConnectTimeoutError,
+            botocore.exceptions.ProxyConnectionError,
+        ),
+    ):
+        where = getattr(error, "kwargs", {}).get("endpoint_url", "")
+        target = f" ({where})" if where else ""
+        return AwsError(
+            f"network failure talking to AWS{target}: {_clean(str(error))}; what was "
+            "downloaded is kept and the next run resumes"
+        )
+    if isinstance(error, botocore.exceptions.BotoCoreError):
+        return AwsError(f"AWS call failed: {_clean(str(error))}")
+    return AwsError(f"{type(error).__name__}: {_clean(str(error))}")
+
+
+def _client_error(error: botocore.exceptions.ClientError, subject: str) -> AwsError:
+    details = error.response.get("Error", {})
+    code = str(details.get("Code", ""))
+    message = _clean(str(details.get("Message", "")))
+    operation = error.operation_name
+    action = IAM_ACTIONS.get(operation, operation)
+    if code in _EXPIRED:
+        return AwsError("the AWS credentials have expired: refresh them (e.g. aws sso login)")
+    if code in _DENIED:
+        return AwsError(
+            f"access denied: the credentials may not call {action}; add it to the IAM policy"
+            + (f" ({message})" if message else "")
+        )
+    if code in _INVALID:
+        return AwsError(f"the AWS credentials are not valid ({code}): check the profile or keys")
+    if code in _THROTTLED:
+        return AwsError(
+            f"AWS kept throttling {operation} after retries: try again later, or fetch fewer "
+            "instances at once"
+        )
+    if code == "DBClusterNotFoundFault":
+        return AwsError(f"no Neptune cluster {subject!r} in this account and region")
+    if code in ("DBInstanceNotFound", "DBInstanceNotFoundFault"):
+        return AwsError(f"no database instance {subject!r} in this account and region")
+    if code == "ResourceNotFoundException":
+        return AwsError(
+            f"{subject or 'the log group'} does not exist: export the audit log to CloudWatch "
+            'with EnableCloudwatchLogsExports=["audit"] on the cluster'
+        )
+    return AwsError(f"{operation} failed: {code} {message}".strip())
+
+
+def _clean(text: str) -> str:
+    """One line, with anything that looks like a credential removed."""
+    return " ".join(_SECRET.sub(r"\1…", text).split())
