@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import select
 import shutil
 import sys
 import tempfile
@@ -358,6 +359,8 @@ def _query_follow(args: argparse.Namespace, node: Node) -> int:
         out.flush()
         size = index.size
         while not stop.is_set():
+            if _output_closed(out):
+                return 0  # like tail -f: a reader that went away ends the follow
             update = follower.poll()
             for event in update.events:
                 print(f"neptune-audit: {inert(event)}", file=sys.stderr)
@@ -379,6 +382,17 @@ def _query_follow(args: argparse.Namespace, node: Node) -> int:
         follower.close()
         index.close()
     return 0
+
+
+def _output_closed(out: IO[str]) -> bool:
+    """Whether the reading end of our output pipe has gone (poll reports an error on the
+    writing end), noticed even when nothing is being written."""
+    try:
+        poller = select.poll()
+        poller.register(out.fileno(), 0)
+        return any(event & (select.POLLERR | select.POLLHUP) for _, event in poller.poll(0))
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 def _write_entries(index: Index, writer: Writer, entries: Any, with_malformed: bool) -> None:

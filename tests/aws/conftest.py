@@ -9,6 +9,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from tests.fakes import insights
+from tests.fakes.rds_server import FakeRds
 
 REGION = "us-east-1"
 
@@ -33,8 +34,8 @@ def moto_url() -> Iterator[str]:
     """moto in server mode, with Logs Insights able to run the queries ``stats`` sends."""
     import moto.logs.models
 
-    original = moto.logs.models.execute_query
-    moto.logs.models.execute_query = insights.execute_query  # type: ignore[assignment]
+    original = getattr(moto.logs.models, "execute_query")  # noqa: B009
+    setattr(moto.logs.models, "execute_query", insights.execute_query)  # noqa: B010
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -42,4 +43,11 @@ def moto_url() -> Iterator[str]:
         yield f"http://{host}:{port}"
     finally:
         server.stop()
-        moto.logs.models.execute_query = original  # type: ignore[assignment]
+        setattr(moto.logs.models, "execute_query", original)  # noqa: B010
+
+
+@pytest.fixture
+def rds() -> Iterator[FakeRds]:
+    """Our fake of the RDS log-file API, on loopback."""
+    with FakeRds() as fake:
+        yield fake

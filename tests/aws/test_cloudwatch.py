@@ -14,11 +14,10 @@ import pytest
 
 from tests.aws.conftest import REGION
 from tui.cli import main
-from tui.query import format_time_us
+from tui.query import format_time_us, parse_filter
 from tui.sample import iter_lines
 from tui.sources.aws.cloudwatch import CloudWatchSource, pushdown
 from tui.sources.aws.session import AwsOptions
-from tui.query import parse_filter
 
 BASE = 1795500000000
 
@@ -83,8 +82,9 @@ def test_cluster_names_the_log_group_and_filters_push_down(
     events = [(now - 1000 + n, line(n, "10.0.9.9" if n % 2 else "10.0.1.1")) for n in range(10)]
     group = make_group(moto_url, {"db-writer-1": events})
     cluster = group.split("/")[3]
+    expression = "client:10.0.9.9 lang:opencypher"
     code, out, err = run(
-        capsys, "query", "--cloudwatch", "--cluster", cluster, "-f", "client:10.0.9.9 lang:opencypher",
+        capsys, "query", "--cloudwatch", "--cluster", cluster, "-f", expression,
         "--format", "jsonl", "--endpoint-url", moto_url,
     )  # fmt: skip
     assert code == 0, err

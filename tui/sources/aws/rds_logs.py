@@ -118,6 +118,7 @@ class Fetcher:
         on_event: Callable[[FetchEvent], None] | None = None,
         workers: int = 4,
         rds: Any = None,
+        initial_lines: int | None = None,
     ) -> None:
         self.options = options
         self.directory = directory
@@ -126,6 +127,7 @@ class Fetcher:
         self.rds = rds if rds is not None else client("rds", options)
         self.state = _State(directory)
         self.bytes_received = 0
+        self.initial_lines = initial_lines  # NumberOfLines to ask first (None: all that fit)
         self._counter_lock = threading.Lock()
 
     # -- discovery ------------------------------------------------------------------------
@@ -281,7 +283,7 @@ class Fetcher:
         """Append new portions to ``target``: (bytes, records, the Marker to resume from)."""
         received = 0
         records = 0
-        lines: int | None = None
+        lines = self.initial_lines
         first = True
         with open(target, "ab") as handle:
             while True:
@@ -299,11 +301,21 @@ class Fetcher:
                         break  # rotated away while we read it: keep what we have
                     raise explain(error, subject=remote.instance) from error
                 text = portion.get("LogFileData") or ""
-                if text.endswith(TRUNCATED):
-                    # Cut at 1 MB: ask the same Marker again for fewer lines.
-                    whole = max(1, text.count("\n"))
-                    lines = max(1, min(lines or whole, whole) // 2)
-                    continue
+                cut = text.rfind(TRUNCATED, max(0, len(text) - 64))
+                if cut >= 0:
+                    # Cut at 1 MB: ask the same Marker again for the whole lines that fit
+                    # (and keep asking for that many); a single line over 1 MB cannot come
+                    # whole, so it is kept as the service cut it.
+                    body = text[:cut].rstrip(" ")
+                    if body.endswith("\n"):
+                        body = body[:-1]  # the notice's own line break ("\n [Your log...")
+                    whole = body.count("\n")  # complete lines before the cut
+                    if whole > 0 and whole != lines:
+                        lines = whole
+                        continue
+                    text = body + "\n"
+                    message = f"{remote.key}: a line longer than 1 MB was cut by the service"
+                    self.on_event(FetchEvent("note", remote, message=message))
                 data = text.encode("utf-8")
                 if first and have:
                     data = _drop_overlap(tail, data)
@@ -330,7 +342,6 @@ class Fetcher:
                 )
                 if not portion.get("AdditionalDataPending"):
                     break
-                lines = None
         return received, records, marker
 
 

@@ -17,6 +17,7 @@ from tui.sources.local import SourceError
 try:
     import boto3
     import botocore.exceptions
+    import botocore.parsers
     from botocore.config import Config
 except ImportError as error:  # pragma: no cover - boto3 is a declared dependency
     raise ImportError("reading logs from AWS needs boto3: pip install boto3") from error
@@ -77,9 +78,10 @@ def client(service: Literal["rds", "logs"], options: AwsOptions) -> Any:
         raise AwsError("no AWS region: pass --region or set AWS_REGION (or a profile's region)")
     # With an endpoint of one's own, no "stream-" host prefix (StartLiveTail adds one).
     custom = bool(options.endpoint_url) or any(k.startswith("AWS_ENDPOINT_URL") for k in os.environ)
+    attempts = int(os.environ.get("AWS_MAX_ATTEMPTS", "8") or 8)
     config = Config(
         inject_host_prefix=not custom,
-        retries={"mode": "adaptive", "max_attempts": 8},
+        retries={"mode": "adaptive", "total_max_attempts": max(1, attempts)},
         connect_timeout=10,
         read_timeout=60,
         max_pool_connections=16,
@@ -106,6 +108,7 @@ def explain(error: Exception, *, subject: str = "") -> AwsError:
     if isinstance(
         error,
         (
+            botocore.parsers.ResponseParserError,
             botocore.exceptions.EndpointConnectionError,
             botocore.exceptions.ConnectionClosedError,
             botocore.exceptions.ReadTimeoutError,
@@ -115,9 +118,15 @@ def explain(error: Exception, *, subject: str = "") -> AwsError:
     ):
         where = getattr(error, "kwargs", {}).get("endpoint_url", "")
         target = f" ({where})" if where else ""
+        # A cut-off response's text holds the body (log data): never show it.
+        reason = (
+            "the connection broke in the middle of a response"
+            if isinstance(error, botocore.parsers.ResponseParserError)
+            else _clean(str(error))
+        )
         return AwsError(
-            f"network failure talking to AWS{target}: {_clean(str(error))}; what was "
-            "downloaded is kept and the next run resumes"
+            f"network failure talking to AWS{target}: {reason}; what was downloaded is kept "
+            "and the next run resumes"
         )
     if isinstance(error, botocore.exceptions.BotoCoreError):
         return AwsError(f"AWS call failed: {_clean(str(error))}")

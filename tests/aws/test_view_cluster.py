@@ -1,0 +1,51 @@
+"""``view --cluster --follow``: records appended on the server show up in the viewer."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from pathlib import Path
+
+from tests.fakes.rds_server import FakeRds
+from tests.ui.conftest import NOW, wait_ready
+from tui.cli_aws import cluster_files
+from tui.model.record import Record
+from tui.ui.app import NeptuneAuditApp
+
+POLL_S = 1.0
+
+
+def line(n: int) -> str:
+    return (
+        f"{1795521000000 + n}, 10.5.5.{n % 250}:4000, 10.0.3.215:8182, Bolt, [unknown], "
+        f"[unknown], [unknown], MATCH (n) RETURN 'remote-{n}'\n"
+    )
+
+
+async def test_records_appended_on_the_server_appear_within_two_polls(
+    rds: FakeRds, tmp_path: Path
+) -> None:
+    rds.add_cluster("demo", writer="db-1", readers=["db-2"])
+    rds.add_instance_file("db-1", "audit/audit.log.0", "".join(line(n) for n in range(10)).encode())
+    rds.add_instance_file("db-2", "audit/audit.log.0", b"")
+    args = argparse.Namespace(
+        cluster="demo", instance=[], dir=tmp_path / "cache", region="us-east-1", profile=None,
+        endpoint_url=rds.url, follow=True, interval=POLL_S,
+    )  # fmt: skip
+    paths, jobs, label = cluster_files(args)
+    app = NeptuneAuditApp(
+        paths, clock=lambda: NOW, keymap={}, follow=True, follow_interval=0.1,
+        background=jobs, live_label=label,
+    )  # fmt: skip
+    async with app.run_test(size=(120, 30)):
+        await wait_ready(app)
+        assert app.index.records == 10 and "polling demo" in label
+        rds.append("db-2", "audit/audit.log.0", "".join(line(n) for n in range(10, 15)).encode())
+        written = time.monotonic()
+        while len(app.table.ids) < 15:
+            assert time.monotonic() - written < 2 * POLL_S, "not shown within two polls"
+            await asyncio.sleep(0.05)
+        newest = app.index.entry(int(app.table.ids[-1]))
+        assert isinstance(newest, Record) and "remote-14" in newest.raw
+        assert "polling demo every 1 s" in str(app.query_one("#status").content)  # type: ignore[attr-defined]
