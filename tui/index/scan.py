@@ -33,6 +33,7 @@ from tui.model.fields import (
     absent,
     auth_succeeded,
     balanced_brace_end,
+    is_ip,
     parse_auth_context,
     parse_host,
     quoted_field,
@@ -223,16 +224,21 @@ class Scanner:
         self._request: list[tuple[int, int]] = []
         self._request_lut: I64 = np.empty((0, 2), np.int64)
         self._request_cache = _HashCache(self._request_code)
-        self._lang_by_pair: dict[int, int] = {}
+        self._lang_table: I64 = np.empty((0, 0), np.int64)
         self._mask: Bool = np.empty(0, bool)
 
     # -- values of distinct raw runs --------------------------------------------------
 
     def _client_code(self, raw: bytes) -> int:
         """Code of the client column from the part before the port's colon."""
-        if not raw or b":" in raw:
-            return _REJECT  # ":port" or IPv6: the reference parser decides
-        return self.tables["client"].code(parse_host(_text(raw)).key)
+        if not raw:
+            return _REJECT  # ":port" keeps its raw text as the key: the parser's case
+        text = _text(raw)
+        if ":" in text and not (text.count(":") == 7 and is_ip(text)):
+            # Java writes IPv6 unbracketed with all eight groups, the port a ninth; only
+            # that form splits the same way without seeing the whole field.
+            return _REJECT
+        return self.tables["client"].code(parse_host(text).key)
 
     def _combo_code(self, raw: bytes) -> int:
         """Codes of ``server, type, arn, auth`` (and whether the type is HTTP) as a row of
@@ -267,20 +273,17 @@ class Scanner:
         return len(self._request) - 1
 
     def _lang_codes(self, type_codes: I64, path_codes: I64) -> I64:
-        """Language codes of (type, path) pairs; _REJECT where the payload must decide."""
-        keys = (type_codes << 32) | path_codes
-        distinct, inverse = np.unique(keys, return_inverse=True)
-        lut = np.empty(len(distinct), np.int64)
-        for i, key in enumerate(distinct.tolist()):
-            code = self._lang_by_pair.get(key)
-            if code is None:
-                type_value = self.tables["type"].values[key >> 32]
-                path_value = self.tables["path"].values[key & 0xFFFFFFFF]
-                lang = language_for(type_value, path_value)
-                code = _REJECT if lang == SNIFF else LANG_CODES[lang]
-                self._lang_by_pair[key] = code
-            lut[i] = code
-        codes: I64 = lut[inverse.reshape(-1)]
+        """Language codes of (type, path) pairs; _REJECT where the payload must decide.
+        A dense (type × path) table, grown as the value tables grow, makes it one gather."""
+        types, paths = len(self.tables["type"]), len(self.tables["path"])
+        if self._lang_table.shape != (types, paths):
+            table = np.empty((types, paths), np.int64)
+            for type_code, type_value in enumerate(self.tables["type"].values):
+                for path_code, path_value in enumerate(self.tables["path"].values):
+                    lang = language_for(type_value, path_value)
+                    table[type_code, path_code] = _REJECT if lang == SNIFF else LANG_CODES[lang]
+            self._lang_table = table
+        codes: I64 = self._lang_table[type_codes, path_codes]
         return codes
 
     # -- scanning ---------------------------------------------------------------------

@@ -143,7 +143,8 @@ def unquote_payload(payload: str) -> str:
     return payload
 
 
-def _is_ip(text: str) -> bool:
+def is_ip(text: str) -> bool:
+    """Whether ``text`` is an IPv4 or IPv6 address (a zone suffix allowed)."""
     try:
         ipaddress.ip_address(text.split("%", 1)[0])
     except ValueError:
@@ -186,9 +187,9 @@ def parse_host(raw: str) -> Host:
         head, _, tail = rest.rpartition(":")
         candidate = _port(tail)
         nine_groups = rest.count(":") == 8
-        if candidate is not None and _is_ip(head) and (nine_groups or not _is_ip(rest)):
+        if candidate is not None and is_ip(head) and (nine_groups or not is_ip(rest)):
             address, port = head, candidate
-    if address and not _is_ip(address):
+    if address and not is_ip(address):
         if name is None:
             name = address
             address = ""
