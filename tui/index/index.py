@@ -29,6 +29,7 @@ from tui.index.scan import (
     KIND_RECORD,
     LANG_NAMES,
     NO_TIME,
+    SPAN_COLUMNS,
     Scanner,
     SpanData,
     ValueTable,
@@ -37,23 +38,15 @@ from tui.model.parser import decode_entry_bytes, parse_entry
 from tui.model.record import Entry, Malformed
 
 #: Per-entry columns the index keeps, with their types (bytes per entry: their sum + 4 for
-#: the merged order).
+#: the merged order): a span's columns, with ``length`` and ``source`` added and narrower
+#: ``line`` and ``reason``.
 COLUMNS: dict[str, type[np.generic]] = {
     "offset": np.int64,  # byte offset of the entry's first line in its source
     "length": np.uint32,  # bytes up to the next entry (continuation and blank lines too)
     "line": np.uint32,  # 1-based line number of the entry's first line
     "source": np.uint16,
-    "epoch_us": np.int64,  # malformed entries: the time of the record before them
-    "kind": np.uint8,  # KIND_RECORD or KIND_MALFORMED
-    "type": np.uint32,
-    "client": np.uint32,
-    "port": np.uint16,
-    "server": np.uint32,
-    "principal": np.uint32,
-    "auth": np.int8,
-    "lang": np.uint8,
-    "method": np.uint32,
-    "path": np.uint32,
+    # epoch_us of malformed entries: the time of the record before them
+    **{name: dtype for name, dtype in SPAN_COLUMNS.items() if name not in ("offset", "line")},
     "reason": np.uint16,
 }
 

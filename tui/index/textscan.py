@@ -94,6 +94,32 @@ def source_entries(index: Index, size: int, source: int) -> I64:
     return ids
 
 
+def _sources(index: Index, size: int, candidates: Bool) -> Iterator[tuple[int, I64, I64]]:
+    """(source, its entries in file order, those among the candidates), per source with any."""
+    for source in range(len(index.sources)):
+        ids = source_entries(index, size, source)
+        wanted = ids[candidates[ids]]
+        if len(wanted):
+            yield source, ids, wanted
+
+
+def _blocks(
+    index: Index, source: int, ids: I64, cancel: threading.Event | None
+) -> Iterator[tuple[I64, bytes, I64, I64]]:
+    """Entries ``ids`` of a source (file order) read in blocks of about BLOCK_BYTES:
+    (ids of the block, its bytes, where each entry starts and ends in them)."""
+    starts = index.column("offset")[ids].astype(np.int64)
+    ends = starts + index.column("length")[ids].astype(np.int64)
+    begin = 0
+    while begin < len(ids):
+        _check_cancel(cancel)
+        stop = max(begin + 1, int(np.searchsorted(starts, starts[begin] + BLOCK_BYTES)))
+        base = int(starts[begin])
+        data = index.read_range(source, base, int(ends[stop - 1]) - base)
+        yield ids[begin:stop], data, starts[begin:stop] - base, ends[begin:stop] - base
+        begin = stop
+
+
 def search(
     index: Index,
     size: int,
@@ -104,33 +130,16 @@ def search(
 ) -> Bool:
     """Which of the ``candidates`` (a mask over the first ``size`` entries) match."""
     result = np.zeros(size, bool)
-    offsets = index.column("offset")[:size]
-    lengths = index.column("length")[:size]
-    for source in range(len(index.sources)):
-        ids = source_entries(index, size, source)
-        wanted = ids[candidates[ids]]
-        if not len(wanted):
-            continue
+    for source, ids, wanted in _sources(index, size, candidates):
         if query.block is None or len(wanted) < SPARSE_SHARE * len(ids):
             for entry in wanted.tolist():
                 _check_cancel(cancel)
                 if query.test(index.text(entry)):
                     result[entry] = True
             continue
-        starts = offsets[ids].astype(np.int64)
-        ends = starts + lengths[ids].astype(np.int64)
-        begin = 0
-        while begin < len(ids):
-            _check_cancel(cancel)
-            limit = starts[begin] + BLOCK_BYTES
-            stop = max(begin + 1, int(np.searchsorted(starts, limit, side="left")))
-            block_start = int(starts[begin])
-            data = index.read_range(source, block_start, int(ends[stop - 1]) - block_start)
-            found = _search_block(
-                index, query, data, ids[begin:stop], starts[begin:stop] - block_start
-            )
-            result[found] = True
-            begin = stop
+        # Dense: search every entry of the file, whole blocks at a time.
+        for block_ids, data, starts, _ in _blocks(index, source, ids, cancel):
+            result[_search_block(index, query, data, block_ids, starts)] = True
     result &= candidates
     return result
 
@@ -188,35 +197,18 @@ def entry_texts(
 ) -> Iterator[tuple[int, str]]:
     """(entry, decoded text) for every candidate, file by file: dense candidates are read in
     large blocks, sparse ones one by one."""
-    offsets = index.column("offset")[:size]
-    lengths = index.column("length")[:size]
-    for source in range(len(index.sources)):
-        ids = source_entries(index, size, source)
-        wanted = ids[candidates[ids]]
-        if not len(wanted):
-            continue
+    for source, ids, wanted in _sources(index, size, candidates):
         if len(wanted) < SPARSE_SHARE * len(ids):
             for count, entry in enumerate(wanted.tolist()):
                 if count % 1024 == 0:
                     _check_cancel(cancel)
                 yield entry, index.text(entry)
             continue
-        starts = offsets[wanted].astype(np.int64)
-        ends = starts + lengths[wanted].astype(np.int64)
-        begin = 0
-        while begin < len(wanted):
-            _check_cancel(cancel)
-            stop = max(begin + 1, int(np.searchsorted(ends, starts[begin] + BLOCK_BYTES)))
-            base = int(starts[begin])
-            data = index.read_range(source, base, int(ends[stop - 1]) - base)
+        for block_ids, data, starts, ends in _blocks(index, source, wanted, cancel):
             for entry, start, end in zip(
-                wanted[begin:stop].tolist(),
-                (starts[begin:stop] - base).tolist(),
-                (ends[begin:stop] - base).tolist(),
-                strict=True,
+                block_ids.tolist(), starts.tolist(), ends.tolist(), strict=True
             ):
                 yield entry, decode_entry_bytes(data[start:end])
-            begin = stop
 
 
 def _check_cancel(cancel: threading.Event | None) -> None:

@@ -9,6 +9,7 @@ report extends the current filter to the new entries and refreshes the view.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import re
 import threading
@@ -24,6 +25,7 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Container
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Static
@@ -58,6 +60,23 @@ _VIEW_REFRESH_S = 0.25
 _PREVIEW_DELAY_S = 0.2
 _DETAIL_SIZES = (6, 40)  # rows below the table (min, max)
 _DETAIL_WIDTHS = (30, 80)  # percent of the width beside the table (min, max)
+
+
+def quiet_when_closing(handler: Callable[..., None]) -> Callable[..., None]:
+    """For handlers of messages from workers: one that arrives while the app is closing finds
+    its widgets gone, and has nothing left to do."""
+
+    @functools.wraps(handler)
+    def wrapper(self: NeptuneAuditApp, *args: Any) -> None:
+        if self._shutting_down:
+            return
+        try:
+            handler(self, *args)
+        except NoMatches:
+            if not self._shutting_down:
+                raise
+
+    return wrapper
 
 
 def keymap_path() -> Path:
@@ -205,6 +224,7 @@ class NeptuneAuditApp(App[None]):
         self.new_rows = 0  # rows added below the cursor while not tailing
         self._search_mask: np.ndarray = np.zeros(0, bool)
         self.background = list(background)
+        self._shutting_down = False
         self.live_label = live_label  # e.g. "live from /aws/neptune/c/audit"
 
     # -- layout ---------------------------------------------------------------------------
@@ -293,11 +313,13 @@ class NeptuneAuditApp(App[None]):
             return
         self.post_message(IndexLoaded(latest[0] if latest else None))
 
+    @quiet_when_closing
     def on_index_progress(self, message: IndexProgress) -> None:
         self.progress = message.progress
         self._update_status()
         self._refresh_view(full=False)
 
+    @quiet_when_closing
     def on_index_loaded(self, message: IndexLoaded) -> None:
         self.loading = False
         self.progress = message.progress
@@ -340,6 +362,7 @@ class NeptuneAuditApp(App[None]):
             on_error=lambda error: self.post_message(IndexFailed(f"following: {error}")),
         )
 
+    @quiet_when_closing
     def on_followed(self, message: Followed) -> None:
         for event in message.update.events:
             self.notify(inert(event), title="follow", timeout=6)
@@ -348,9 +371,11 @@ class NeptuneAuditApp(App[None]):
         self._refresh_view(full=False)
 
     def on_unmount(self) -> None:
+        self._shutting_down = True
         self._follow_stop.set()
         self._follow_stop_all.set()
 
+    @quiet_when_closing
     def on_index_failed(self, message: IndexFailed) -> None:
         self.loading = False
         self.load_error = message.message
@@ -404,6 +429,7 @@ class NeptuneAuditApp(App[None]):
             return
         self.post_message(ViewReady(generation, result, ids))
 
+    @quiet_when_closing
     def on_view_ready(self, message: ViewReady) -> None:
         self._view_busy = False
         if message.generation != self._generation:
@@ -431,6 +457,11 @@ class NeptuneAuditApp(App[None]):
         elif not self.loading and self.load_error is None:
             self.ready.set()
 
+    async def action_quit(self) -> None:
+        self._shutting_down = True
+        await super().action_quit()
+
+    @quiet_when_closing
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A worker that failed says so, and the state it held is released."""
         if event.state != WorkerState.ERROR:
@@ -567,6 +598,7 @@ class NeptuneAuditApp(App[None]):
         count = int(np.count_nonzero(result.mask & (kinds == 0)))
         self.post_message(PreviewReady(text, count))
 
+    @quiet_when_closing
     def on_preview_ready(self, message: PreviewReady) -> None:
         bar = self.query_one(FilterBar)
         if bar.display and bar.mode == "filter" and bar.input.value == message.text:
@@ -689,6 +721,7 @@ class NeptuneAuditApp(App[None]):
         rows = np.flatnonzero(found[ids]) if len(ids) else np.empty(0, np.int64)
         self.post_message(SearchReady(generation, pattern, rows, found, jump))
 
+    @quiet_when_closing
     def on_search_ready(self, message: SearchReady) -> None:
         if message.generation != self._search_generation:
             return
