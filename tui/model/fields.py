@@ -224,22 +224,20 @@ def parse_arn(raw: str) -> Principal:
     )
 
 
-def _split_top_level(text: str) -> list[str]:
-    """Split ``a=1, b={x=1, y=2}`` at the ``", "`` outside any braces or brackets."""
+def split_top_level(text: str, opens: str = "{[", closes: str = "}]") -> list[str]:
+    """Split ``a=1, b={x=1, y=2}`` at the commas outside any of the brackets given, each part
+    stripped; an empty text gives no parts."""
     parts: list[str] = []
     depth = 0
     begin = 0
-    index = 0
-    while index < len(text):
-        char = text[index]
-        if char in "{[":
+    for index, char in enumerate(text):
+        if char in opens:
             depth += 1
-        elif char in "}]":
+        elif char in closes:
             depth -= 1
         elif char == "," and depth == 0:
             parts.append(text[begin:index].strip())
             begin = index + 1
-        index += 1
     tail = text[begin:].strip()
     if tail or parts:
         parts.append(tail)
@@ -263,7 +261,7 @@ def parse_auth_context(raw: str) -> Mapping[str, object] | None:
     if balanced_brace_end(text, 0) != len(text) - 1:
         return None
     result: dict[str, object] = {}
-    for item in _split_top_level(text[1:-1]):
+    for item in split_top_level(text[1:-1]):
         key, sep, value = item.partition("=")
         if not sep:
             return None

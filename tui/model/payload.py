@@ -12,6 +12,7 @@ import re
 from typing import Final
 from urllib.parse import parse_qsl
 
+from tui.model.fields import split_top_level
 from tui.model.record import Query
 
 GREMLIN: Final = "gremlin"
@@ -187,18 +188,7 @@ def bytecode_to_traversal(bytecode: str) -> str:
                 groups.append(text[begin:index])
     steps: list[str] = []
     for group in groups:
-        depth = 0
-        begin = 0
-        for index, char in enumerate(group):
-            if char in "([":
-                depth += 1
-            elif char in ")]":
-                depth -= 1
-            elif char == "," and depth == 0:
-                steps.append(group[begin:index].strip())
-                begin = index + 1
-        if group[begin:].strip():
-            steps.append(group[begin:].strip())
+        steps.extend(step for step in split_top_level(group, "([", ")]") if step)
     if not steps:
         return bytecode
     return "g." + ".".join(steps)
