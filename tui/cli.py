@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import select
 import shutil
 import sys
@@ -72,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
             "--filter",
             default="",
             metavar="EXPR",
-            help="filter expression (one starting with '-' is written -f=-path:/status)",
+            help="filter expression; one that starts with '-' (-f -path:/status) works too",
         )
 
     def aws_sources(sub: argparse.ArgumentParser) -> None:
@@ -171,6 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args_list[0] not in COMMANDS and args_list[0] not in ("-h", "--help", "--version")
     ):
         args_list.insert(0, "view")
+    args_list = attach_filter_values(args_list)
     parser = build_parser()
     args = parser.parse_args(args_list)
     try:
@@ -185,6 +187,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         _silence_stdout()
         return 0
     return EXIT_USAGE
+
+
+_OPTION_LIKE = re.compile(r"-[A-Za-z]|--[A-Za-z][\w-]*(=.*)?")
+
+
+def attach_filter_values(args: list[str]) -> list[str]:
+    """Join ``-f -path:/status`` into ``-f=-path:/status``: argparse would take an exclusion
+    for an unknown option, and excluding is what people filter with most."""
+    joined: list[str] = []
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg == "--":
+            return joined + args[index:]
+        following = args[index + 1] if index + 1 < len(args) else None
+        if (
+            arg in ("-f", "--filter")
+            and following is not None
+            and following.startswith("-")
+            and following != "--"
+            and not _OPTION_LIKE.fullmatch(following)
+        ):
+            joined.append(f"{arg}={following}")
+            index += 2
+            continue
+        joined.append(arg)
+        index += 1
+    return joined
 
 
 def _fail(message: str) -> None:

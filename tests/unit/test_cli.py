@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Loaded
-from tui.cli import main
+from tui.cli import attach_filter_values, main
 from tui.export import RECORD_KEYS
 
 
@@ -96,6 +96,24 @@ def test_filtered_stats(sample: Loaded, capsys: pytest.CaptureFixture[str]) -> N
     stats = json.loads(out)
     assert code == 0 and stats["records"] == sample.truth.by_lang["sparql"]
     assert stats["by_lang"] == {"sparql": sample.truth.by_lang["sparql"]}
+
+
+@pytest.mark.parametrize("spelling", [["-f", "-lang:sparql"], ["--filter", "-lang:sparql"]])
+def test_filter_may_start_with_a_minus(
+    sample: Loaded, capsys: pytest.CaptureFixture[str], spelling: list[str]
+) -> None:
+    code, out, _ = run(capsys, "stats", str(sample.directory), *spelling, "--format", "json")
+    stats = json.loads(out)
+    assert code == 0 and stats["records"] == sample.truth.records - sample.truth.by_lang["sparql"]
+    assert "sparql" not in stats["by_lang"]
+
+
+def test_attach_filter_values_leaves_options_and_positionals_alone() -> None:
+    assert attach_filter_values(["query", "-f", "-x:1", "a"]) == ["query", "-f=-x:1", "a"]
+    assert attach_filter_values(["query", "-f", "--follow"]) == ["query", "-f", "--follow"]
+    assert attach_filter_values(["query", "-f", "-h"]) == ["query", "-f", "-h"]
+    assert attach_filter_values(["query", "--", "-f", "-x"]) == ["query", "--", "-f", "-x"]
+    assert attach_filter_values(["query", "-f", "a", "-f"]) == ["query", "-f", "a", "-f"]
 
 
 @pytest.mark.parametrize(
