@@ -22,7 +22,6 @@ import numpy.typing as npt
 
 from tui.index.columns import ColumnStore
 from tui.index.scan import (
-    AUTH_NONE,
     DICT_COLUMNS,
     KIND_FRAGMENT,
     KIND_MALFORMED,
@@ -49,6 +48,9 @@ COLUMNS: dict[str, type[np.generic]] = {
     **{name: dtype for name, dtype in SPAN_COLUMNS.items() if name not in ("offset", "line")},
     "reason": np.uint16,
 }
+
+#: Columns a commit copies from the span as they are (codes already translated).
+_COPIED = tuple(name for name in COLUMNS if name not in ("offset", "length", "line", "source"))
 
 #: Why an entry has no text: its file was truncated after it was read.
 GONE_REASON = "its file was truncated after this entry was read; the text is no longer there"
@@ -279,13 +281,10 @@ class Index:
                 "length": (ends - offsets).astype(np.uint32),
                 "line": (cols["line"] + source.lines + 1).astype(np.uint32),
                 "source": np.full(count, source_id, np.uint16),
-                "epoch_us": self._place_malformed(source, cols["epoch_us"]),
-                "kind": cols["kind"],
             }
-            for name in ("type", "client", "port", "server", "principal", "auth"):
+            for name in _COPIED:
                 rows[name] = cols[name]
-            for name in ("lang", "method", "path", "reason"):
-                rows[name] = cols[name]
+            rows["epoch_us"] = self._place_malformed(source, cols["epoch_us"])
             previous = source.last_entry
             if previous >= 0:
                 first_end = int(offsets[0]) if count else span.end
@@ -350,20 +349,13 @@ class Index:
 
     def _reparse(self, entry: int) -> None:
         """Parse an entry again after continuation lines were added to it."""
-        parsed = self.entry(entry)
-        row = {name: np.zeros(1, dtype) for name, dtype in COLUMNS.items()}
-        row["auth"][0] = AUTH_NONE
-        scanner = self._scanner
-        self._scanner.store(parsed, 0, row)  # codes in the private scanner's tables
-        translated = self.prepare(
-            SpanData(0, 0, 0, 0, row, scanner._take_new_values(), scanner.scanner_id)
-        ).columns
+        # Codes from the index's private scanner, translated like any span's.
+        translated = self.prepare(self._scanner.scan_entry(self.entry(entry))).columns
         old_kind = int(self.store.column("kind")[entry])
         old_time = int(self.store.column("epoch_us")[entry])
-        for name in ("kind", "type", "client", "port", "server", "principal", "auth"):
-            self.store.set(name, entry, int(translated[name][0]))
-        for name in ("lang", "method", "path", "reason"):
-            self.store.set(name, entry, int(translated[name][0]))
+        for name in _COPIED:
+            if name != "epoch_us":
+                self.store.set(name, entry, int(translated[name][0]))
         new_time = int(translated["epoch_us"][0])
         if new_time != NO_TIME and new_time != old_time:
             self.store.set("epoch_us", entry, new_time)

@@ -30,6 +30,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from tui.model.fields import (
     RECORD_START,
+    US_PER_UNIT,
     absent,
     auth_succeeded,
     balanced_brace_end,
@@ -41,7 +42,7 @@ from tui.model.fields import (
 )
 from tui.model.parser import FRAGMENT_REASON, decode_entry_bytes, parse_entry
 from tui.model.payload import SNIFF, language_for
-from tui.model.record import Malformed, Record
+from tui.model.record import Entry, Malformed
 
 I64 = npt.NDArray[np.int64]
 U64 = npt.NDArray[np.uint64]
@@ -558,9 +559,14 @@ class Scanner:
             out[pick] = np.where(found >= 0, found, -1)
         return out
 
-    def store(
-        self, parsed: Record | Malformed, entry: int, cols: dict[str, npt.NDArray[np.generic]]
-    ) -> None:
+    def scan_entry(self, parsed: Entry) -> SpanData:
+        """The one-row span of an entry parsed again (one that grew continuation lines)."""
+        cols = {name: np.zeros(1, dtype) for name, dtype in SPAN_COLUMNS.items()}
+        cols["auth"][0] = AUTH_NONE
+        self.store(parsed, 0, cols)
+        return SpanData(0, 0, 0, 0, cols, self._take_new_values(), self.scanner_id)
+
+    def store(self, parsed: Entry, entry: int, cols: dict[str, npt.NDArray[np.generic]]) -> None:
         """Store the columns of a parsed entry at row ``entry``."""
         tables = self.tables
         if isinstance(parsed, Malformed):
@@ -606,7 +612,7 @@ def _epoch_us(window: U8, width: I64) -> I64:
     """Epoch microseconds from rows of leading digits, -1 for widths the format does not
     define (and for 19-digit nanoseconds from 9e18 on, which would overflow)."""
     out = np.full(len(width), -1, np.int64)
-    for digits, scale in ((10, 1_000_000), (13, 1_000), (16, 1), (19, -1_000)):
+    for digits, scale in US_PER_UNIT.items():
         rows = np.flatnonzero(width == digits)
         if digits == 19:
             rows = rows[window[rows, 0] < ord("9")]
@@ -679,12 +685,9 @@ def _auth_value(text: str | None) -> int:
     return _auth_code(auth_succeeded(parse_auth_context(text)))
 
 
-_LEADING_DIGITS = re.compile(r"([0-9]+), ")
-
-
 def _leading_timestamp(raw: str) -> int:
     """A malformed entry's own timestamp when it has a valid one, else NO_TIME."""
-    match = _LEADING_DIGITS.match(raw)
+    match = RECORD_START.match(raw)
     if match:
         value = timestamp_us(match.group(1))
         if value is not None:

@@ -20,9 +20,9 @@ ABSENT_VALUES: frozenset[str] = frozenset({"[unknown]", "null", ""})
 RECORD_START = re.compile(r"([0-9]+), ")
 
 #: Timestamp width -> multiplier to microseconds (a negative value divides).
-_US_PER_UNIT: dict[int, int] = {10: 1_000_000, 13: 1_000, 16: 1, 19: -1_000}
+US_PER_UNIT: dict[int, int] = {10: 1_000_000, 13: 1_000, 16: 1, 19: -1_000}
 
-#: The seven fields after the timestamp that precede the payload.
+#: The six fields between the timestamp and the payload.
 FIELD_NAMES: tuple[str, ...] = ("client", "server", "type", "arn", "auth", "header")
 
 _SEP = ", "
@@ -43,7 +43,7 @@ def timestamp_us(digits: str) -> int | None:
     10 digits are seconds, 13 milliseconds, 16 microseconds and 19 nanoseconds (truncated).
     Any other width gives None: the caller reports the record as malformed.
     """
-    factor = _US_PER_UNIT.get(len(digits))
+    factor = US_PER_UNIT.get(len(digits))
     if factor is None:
         return None
     value = int(digits)

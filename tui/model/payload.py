@@ -98,9 +98,7 @@ def decode_query(payload: str | None, query_string: str | None = None) -> Query 
         if text.startswith("RequestMessage{"):
             return _request_message(text)
         if text.startswith("{"):
-            decoded = _json_body(text)
-            if decoded is not None or _is_json_object(text):
-                return decoded
+            return _json_body(text)
         if text.startswith("/"):
             _, sep, params = text.partition("?")
             if sep:
@@ -113,13 +111,6 @@ def decode_query(payload: str | None, query_string: str | None = None) -> Query 
     if query_string:
         return _form(query_string, "query-string")
     return None
-
-
-def _is_json_object(text: str) -> bool:
-    try:
-        return isinstance(json.loads(text), dict)
-    except (ValueError, RecursionError):
-        return False
 
 
 def _stringify(value: object) -> str:
@@ -137,6 +128,8 @@ def _form(encoded: str, form: str) -> Query | None:
 
 
 def _json_body(text: str) -> Query | None:
+    """The query a JSON object carries; None for an object without one (a ``/loader`` job),
+    the text as sent when it is not JSON after all."""
     try:
         document = json.loads(text)
     except (ValueError, RecursionError):

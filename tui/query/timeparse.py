@@ -10,19 +10,13 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from tui.model.fields import timestamp_us
+
 _US_PER_SECOND = 1_000_000
 _US_PER_DAY = 86_400 * _US_PER_SECOND
 
 #: ``date.toordinal()`` of 1970-01-01.
 _EPOCH_ORDINAL = 719_163
-
-#: Epoch digit count above 10 -> (multiplier, divisor) that turn the number into microseconds.
-#: Mirrors the audit log format, where the digit count alone says the unit.
-_EPOCH_SCALE: dict[int, tuple[int, int]] = {
-    13: (1_000, 1),  # milliseconds: multiply by 1000
-    16: (1, 1),  # microseconds
-    19: (1, 1_000),  # nanoseconds: divide by 1000 (truncate)
-}
 
 _ISO = re.compile(
     r"(?P<year>[0-9]{4})-(?P<month>[0-9]{2})-(?P<day>[0-9]{2})"
@@ -90,14 +84,12 @@ def parse_time(value: str) -> int:
 
 def _parse_epoch(digits: str) -> int:
     """Epoch microseconds for an all-digit string, the unit chosen by its length."""
-    count = len(digits)
-    if count <= 10:
+    if len(digits) <= 10:
         return int(digits) * _US_PER_SECOND
-    scale = _EPOCH_SCALE.get(count)
-    if scale is None:
-        raise ValueError(f"ambiguous epoch: {count} digits")
-    multiply, divide = scale
-    return int(digits) * multiply // divide
+    epoch_us = timestamp_us(digits)  # the log format's rule: 13 ms, 16 µs, 19 ns
+    if epoch_us is None:
+        raise ValueError(f"ambiguous epoch: {len(digits)} digits")
+    return epoch_us
 
 
 def parse_duration(value: str) -> int:
