@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tui.index.index import Index
-from tui.index.scan import AUTH_FAILED, AUTH_NONE, AUTH_OK, KIND_RECORD, LANG_CODES
+from tui.index.scan import AUTH_BY_NAME, KIND_RECORD, LANG_CODES
 from tui.index.textscan import (
     Cancelled,
     TextQuery,
@@ -32,7 +32,7 @@ from tui.index.textscan import (
 from tui.model.fields import parse_arn
 from tui.model.parser import text_field
 from tui.query.ast import And, FieldMatch, Last, MatchAll, Node, Not, Or, Regex, Text, TimeBound
-from tui.query.predicate import split_client_value, text_matches
+from tui.query.predicate import split_client_value, text_matches, user_equals
 
 Bool = npt.NDArray[np.bool_]
 I32 = npt.NDArray[np.int32]
@@ -48,7 +48,6 @@ _DICT_FIELDS = {
     "path": "path",
 }
 _PARSED_FIELDS = frozenset({"agent", "query", "header"})
-_AUTH = {"ok": AUTH_OK, "failed": AUTH_FAILED, "none": AUTH_NONE}
 #: Below this many candidates, parse them all rather than pre-filter the raw text.
 _PARSE_DIRECTLY = 50_000
 #: Percent-encoded or JSON-escaped letters and digits: a query decoded from these may hold
@@ -191,23 +190,21 @@ class _Evaluator:
             return _mask(candidates & lut[self.col("source")])
         candidates = candidates & self.is_record
         if node.field == "auth":
-            return _mask(candidates & (self.col("auth") == _AUTH[node.value]))
+            return _mask(candidates & (self.col("auth") == AUTH_BY_NAME[node.value]))
         if node.field == "lang":
             code = LANG_CODES[None if node.value == "none" else node.value]
             return _mask(candidates & (self.col("lang") == code))
         if node.field in _PARSED_FIELDS:
             return self.parsed_field(node, candidates)
         column = _DICT_FIELDS[node.field]
-        values = self.index.tables[column].values
-        lut = np.array([_value_matches(node, value) for value in values], bool)
-        result = candidates & lut[self.col(column)]
         if node.field == "client" and node.op == "equals":
             address, port = split_client_value(node.value)
-            if port is not None:
-                wanted = FieldMatch(node.field, node.op, address, None, node.span)
-                lut = np.array([_value_matches(wanted, value) for value in values], bool)
-                result = candidates & lut[self.col(column)] & (self.col("port") == port)
-        return _mask(result)
+            if port is not None:  # client=10.0.1.18:34266: the address, and the port
+                node = FieldMatch(node.field, node.op, address, None, node.span)
+                candidates = candidates & (self.col("port") == port)
+        values = self.index.tables[column].values
+        lut = np.array([_value_matches(node, value) for value in values], bool)
+        return _mask(candidates & lut[self.col(column)])
 
     def parsed_field(self, node: FieldMatch, candidates: Bool) -> Bool:
         """Fields with no column: derive them from each remaining candidate's text."""
@@ -232,8 +229,7 @@ def _value_matches(node: FieldMatch, value: str | None) -> bool:
     if value is None:
         return False
     if node.field == "user" and node.op == "equals":
-        wanted = node.value.lower()
-        return any(part.lower() == wanted for part in parse_arn(value).parts)
+        return user_equals(parse_arn(value), node.value)
     return text_matches(node, value)
 
 

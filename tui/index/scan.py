@@ -67,6 +67,9 @@ LANG_NAMES: tuple[str | None, ...] = (None, "gremlin", "sparql", "opencypher")
 #: Values of the auth column.
 AUTH_NONE, AUTH_FAILED, AUTH_OK = -1, 0, 1
 
+#: Auth column values by the names ``auth:`` and ``stats`` use, in the order stats lists them.
+AUTH_BY_NAME: dict[str, int] = {"ok": AUTH_OK, "failed": AUTH_FAILED, "none": AUTH_NONE}
+
 #: Columns whose codes index a value table (code 0 is always None).
 DICT_COLUMNS: tuple[str, ...] = (
     "type",

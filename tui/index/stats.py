@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tui.index.index import Index
-from tui.index.scan import AUTH_FAILED, AUTH_NONE, AUTH_OK, KIND_MALFORMED, KIND_RECORD, LANG_NAMES
+from tui.index.scan import AUTH_BY_NAME, KIND_MALFORMED, KIND_RECORD, LANG_NAMES
 
 Bool = npt.NDArray[np.bool_]
 
@@ -72,7 +72,7 @@ def compute_stats(index: Index, mask: Bool | None = None, *, top: int = TOP) -> 
         },
         by_auth={
             name: int(np.count_nonzero(auth == value))
-            for name, value in (("ok", AUTH_OK), ("failed", AUTH_FAILED), ("none", AUTH_NONE))
+            for name, value in AUTH_BY_NAME.items()
         },
         top_clients=ranked("client"),
         top_users=ranked("principal"),

@@ -7,7 +7,7 @@ tests check that both agree entry by entry.
 
 from __future__ import annotations
 
-from tui.model.record import Entry, Record
+from tui.model.record import Entry, Principal, Record
 from tui.query.ast import And, FieldMatch, Last, MatchAll, Node, Not, Or, Regex, Text, TimeBound
 
 #: Auth column values as the filter language names them.
@@ -56,6 +56,12 @@ def split_client_value(value: str) -> tuple[str, int | None]:
     return value, None
 
 
+def user_equals(principal: Principal, value: str) -> bool:
+    """``user=value``: the value is the whole ARN or one of its parts (any case)."""
+    wanted = value.lower()
+    return any(part.lower() == wanted for part in principal.parts)
+
+
 def text_matches(node: FieldMatch, text: str) -> bool:
     """Whether one field text satisfies a field term's operator."""
     if node.op == "regex":
@@ -71,10 +77,7 @@ def field_matches(node: FieldMatch, entry: Entry) -> bool:
     if not isinstance(entry, Record):
         return node.field == "source" and text_matches(node, entry.source)
     if node.field == "user" and node.op == "equals":
-        if entry.principal is None:
-            return False
-        wanted = node.value.lower()
-        return any(part.lower() == wanted for part in entry.principal.parts)
+        return entry.principal is not None and user_equals(entry.principal, node.value)
     if node.field == "client" and node.op == "equals" and entry.client is not None:
         address, port = split_client_value(node.value)
         if port is not None:
