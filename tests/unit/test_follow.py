@@ -158,6 +158,19 @@ def test_new_files_in_a_directory_and_a_glob(tmp_path: Path) -> None:
     assert record_numbers(index) == [0, 1, 2]
 
 
+def test_a_glob_that_matches_directories_follows_the_files_below(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    (logs / "db-1").mkdir(parents=True)
+    append(logs / "db-1" / "audit.log.0", [0])
+    index, follower = follow([tmp_path / "logs" / "db-*"])
+    append(logs / "db-1" / "audit.log.0", [1])
+    append(logs / "db-1" / "audit.log.1", [2])
+    update = follower.poll()
+    assert update.added == 2
+    assert update.events == [f"following new file {logs / 'db-1' / 'audit.log.1'}"]
+    assert record_numbers(index) == [0, 1, 2]
+
+
 def test_deleted_file_keeps_what_was_read_and_says_so_once(tmp_path: Path) -> None:
     log = tmp_path / "audit.log"
     append(log, range(3))

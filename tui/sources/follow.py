@@ -17,7 +17,6 @@ The follower never touches a UI: it returns (and reports) ``FollowUpdate``s.
 
 from __future__ import annotations
 
-import glob
 import os
 import stat
 import threading
@@ -28,7 +27,7 @@ from pathlib import Path
 
 from tui.index.index import Index
 from tui.index.scan import PAD, Scanner
-from tui.sources.local import GLOB_CHARS, hidden, instance_of
+from tui.sources.local import SourceError, files_named, instance_of
 
 #: Bytes read per file per poll at most: a burst is spread over a few polls.
 READ_LIMIT = 16 << 20
@@ -155,17 +154,10 @@ class Follower:
     def _candidates(self) -> Iterable[tuple[Path, Path]]:
         """(file, root) for every file the followed arguments name right now."""
         for argument in self.paths:
-            path = Path(argument)
-            if GLOB_CHARS.search(argument) and not path.exists():
-                for match in sorted(glob.glob(argument, recursive=True)):
-                    if Path(match).is_file():
-                        yield Path(match), Path(match).parent
-            elif path.is_dir():
-                for file in sorted(path.rglob("*")):
-                    if file.is_file() and not hidden(file, path):
-                        yield file, path
-            elif path.is_file():
-                yield path, path.parent
+            try:
+                yield from files_named(argument)
+            except SourceError:
+                continue  # not there (yet)
 
     def _discover(self, update: FollowUpdate) -> dict[tuple[int, int], Path]:
         """Identities of the files the arguments name, starting to follow new ones."""

@@ -56,28 +56,7 @@ def expand_paths(paths: Iterable[str]) -> list[LogFile]:
     found: list[LogFile] = []
     seen: set[Path] = set()
     for argument in paths:
-        if GLOB_CHARS.search(argument) and not Path(argument).exists():
-            matches = sorted(glob.glob(argument, recursive=True))
-            if not matches:
-                raise SourceError(f"{argument}: no file matches this pattern")
-            candidates = [(Path(m), Path(m).parent) for m in matches]
-        else:
-            path = Path(argument)
-            if not path.exists():
-                raise SourceError(f"{argument}: no such file or directory")
-            if path.is_dir():
-                files = sorted(p for p in path.rglob("*") if p.is_file() and not hidden(p, path))
-                candidates = [(p, path) for p in files]
-            else:
-                candidates = [(path, path.parent)]
-        for file, root in candidates:
-            if file.is_dir():
-                candidates.extend(
-                    (p, file)
-                    for p in sorted(file.rglob("*"))
-                    if p.is_file() and not hidden(p, file)
-                )
-                continue
+        for file, root in files_named(argument):
             resolved = file.resolve()
             if resolved in seen:
                 continue
@@ -85,6 +64,29 @@ def expand_paths(paths: Iterable[str]) -> list[LogFile]:
             if not os.access(file, os.R_OK):
                 raise SourceError(f"{file}: permission denied")
             found.append(LogFile(origin=file, name=str(file), instance=instance_of(file, root)))
+    return found
+
+
+def files_named(argument: str) -> list[tuple[Path, Path]]:
+    """(file, root) for every file an argument names now: the file itself, the files below a
+    directory, or a glob's matches (directories among them searched alike); ``root`` is where
+    the file's instance is read from. Raises SourceError when nothing by that name exists."""
+    path = Path(argument)
+    if GLOB_CHARS.search(argument) and not path.exists():
+        matches = [Path(match) for match in sorted(glob.glob(argument, recursive=True))]
+        if not matches:
+            raise SourceError(f"{argument}: no file matches this pattern")
+    elif path.exists():
+        matches = [path]
+    else:
+        raise SourceError(f"{argument}: no such file or directory")
+    found: list[tuple[Path, Path]] = []
+    for match in matches:
+        if match.is_dir():
+            below = sorted(match.rglob("*"))
+            found.extend((p, match) for p in below if p.is_file() and not hidden(p, match))
+        else:
+            found.append((match, match.parent))
     return found
 
 
@@ -232,8 +234,9 @@ class _ScanWork:
         return index.prepare(span)
 
 
-def _plan(source: int, path: Path, begin: int, size: int, first: bool) -> Iterator[_ScanWork]:
-    offset = begin
+def _plan(source: int, path: Path, size: int, first: bool) -> Iterator[_ScanWork]:
+    """The spans of one file; the first file's first span is short (first records fast)."""
+    offset = 0
     span = FIRST_SPAN_BYTES if first else SPAN_BYTES
     while offset < size:
         end = min(size, offset + span)
@@ -273,7 +276,7 @@ def load(
     work = [
         item
         for number, (source, path, size) in enumerate(plans)
-        for item in _plan(source, path, 0, size, number == 0)
+        for item in _plan(source, path, size, number == 0)
     ]
     worker_count = workers or max(1, min(len(work), os.cpu_count() or 1))
     local = threading.local()
