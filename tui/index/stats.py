@@ -71,8 +71,7 @@ def compute_stats(index: Index, mask: Bool | None = None, *, top: int = TOP) -> 
             if lang_counts[code]
         },
         by_auth={
-            name: int(np.count_nonzero(auth == value))
-            for name, value in AUTH_BY_NAME.items()
+            name: int(np.count_nonzero(auth == value)) for name, value in AUTH_BY_NAME.items()
         },
         top_clients=ranked("client"),
         top_users=ranked("principal"),

@@ -25,7 +25,8 @@ from typing import Any
 from tui.model.fields import auth_succeeded, parse_auth_context, timestamp_us
 from tui.model.payload import SNIFF, language_for
 from tui.query.ast import And, FieldMatch, Node, Text, TimeBound
-from tui.sources.aws.session import AwsError, AwsOptions, client, explain
+from tui.query.predicate import AUTH_NAMES
+from tui.sources.aws.session import AwsError, AwsOptions, client, error_code, explain
 
 #: Fields whose values appear verbatim in the raw line, so a term on them can be pushed down.
 _VERBATIM_FIELDS = frozenset({"client", "server", "user", "path", "method", "type", "source"})
@@ -195,7 +196,7 @@ class CloudWatchSource:
                     if update:
                         self.write(list(update.get("sessionResults", [])))
             except Exception as error:
-                if on_error is not None and _code(error) not in _SESSION_ENDED:
+                if on_error is not None and error_code(error) not in _SESSION_ENDED:
                     on_error(explain(error, subject=f"log group {self.log_group}"))
             if stop.is_set():
                 return
@@ -302,7 +303,7 @@ def summarise_insights(results: dict[str, list[dict[str, str]]]) -> dict[str, An
         by_lang[name] = by_lang.get(name, 0) + count
         auth_text = (row.get("auth") or "").strip('"').replace('""', '"')
         ok = auth_succeeded(parse_auth_context(auth_text)) if auth_text.startswith("{") else None
-        by_auth["none" if ok is None else "ok" if ok else "failed"] += count
+        by_auth[AUTH_NAMES[ok]] += count
         if path:
             by_path[path] = by_path.get(path, 0) + count
         for key, into in (("first", firsts), ("last", lasts)):
@@ -330,10 +331,3 @@ def summarise_insights(results: dict[str, list[dict[str, str]]]) -> dict[str, An
         "top_users": top("users", "arn"),
         "top_paths": ranked(by_path)[:10],
     }
-
-
-def _code(error: Exception) -> str:
-    response = getattr(error, "response", None)
-    if isinstance(response, dict):
-        return str(response.get("Error", {}).get("Code", ""))
-    return type(error).__name__

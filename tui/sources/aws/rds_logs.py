@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tui.sources.aws.session import AwsError, AwsOptions, client, explain
+from tui.sources.aws.session import AwsError, AwsOptions, client, error_code, explain
 
 STATE_FILE = ".neptune-audit-state.json"
 TRUNCATED = "[Your log message was truncated]"
@@ -297,7 +297,7 @@ class Fetcher:
                 try:
                     portion = self.rds.download_db_log_file_portion(**arguments)
                 except Exception as error:
-                    if _code(error) in ("DBLogFileNotFoundFault",):
+                    if error_code(error) == "DBLogFileNotFoundFault":
                         break  # rotated away while we read it: keep what we have
                     raise explain(error, subject=remote.instance) from error
                 text = portion.get("LogFileData") or ""
@@ -355,13 +355,6 @@ def _drop_overlap(tail: bytes, data: bytes) -> bytes:
             best = position + 1
         position = data.find(b"\n", position + 1)
     return data[best:]
-
-
-def _code(error: Exception) -> str:
-    response = getattr(error, "response", None)
-    if isinstance(response, dict):
-        return str(response.get("Error", {}).get("Code", ""))
-    return ""
 
 
 def poll_forever(

@@ -133,6 +133,14 @@ def explain(error: Exception, *, subject: str = "") -> AwsError:
     return AwsError(f"{type(error).__name__}: {_clean(str(error))}")
 
 
+def error_code(error: Exception) -> str:
+    """The service's error code of a failed call (the exception's class name otherwise)."""
+    response = getattr(error, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", ""))
+    return type(error).__name__
+
+
 def _client_error(error: botocore.exceptions.ClientError, subject: str) -> AwsError:
     details = error.response.get("Error", {})
     code = str(details.get("Code", ""))
