@@ -8,6 +8,7 @@ and exit code 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import select
@@ -32,6 +33,7 @@ from tui.model.record import Malformed, Record
 from tui.model.text import inert
 from tui.query import FilterError, parse_filter
 from tui.query.ast import Node
+from tui.sources import Background
 from tui.sources.follow import Follower
 from tui.sources.local import (
     Decompressed,
@@ -43,10 +45,6 @@ from tui.sources.local import (
 
 COMMANDS = ("view", "query", "stats", "demo", "fetch")
 EXIT_USAGE = 2
-
-
-#: A job run beside the viewer or a following query: (stop, report an error).
-Background = Callable[[threading.Event, Callable[[str], None]], None]
 
 
 class UsageError(Exception):
@@ -252,7 +250,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.cloudwatch or args.log_group:
         from tui.cli_aws import cloudwatch_files
 
-        args.paths, jobs, label, _ = cloudwatch_files(args, node, follow=follow)
+        args.paths, jobs, label = cloudwatch_files(args, node, follow=follow)
     elif remote:
         if not args.cluster and not args.instance:
             raise UsageError("give --cluster NAME (or --instance ID)")
@@ -320,14 +318,20 @@ class _ProgressLine:
 
 
 def _stats(index: Index, result: FilterResult, form: str, out: IO[str]) -> int:
-    stats = compute_stats(index, result.mask)
-    if form == "json":
-        import json
+    _print_stats(compute_stats(index, result.mask), form, out)
+    return 0
 
+
+def _print_stats(stats: Stats, form: str, out: IO[str], note: str = "") -> None:
+    """``stats`` as JSON (a note goes to stderr, keeping stdout JSON) or as a table."""
+    if form == "json":
         out.write(json.dumps(stats_object(stats), indent=2) + "\n")
+        if note:
+            print(f"neptune-audit: {note}", file=sys.stderr)
     else:
         out.write(stats_text(stats))
-    return 0
+        if note:
+            out.write(f"\n{note}\n")
 
 
 def _query(index: Index, result: FilterResult, args: argparse.Namespace, out: IO[str]) -> int:
@@ -515,14 +519,6 @@ def _run_with(jobs: Sequence[Background], body: Callable[[], int]) -> int:
 
 def _insights(counts: dict[str, Any], form: str, out: IO[str]) -> int:
     """Print ``stats`` that Logs Insights computed, saying so."""
-    stats = Stats(**counts)
     note = "counted by CloudWatch Logs Insights in AWS (nothing was downloaded)"
-    if form == "json":
-        import json
-
-        out.write(json.dumps(stats_object(stats), indent=2) + "\n")
-        print(f"neptune-audit: {note}", file=sys.stderr)
-    else:
-        out.write(stats_text(stats))
-        out.write(f"\n{note}\n")
+    _print_stats(Stats(**counts), form, out, note)
     return 0

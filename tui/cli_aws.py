@@ -16,12 +16,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from tui.query import parse_duration, parse_time
+from tui.sources import Background
 from tui.sources.aws.cloudwatch import CloudWatchSource, log_group_for, pushdown
 from tui.sources.aws.rds_logs import Fetcher, FetchEvent, FetchSummary, poll_forever
 from tui.sources.aws.session import AwsError, AwsOptions
-
-#: A job the viewer runs in a thread while it is open: (stop, report an error).
-Background = Callable[[threading.Event, Callable[[str], None]], None]
 
 
 def options_of(args: argparse.Namespace) -> AwsOptions:
@@ -37,6 +35,14 @@ def cache_directory(kind: str, name: str, region: str | None) -> Path:
     )
     safe = name.strip("/").replace("/", "_")
     return Path(base) / "neptune-audit" / kind / where / safe
+
+
+def _log_group(args: argparse.Namespace) -> str:
+    """The log group ``--log-group`` or ``--cluster`` names."""
+    group = args.log_group or (log_group_for(args.cluster) if args.cluster else None)
+    if not group:
+        raise AwsError("--cloudwatch needs --cluster NAME or --log-group GROUP")
+    return str(group)
 
 
 def time_ms(text: str | None, *, now_ms: int) -> int | None:
@@ -123,16 +129,20 @@ class _Reporter:
 
 def fetch_command(args: argparse.Namespace) -> int:
     """``neptune-audit fetch``: download and resynchronise a cluster's audit logs."""
-    options = options_of(args)
     name = args.cluster or "+".join(args.instance)
     directory = args.dir or cache_directory("rds", name, args.region)
+    _fetch(args, directory, sys.stdout, workers=args.workers)
+    return 0
+
+
+def _fetch(args: argparse.Namespace, directory: Path, out: IO[str], workers: int = 4) -> Fetcher:
+    """Fetch with progress on stderr and the summary on ``out``; the fetcher, to poll on."""
     started = time.perf_counter()
     with _Reporter(sys.stderr) as reporter:
-        fetcher = Fetcher(options, directory, on_event=reporter, workers=args.workers)
-        summary = fetcher.fetch(cluster=args.cluster, instances=args.instance)
-    elapsed = time.perf_counter() - started
-    print(describe_summary(summary, directory, elapsed))
-    return 0
+        fetcher = Fetcher(options_of(args), directory, on_event=reporter, workers=workers)
+        summary = fetcher.fetch(cluster=args.cluster, instances=args.instance or ())
+    print(describe_summary(summary, directory, time.perf_counter() - started), file=out)
+    return fetcher
 
 
 def describe_summary(summary: FetchSummary, directory: Path, elapsed: float) -> str:
@@ -147,16 +157,11 @@ def describe_summary(summary: FetchSummary, directory: Path, elapsed: float) -> 
 
 def cluster_files(args: argparse.Namespace) -> tuple[list[str], list[Background], str]:
     """``view --cluster``: fetch into the cache and, with --follow, poll for more."""
-    options = options_of(args)
     directory = args.dir or cache_directory("rds", args.cluster, args.region)
-    started = time.perf_counter()
-    with _Reporter(sys.stderr) as reporter:
-        fetcher = Fetcher(options, directory, on_event=reporter)
-        summary = fetcher.fetch(cluster=args.cluster, instances=args.instance or ())
-    print(describe_summary(summary, directory, time.perf_counter() - started), file=sys.stderr)
+    fetcher = _fetch(args, directory, sys.stderr)
     jobs: list[Background] = []
     if args.follow:
-        quiet = Fetcher(options, directory, rds=fetcher.rds)
+        quiet = Fetcher(options_of(args), directory, rds=fetcher.rds)
 
         def poll(stop: threading.Event, report: Callable[[str], None]) -> None:
             poll_forever(
@@ -175,11 +180,9 @@ def cluster_files(args: argparse.Namespace) -> tuple[list[str], list[Background]
 
 def cloudwatch_files(
     args: argparse.Namespace, filter_node: Any, *, follow: bool
-) -> tuple[list[str], list[Background], str, CloudWatchSource]:
+) -> tuple[list[str], list[Background], str]:
     """``--cloudwatch``: the range's events as local files (and a live tail with --follow)."""
-    group = args.log_group or (log_group_for(args.cluster) if args.cluster else None)
-    if not group:
-        raise AwsError("--cloudwatch needs --cluster NAME or --log-group GROUP")
+    group = _log_group(args)
     now_ms = int(time.time() * 1000)
     pattern, after, before = pushdown(filter_node)
     start = time_ms(args.since, now_ms=now_ms)
@@ -206,14 +209,12 @@ def cloudwatch_files(
 
         jobs.append(tail)
     directory.mkdir(parents=True, exist_ok=True)
-    return [str(directory)], jobs, (f"live from {group}" if follow else ""), source
+    return [str(directory)], jobs, (f"live from {group}" if follow else "")
 
 
 def insights_stats(args: argparse.Namespace) -> dict[str, Any]:
     """``stats --cloudwatch``: counts computed by CloudWatch Logs Insights."""
-    group = args.log_group or (log_group_for(args.cluster) if args.cluster else None)
-    if not group:
-        raise AwsError("--cloudwatch needs --cluster NAME or --log-group GROUP")
+    group = _log_group(args)
     now_ms = int(time.time() * 1000)
     start = time_ms(args.since, now_ms=now_ms) or now_ms - 24 * 3_600_000
     end = time_ms(args.until, now_ms=now_ms) or now_ms

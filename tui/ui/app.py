@@ -37,6 +37,7 @@ from tui.index.textscan import literal_query, regex_query, search
 from tui.model.record import Record
 from tui.model.text import inert
 from tui.query import FilterError, parse_duration, parse_filter, parse_time
+from tui.sources import Background
 from tui.sources.follow import Follower
 from tui.sources.local import Decompressed, LogFile, Progress, SourceError, expand_paths, load
 from tui.ui.detail import DetailPane, build_detail
@@ -184,7 +185,7 @@ class NeptuneAuditApp(App[None]):
         keymap: dict[str, str] | None = None,
         follow: bool = False,
         follow_interval: float = 0.25,
-        background: Sequence[Callable[[threading.Event, Callable[[str], None]], None]] = (),
+        background: Sequence[Background] = (),
         live_label: str = "",
     ) -> None:
         super().__init__()
@@ -249,9 +250,7 @@ class NeptuneAuditApp(App[None]):
             self._run_background(job)
 
     @work(thread=True, group="background", exit_on_error=False)
-    def _run_background(
-        self, job: Callable[[threading.Event, Callable[[str], None]], None]
-    ) -> None:
+    def _run_background(self, job: Background) -> None:
         """A source that feeds the followed files (AWS polling, a CloudWatch live tail)."""
 
         def report(message: str) -> None:
