@@ -71,11 +71,27 @@ def malformed_object(entry: Malformed) -> dict[str, Any]:
     }
 
 
-class JsonLinesWriter:
-    """One JSON object per line; ASCII-only, so no control character reaches a terminal."""
+class Writer:
+    """Writes records and malformed entries to ``out`` in one format."""
 
     def __init__(self, out: IO[str]) -> None:
         self.out = out
+
+    def record(self, record: Record) -> None:
+        """Write one record."""
+        raise NotImplementedError
+
+    def malformed(self, entry: Malformed) -> None:
+        """Write one malformed entry."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Flush what was written."""
+        self.out.flush()
+
+
+class JsonLinesWriter(Writer):
+    """One JSON object per line; ASCII-only, so no control character reaches a terminal."""
 
     def record(self, record: Record) -> None:
         self.out.write(json.dumps(record_object(record)) + "\n")
@@ -83,15 +99,12 @@ class JsonLinesWriter:
     def malformed(self, entry: Malformed) -> None:
         self.out.write(json.dumps(malformed_object(entry)) + "\n")
 
-    def close(self) -> None:
-        self.out.flush()
 
-
-class CsvWriter:
+class CsvWriter(Writer):
     """RFC 4180 CSV with a header row; values are made inert when writing to a terminal."""
 
     def __init__(self, out: IO[str], *, with_malformed: bool, terminal: bool) -> None:
-        self.out = out
+        super().__init__(out)
         self.terminal = terminal
         self.keys = RECORD_KEYS + (MALFORMED_KEYS if with_malformed else ())
         self.writer = csv.writer(out, lineterminator="\n")
@@ -115,11 +128,8 @@ class CsvWriter:
     def malformed(self, entry: Malformed) -> None:
         self._row(malformed_object(entry))
 
-    def close(self) -> None:
-        self.out.flush()
 
-
-class TableWriter:
+class TableWriter(Writer):
     """Aligned columns for reading in a terminal; the query column takes the rest of the
     width and everything from the log is made inert."""
 
@@ -134,7 +144,7 @@ class TableWriter:
     )
 
     def __init__(self, out: IO[str], *, width: int) -> None:
-        self.out = out
+        super().__init__(out)
         self.query_width = max(20, width - sum(w + 1 for _, w in self.COLUMNS))
         header = [name.ljust(w) for name, w in self.COLUMNS] + ["QUERY"]
         self.out.write(" ".join(header) + "\n")
@@ -167,12 +177,6 @@ class TableWriter:
     def malformed(self, entry: Malformed) -> None:
         text = f"MALFORMED {entry.source}:{entry.line}: {entry.reason}: {entry.raw}"
         self.out.write(inert(text)[: self.query_width + 120] + "\n")
-
-    def close(self) -> None:
-        self.out.flush()
-
-
-Writer = JsonLinesWriter | CsvWriter | TableWriter
 
 
 def stats_object(stats: Stats) -> dict[str, Any]:
