@@ -33,6 +33,7 @@ from textual.worker import Worker, WorkerState
 
 from tui.index.filtering import Cancelled, FilterResult, evaluate, extend, filtered_order
 from tui.index.index import Index
+from tui.index.scan import KIND_RECORD
 from tui.index.textscan import literal_query, regex_query, search
 from tui.model.record import Record
 from tui.model.text import inert
@@ -273,12 +274,14 @@ class NeptuneAuditApp(App[None]):
     @property
     def effective_filter(self) -> str:
         """The filter applied: the user's expression plus hidden probes."""
-        parts = [
-            p for p in (self.filter_text.strip(), PROBES_FILTER if self.hide_probes else "") if p
-        ]
-        if len(parts) == 2:
-            return f"({parts[0]}) {parts[1]}"
-        return parts[0] if parts else ""
+        return self._with_probes(self.filter_text)
+
+    def _with_probes(self, text: str) -> str:
+        """``text`` with the probe filter added while probes are hidden."""
+        text = text.strip()
+        if not self.hide_probes:
+            return text
+        return f"({text}) {PROBES_FILTER}" if text else PROBES_FILTER
 
     # -- loading --------------------------------------------------------------------------
 
@@ -586,15 +589,12 @@ class NeptuneAuditApp(App[None]):
 
     @work(thread=True, group="preview", exit_on_error=False)
     def _preview(self, text: str, cancel: threading.Event) -> None:
-        expression = text
-        if self.hide_probes:
-            expression = f"({text}) {PROBES_FILTER}" if text.strip() else PROBES_FILTER
         try:
-            result = evaluate(self.index, parse_filter(expression), cancel=cancel)
+            result = evaluate(self.index, parse_filter(self._with_probes(text)), cancel=cancel)
         except (Cancelled, FilterError):
             return
         kinds = self.index.column("kind")[: result.size]
-        count = int(np.count_nonzero(result.mask & (kinds == 0)))
+        count = int(np.count_nonzero(result.mask & (kinds == KIND_RECORD)))
         self.post_message(PreviewReady(text, count))
 
     @quiet_when_closing
@@ -651,18 +651,11 @@ class NeptuneAuditApp(App[None]):
         }
 
     def action_quick_filter(self, exclude: bool) -> None:
-        values = self.quick_values()
-
         def chosen(field: str | None) -> None:
-            if field is None:
-                return
-            value = values.get(field)
-            if value is None:
-                return
-            term = f"{field}={quote_value(value)}"
-            self._append_term(f"-{term}" if exclude else term)
+            if field is not None:
+                self._quick(field, exclude)
 
-        self.push_screen(QuickFilterScreen(exclude, values), chosen)
+        self.push_screen(QuickFilterScreen(exclude, self.quick_values()), chosen)
 
     # -- search ---------------------------------------------------------------------------
 
@@ -726,15 +719,13 @@ class NeptuneAuditApp(App[None]):
             return
         self._search_mask = message.mask
         self._search_rows = message.rows
-        if not message.jump:
-            self._update_status()
-            return
         self._update_status()
+        if not message.jump:
+            return
         if not len(message.rows):
             self.notify(f"no match for {inert(self._search_text)!r}", timeout=3)
             return
-        cursor = self.table.cursor_row
-        if cursor not in set(message.rows[:1].tolist()):
+        if self.table.cursor_row != int(message.rows[0]):
             self.action_search_next(1, announce=False)
 
     def action_search_next(self, direction: int, announce: bool = True) -> None:
@@ -746,11 +737,9 @@ class NeptuneAuditApp(App[None]):
         cursor = self.table.cursor_row
         if direction > 0:
             position = int(np.searchsorted(rows, cursor, side="right"))
-            row = int(rows[position % len(rows)])
         else:
             position = int(np.searchsorted(rows, cursor, side="left")) - 1
-            row = int(rows[position % len(rows)])
-        self.table.move_to(row, center=True, user=True)
+        self.table.move_to(int(rows[position % len(rows)]), center=True, user=True)
 
     def action_escape(self) -> None:
         if self._search_pattern is not None:
