@@ -41,14 +41,16 @@ MATCH = Style(reverse=True)
 SYNTAX_THEME = "monokai"
 
 
-def lexer_for(lang: str | None, form: str | None) -> Lexer | None:
-    """The pygments lexer for a query language (JSON for JSON documents)."""
-    lexers: dict[str | None, type[Lexer]] = {
-        "gremlin": GremlinLexer,
-        "sparql": SparqlLexer,
-        "opencypher": CypherLexer,
-    }
-    chosen = lexers.get(lang) or (JsonLexer if form == "json" else None)
+_LEXERS: dict[str | None, type[Lexer]] = {
+    "gremlin": GremlinLexer,
+    "sparql": SparqlLexer,
+    "opencypher": CypherLexer,
+}
+
+
+def lexer_for(lang: str | None) -> Lexer | None:
+    """The pygments lexer for a query language, if it has one."""
+    chosen = _LEXERS.get(lang)
     return chosen() if chosen is not None else None
 
 
@@ -195,7 +197,7 @@ def _query_sections(record: Record, search: re.Pattern[str] | None) -> list[Rend
     lang = record.lang
     if query is not None:
         title = f"Query · {lang or 'unknown language'} · from {query.form}"
-        parts = _section(title, _code(query.text, lexer_for(lang, None), search))
+        parts = _section(title, _code(query.text, lexer_for(lang), search))
         shown = [(k, v) for k, v in query.parameters if (k, v) != ("op", "eval")]
         if shown:
             parameters = []
