@@ -87,9 +87,6 @@ __all__ = [
 CLUSTER = "demo-cluster"
 """The cluster every sample belongs to."""
 
-INSTANCES = ("demo-writer-1", "demo-reader-1", "demo-reader-2")
-"""Instance identifiers, writer first; each gets its own directory of files."""
-
 DEFAULT_END_US = int(datetime(2026, 11, 24, 12, 0, 0, tzinfo=UTC).timestamp()) * 1_000_000
 """Time of the newest record when ``end_us`` is not given: 2026-11-24T12:00:00Z."""
 
@@ -202,6 +199,9 @@ _INSTANCES: tuple[_Instance, ...] = (
     ),
 )
 _BY_NAME = {inst.name: inst for inst in _INSTANCES}
+
+INSTANCES = tuple(inst.name for inst in _INSTANCES)
+"""Instance identifiers, writer first; each gets its own directory of files."""
 
 
 def _client_pool() -> tuple[list[str], list[float]]:
@@ -617,8 +617,7 @@ def _request(
         if shape == "system":
             body = "action=initiateDatabaseReset"
         else:
-            h = f"{rng.getrandbits(128):032x}"
-            token = f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{rng.choice('89ab')}{h[17:20]}-{h[20:]}"
+            token = _uuid4(rng.getrandbits(128), rng.choice(_UUID_VARIANT))
             body = f"action=performDatabaseReset&token={token}"
         header = _header(inst, "POST", "/system", agent, body=body, ctype=_FORM, key=key)
         return "HTTP_POST", "none", "/system", header, _csv(body)
@@ -716,6 +715,14 @@ def _amz_date(second: int) -> tuple[str, str]:
 # One instance's stream.
 
 _UUID_VARIANT = "89ab"
+
+
+def _uuid4(bits: int, variant: str) -> str:
+    """A version-4 UUID's text from 128 random bits and its variant digit."""
+    h = f"{bits:032x}"
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:]}"
+
+
 _PORT_LOW, _PORT_COUNT = 32768, 61000 - 32768  # Linux ephemeral range 32768-60999
 _APP_HOSTS = [f"{ip}:" for ip in _APP_CLIENTS]
 _PROBE_HOSTS = [f"{ip}:" for ip in _PROBE_CLIENTS]
@@ -835,11 +842,7 @@ class _Stream:
                         add(f"{head}{v[1]}{d[0]}{v[2]}{d[1]}{v[3]}{grb(256):064x}{v[4]}")
                     else:
                         r = grb(128)
-                        h = f"{r:032x}"
-                        add(
-                            f"{head}{v[1]}{h[:8]}-{h[8:12]}-4{h[13:16]}-{nibble[r & 3]}"
-                            f"{h[17:20]}-{h[20:]}{v[2]}"
-                        )
+                        add(f"{head}{v[1]}{_uuid4(r, nibble[r & 3])}{v[2]}")
                 self.per_file[f] += len(seq)
                 if bad_here and any(i in bad_here for i in seq):
                     mixed: list[str] = []
@@ -891,7 +894,7 @@ def iter_lines(
     records: int,
     seed: int = 1,
     *,
-    instance: str = "demo-writer-1",
+    instance: str = INSTANCES[0],
     end_us: int | None = None,
     span_s: float = 3600.0,
 ) -> Iterator[str]:
@@ -972,7 +975,7 @@ def write_sample(
         folder = directory / inst.name
         folder.mkdir(parents=True, exist_ok=True)
         paths = [folder / f"audit.log.{k}" for k in range(files_per_instance)]
-        if gzip_one and inst.name == "demo-reader-2":
+        if gzip_one and inst is _INSTANCES[-1]:
             paths[-1] = paths[-1].with_name(paths[-1].name + ".gz")
         for stale in folder.glob("audit.log.*"):
             if stale not in paths and stale.is_file():
