@@ -14,6 +14,14 @@ from tests.fakes.rds_server import FakeRds
 REGION = "us-east-1"
 
 
+def bolt_line(epoch_ms: int, client: str, query: str) -> str:
+    """One audit line of a Bolt request (no newline)."""
+    return (
+        f"{epoch_ms}, {client}:4000, 10.0.3.215:8182, Bolt, [unknown], [unknown], [unknown], "
+        f"{query}"
+    )
+
+
 @pytest.fixture(autouse=True)
 def aws_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Test credentials and region, a private cache, and never a real AWS endpoint."""

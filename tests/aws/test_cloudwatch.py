@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.aws.conftest import REGION
+from tests.aws.conftest import REGION, bolt_line
 from tui.cli import main
 from tui.query import format_time_us, parse_filter
 from tui.sample import iter_lines
@@ -23,10 +23,7 @@ BASE = 1795500000000
 
 
 def line(n: int, client: str = "10.0.1.1") -> str:
-    return (
-        f"{BASE + n}, {client}:4000, 10.0.3.215:8182, Bolt, [unknown], [unknown], [unknown], "
-        f"MATCH (n) RETURN {n}"
-    )
+    return bolt_line(BASE + n, client, f"MATCH (n) RETURN {n}")
 
 
 def make_group(url: str, streams: dict[str, list[tuple[int, str]]]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -39,11 +40,15 @@ def cluster(
 
 
 def fetch(
-    capsys: pytest.CaptureFixture[str], fake: FakeRds, directory: Path, *extra: str
+    capsys: pytest.CaptureFixture[str],
+    fake: FakeRds,
+    directory: Path,
+    *extra: str,
+    target: Sequence[str] = (),
 ) -> tuple[int, str, str]:
-    code = main(
-        ["fetch", "--cluster", "demo", "--dir", str(directory), "--endpoint-url", fake.url, *extra]
-    )
+    """``fetch`` of ``target`` (default: ``--cluster demo``) into ``directory``."""
+    selection = target or ("--cluster", "demo")
+    code = main(["fetch", *selection, "--dir", str(directory), "--endpoint-url", fake.url, *extra])
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -211,9 +216,7 @@ def test_errors_are_one_line_with_exit_code_2(
     elif setup == "no-credentials":
         monkeypatch.delenv("AWS_ACCESS_KEY_ID")
         monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
-    args = arguments or ["--cluster", "demo"]
-    code = main(["fetch", *args, "--dir", str(tmp_path), "--endpoint-url", rds.url])
-    out, err = capsys.readouterr()
+    code, out, err = fetch(capsys, rds, tmp_path, target=arguments)
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and message in err and "Traceback" not in err
     assert "testing" not in err

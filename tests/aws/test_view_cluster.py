@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import time
 from pathlib import Path
 
+from tests.aws.conftest import bolt_line
 from tests.fakes.rds_server import FakeRds
 from tests.ui.conftest import NOW, wait_ready
+from tui.cli import build_parser
 from tui.cli_aws import cluster_files
 from tui.model.record import Record
 from tui.ui.app import NeptuneAuditApp
@@ -18,8 +19,7 @@ POLL_S = 1.0
 
 def line(n: int) -> str:
     return (
-        f"{1795521000000 + n}, 10.5.5.{n % 250}:4000, 10.0.3.215:8182, Bolt, [unknown], "
-        f"[unknown], [unknown], MATCH (n) RETURN 'remote-{n}'\n"
+        bolt_line(1795521000000 + n, f"10.5.5.{n % 250}", f"MATCH (n) RETURN 'remote-{n}'") + "\n"
     )
 
 
@@ -29,9 +29,9 @@ async def test_records_appended_on_the_server_appear_within_two_polls(
     rds.add_cluster("demo", writer="db-1", readers=["db-2"])
     rds.add_instance_file("db-1", "audit/audit.log.0", "".join(line(n) for n in range(10)).encode())
     rds.add_instance_file("db-2", "audit/audit.log.0", b"")
-    args = argparse.Namespace(
-        cluster="demo", instance=[], dir=tmp_path / "cache", region="us-east-1", profile=None,
-        endpoint_url=rds.url, follow=True, interval=POLL_S,
+    args = build_parser().parse_args(
+        ["view", "--cluster", "demo", "--dir", str(tmp_path / "cache"), "--region", "us-east-1",
+         "--endpoint-url", rds.url, "--follow", "--interval", str(POLL_S)]
     )  # fmt: skip
     paths, jobs, label = cluster_files(args)
     app = NeptuneAuditApp(

@@ -44,11 +44,6 @@ ACCOUNT = "123456789012"
 #: data, then a line of its own that starts with a space, then a newline).
 TRUNCATION_NOTICE = "\n [Your log message was truncated]\n"
 
-#: The ``kind`` values :meth:`FakeRds.fail` accepts.
-FAULT_KINDS = frozenset(
-    {"throttle", "500", "reset", "partial", "access_denied", "expired_token", "invalid_token"}
-)
-
 #: Lines returned when neither Marker nor NumberOfLines is given (the documented default).
 TAIL_DEFAULT_LINES = 10_000
 
@@ -75,6 +70,33 @@ class ApiError(Exception):
         self.sender = sender
 
 
+#: The fault kinds answered with a fixed error (``status, code, message, sender``).
+_STATIC_FAULTS: dict[str, tuple[int, str, str, bool]] = {
+    "throttle": (400, "Throttling", "Rate exceeded", True),
+    "500": (
+        500,
+        "InternalFailure",
+        "An internal error has occurred. Please retry your request.",
+        False,
+    ),
+    "expired_token": (
+        403,
+        "ExpiredToken",
+        "The security token included in the request is expired",
+        True,
+    ),
+    "invalid_token": (
+        403,
+        "InvalidClientTokenId",
+        "The security token included in the request is invalid.",
+        True,
+    ),
+}
+
+#: The ``kind`` values :meth:`FakeRds.fail` accepts.
+FAULT_KINDS = frozenset({*_STATIC_FAULTS, "reset", "partial", "access_denied"})
+
+
 @dataclass
 class _LogFile:
     data: bytearray
@@ -84,7 +106,7 @@ class _LogFile:
 
     def line_ends(self) -> list[int]:
         if self.newlines is None:
-            self.newlines = _find_newlines(self.data, 0)
+            self.newlines = _find_newlines(self.data)
         return self.newlines
 
 
@@ -131,10 +153,10 @@ class _Portion:
     pending: bool
 
 
-def _find_newlines(data: bytes | bytearray, start: int) -> list[int]:
+def _find_newlines(data: bytes | bytearray) -> list[int]:
     found: list[int] = []
     find = data.find
-    position = find(b"\n", start)
+    position = find(b"\n")
     while position >= 0:
         found.append(position)
         position = find(b"\n", position + 1)
@@ -172,6 +194,12 @@ def _element(name: str, value: object) -> str:
     if isinstance(value, bool):
         value = "true" if value else "false"
     return f"<{name}>{_xml_text(str(value))}</{name}>"
+
+
+def _page_xml(tag: str, items: str, following: str | None) -> bytes:
+    """A Describe result: the page's ``items`` in ``tag``, then the Marker of the next page."""
+    marker = f"    {_element('Marker', following)}\n" if following else ""
+    return f"    <{tag}>\n{items}    </{tag}>\n{marker}".encode()
 
 
 def _page_token(key: str) -> str:
@@ -338,9 +366,7 @@ class FakeRds:
         with self._lock:
             log = self._file(instance_id, name)
             if log.newlines is not None:
-                log.newlines.extend(
-                    position + len(log.data) for position in _find_newlines(data, 0)
-                )
+                log.newlines.extend(position + len(log.data) for position in _find_newlines(data))
             log.data += data
             log.last_written_ms = max(_now_ms(), log.last_written_ms + 1)
 
@@ -447,25 +473,9 @@ class FakeRds:
         return chosen
 
     def _fault_error(self, kind: str, action: str, params: dict[str, str]) -> ApiError:
-        if kind == "throttle":
-            return ApiError(400, "Throttling", "Rate exceeded")
-        if kind == "500":
-            return ApiError(
-                500,
-                "InternalFailure",
-                "An internal error has occurred. Please retry your request.",
-                sender=False,
-            )
-        if kind == "expired_token":
-            return ApiError(
-                403, "ExpiredToken", "The security token included in the request is expired"
-            )
-        if kind == "invalid_token":
-            return ApiError(
-                403,
-                "InvalidClientTokenId",
-                "The security token included in the request is invalid.",
-            )
+        if kind in _STATIC_FAULTS:
+            status, code, message, sender = _STATIC_FAULTS[kind]
+            return ApiError(status, code, message, sender=sender)
         return ApiError(
             403,
             "AccessDenied",
@@ -475,10 +485,12 @@ class FakeRds:
         )
 
     def _resource_arn(self, action: str, params: dict[str, str]) -> str:
-        prefix = f"arn:aws:rds:{self.region}:{ACCOUNT}"
         if action == "DescribeDBClusters":
-            return f"{prefix}:cluster:{params.get('DBClusterIdentifier', '*')}"
-        return f"{prefix}:db:{params.get('DBInstanceIdentifier', '*')}"
+            return self._arn("cluster", params.get("DBClusterIdentifier", "*"))
+        return self._arn("db", params.get("DBInstanceIdentifier", "*"))
+
+    def _arn(self, kind: str, resource_id: str) -> str:
+        return f"arn:aws:rds:{self.region}:{ACCOUNT}:{kind}:{resource_id}"
 
     # -- actions (called with the lock NOT held) ---------------------------------------------
 
@@ -488,18 +500,16 @@ class FakeRds:
             wanted = params.get("DBClusterIdentifier")
             if wanted is not None and wanted not in self._clusters:
                 raise ApiError(404, "DBClusterNotFoundFault", f"DBCluster {wanted} not found.")
-            clusters = [
-                c
+            clusters = {
+                c.cluster_id: c
                 for c in self._clusters.values()
                 if (wanted is None or c.cluster_id == wanted)
                 and c.engine in filters.get("engine", {c.engine})
                 and c.cluster_id in filters.get("db-cluster-id", {c.cluster_id})
-            ]
-            by_id = {c.cluster_id: c for c in clusters}
-            page, following = _paginate(sorted(by_id), params, bounded=True)
-            items = "".join(self._cluster_xml(by_id[key]) for key in page)
-        marker = f"    {_element('Marker', following)}\n" if following else ""
-        return f"    <DBClusters>\n{items}    </DBClusters>\n{marker}".encode(), 0
+            }
+            page, following = _paginate(sorted(clusters), params, bounded=True)
+            items = "".join(self._cluster_xml(clusters[key]) for key in page)
+        return _page_xml("DBClusters", items, following), 0
 
     def _cluster_xml(self, cluster: _Cluster) -> str:
         host = f"{cluster.cluster_id}.cluster-cxyz0abc1def.{self.region}.neptune.amazonaws.com"
@@ -529,9 +539,7 @@ class FakeRds:
             + _element("MultiAZ", bool(cluster.readers))
             + f"<DBClusterMembers>{members}</DBClusterMembers>"
             + exports
-            + _element(
-                "DBClusterArn", f"arn:aws:rds:{self.region}:{ACCOUNT}:cluster:{cluster.cluster_id}"
-            )
+            + _element("DBClusterArn", self._arn("cluster", cluster.cluster_id))
             + "</DBCluster>\n"
         )
 
@@ -539,8 +547,8 @@ class FakeRds:
         filters = _filters(params)
         with self._lock:
             wanted = params.get("DBInstanceIdentifier")
-            if wanted is not None and wanted not in self._instances:
-                raise ApiError(404, "DBInstanceNotFound", f"DBInstance {wanted} not found.")
+            if wanted is not None:
+                self._instance(params)  # DBInstanceNotFound
             instances = {
                 i.instance_id: i
                 for i in self._instances.values()
@@ -551,8 +559,7 @@ class FakeRds:
             }
             page, following = _paginate(sorted(instances), params, bounded=True)
             items = "".join(self._instance_xml(instances[key]) for key in page)
-        marker = f"    {_element('Marker', following)}\n" if following else ""
-        return f"    <DBInstances>\n{items}    </DBInstances>\n{marker}".encode(), 0
+        return _page_xml("DBInstances", items, following), 0
 
     def _instance_xml(self, instance: _Instance) -> str:
         host = f"{instance.instance_id}.cxyz0abc1def.{self.region}.neptune.amazonaws.com"
@@ -568,9 +575,7 @@ class FakeRds:
             + f"<Endpoint>{_element('Address', host)}{_element('Port', 8182)}</Endpoint>"
             + _element("AvailabilityZone", f"{self.region}a")
             + cluster
-            + _element(
-                "DBInstanceArn", f"arn:aws:rds:{self.region}:{ACCOUNT}:db:{instance.instance_id}"
-            )
+            + _element("DBInstanceArn", self._arn("db", instance.instance_id))
             + "</DBInstance>\n"
         )
 
@@ -608,8 +613,7 @@ class FakeRds:
             + "</DescribeDBLogFilesDetails>\n"
             for name in page
         )
-        marker = f"    {_element('Marker', following)}\n" if following else ""
-        return f"    <DescribeDBLogFiles>\n{items}    </DescribeDBLogFiles>\n{marker}".encode(), 0
+        return _page_xml("DescribeDBLogFiles", items, following), 0
 
     def _download_db_log_file_portion(self, params: dict[str, str]) -> tuple[bytes, int]:
         name = params.get("LogFileName")
