@@ -48,3 +48,11 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
     index = build_index([directory])
     yield Loaded(index=index, truth=truth, directory=directory)
     index.close()
+
+
+@pytest.fixture
+def state_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Filter history and keymap live in a temporary home, never the user's."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    yield tmp_path

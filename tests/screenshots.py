@@ -15,7 +15,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.ui.scenes import SCENES, Scene, scene_app, write_scene_logs  # noqa: E402
+from tests.ui.conftest import write_scene_logs  # noqa: E402
+from tests.ui.scenes import SCENES, Scene, scene_app  # noqa: E402
 
 OUTPUT = ROOT / "screenshots"
 

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from tests.ui.scenes import SCENES, Scene, scene_app, write_scene_logs
+from tests.ui.conftest import write_scene_logs
+from tests.ui.scenes import SCENES, Scene, scene_app
 
 
 @pytest.fixture(scope="module")
@@ -26,10 +27,9 @@ def test_scene(
     scene_root: Path,
     snap_compare: Callable[..., bool],
     monkeypatch: pytest.MonkeyPatch,
+    state_home: Path,
 ) -> None:
     monkeypatch.chdir(scene_root)
-    monkeypatch.setenv("XDG_STATE_HOME", str(scene_root / "state"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(scene_root / "config"))
     app = scene_app(Path("logs"))
 
     async def run_before(pilot: Pilot[Any]) -> None:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tui.model.record import Entry
 from tui.sample import write_sample
 from tui.ui.app import NeptuneAuditApp
 
 #: 2026-11-24T12:05:00Z: five minutes after the newest sample record.
 NOW = 1795521900.0
+#: 2026-11-24T12:00:00Z: the newest sample record.
 SAMPLE_END_US = 1795521600_000_000
 
 HOSTILE_LINES = (
@@ -27,22 +29,19 @@ HOSTILE_LINES = (
 )
 
 
-@pytest.fixture(scope="session")
-def ui_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small deterministic cluster sample plus a file of hostile records."""
-    directory = tmp_path_factory.mktemp("ui")
-    write_sample(directory, records=600, seed=5, malformed=2, end_us=SAMPLE_END_US)
-    hostile = directory / "demo-writer-1" / "hostile.log"
-    hostile.write_text("\n".join(HOSTILE_LINES) + "\n")
+def write_scene_logs(directory: Path, records: int = 600) -> Path:
+    """The sample the viewer tests and the scenes show: a cluster with every query shape."""
+    write_sample(directory, records=records, seed=5, malformed=2, end_us=SAMPLE_END_US)
     return directory
 
 
-@pytest.fixture
-def state_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Filter history and keymap live in a temporary home, never the user's."""
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    yield tmp_path
+@pytest.fixture(scope="session")
+def ui_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small deterministic cluster sample plus a file of hostile records."""
+    directory = write_scene_logs(tmp_path_factory.mktemp("ui"))
+    hostile = directory / "demo-writer-1" / "hostile.log"
+    hostile.write_text("\n".join(HOSTILE_LINES) + "\n")
+    return directory
 
 
 def make_app(logs: Path, filter_text: str = "") -> NeptuneAuditApp:
@@ -59,6 +58,13 @@ async def wait_ready(app: NeptuneAuditApp, timeout: float = 20.0) -> None:
             raise AssertionError("the app did not finish loading")
         await asyncio.sleep(0.02)
     await asyncio.sleep(0.05)
+
+
+def rows_where(app: NeptuneAuditApp, predicate: Callable[[Entry], bool]) -> list[int]:
+    """The table rows whose entries satisfy ``predicate``, top to bottom."""
+    return [
+        row for row, entry in enumerate(app.table.ids.tolist()) if predicate(app.index.entry(entry))
+    ]
 
 
 async def settle(app: NeptuneAuditApp, timeout: float = 10.0) -> None:

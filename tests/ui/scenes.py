@@ -14,9 +14,8 @@ from pathlib import Path
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from tests.ui.conftest import NOW, make_app, settle, wait_ready
+from tests.ui.conftest import make_app, rows_where, settle, wait_ready
 from tui.model.record import Record
-from tui.sample import write_sample
 from tui.ui.app import NeptuneAuditApp
 
 Steps = Callable[[Pilot[None], NeptuneAuditApp], Awaitable[None]]
@@ -32,12 +31,6 @@ class Scene:
     description: str
 
 
-def write_scene_logs(directory: Path, records: int = 600) -> Path:
-    """The sample the scenes show: a cluster with every query shape."""
-    write_sample(directory, records=records, seed=5, malformed=2, end_us=int((NOW - 300) * 1e6))
-    return directory
-
-
 def scene_app(logs: Path) -> NeptuneAuditApp:
     """The app a scene starts from (``logs`` is relative to the working directory)."""
     return make_app(logs)
@@ -51,14 +44,11 @@ async def _ready(pilot: Pilot[None], app: NeptuneAuditApp) -> None:
 
 
 async def _to_first(app: NeptuneAuditApp, predicate: Callable[[object], bool]) -> None:
-    for row, entry in enumerate(app.table.ids.tolist()):
-        if predicate(app.index.entry(entry)):
-            app.table.move_to(row, center=True, user=True)
-            break
+    app.table.move_to(rows_where(app, predicate)[0], center=True, user=True)
     await settle(app)
 
 
-def _detail(kind: str, predicate: Callable[[object], bool], beside: bool) -> Steps:
+def _detail(predicate: Callable[[object], bool], beside: bool) -> Steps:
     async def steps(pilot: Pilot[None], app: NeptuneAuditApp) -> None:
         await _ready(pilot, app)
         if beside:
@@ -119,19 +109,19 @@ SCENES: tuple[Scene, ...] = (
     Scene(
         "detail-gremlin",
         (140, 38),
-        _detail("gremlin", _lang("gremlin", "Websocket"), beside=True),
+        _detail(_lang("gremlin", "Websocket"), beside=True),
         "A Gremlin WebSocket request, highlighted",
     ),
     Scene(
         "detail-sparql",
         (140, 38),
-        _detail("sparql", _lang("sparql", "HTTP_POST"), beside=True),
+        _detail(_lang("sparql", "HTTP_POST"), beside=True),
         "A SPARQL POST: header table, IAM identity, decoded form body",
     ),
     Scene(
         "detail-opencypher",
         (140, 38),
-        _detail("opencypher", _lang("opencypher", "HTTP_POST"), beside=True),
+        _detail(_lang("opencypher", "HTTP_POST"), beside=True),
         "An openCypher request with parameters",
     ),
     Scene("filter-error", (100, 28), _filter_error, "A filter with an error, before it is applied"),
@@ -139,5 +129,3 @@ SCENES: tuple[Scene, ...] = (
     Scene("search", (120, 34), _search, "Search matches highlighted; n / N move between them"),
     Scene("help", (100, 40), _help, "Every key binding"),
 )
-
-SCENES_BY_NAME = {scene.name: scene for scene in SCENES}

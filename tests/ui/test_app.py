@@ -9,7 +9,7 @@ import numpy as np
 from rich.console import Console
 from textual.widgets import Static
 
-from tests.ui.conftest import make_app, settle, wait_ready
+from tests.ui.conftest import make_app, rows_where, settle, wait_ready
 from tui.model.record import Record
 from tui.ui.app import NeptuneAuditApp
 from tui.ui.detail import DetailPane
@@ -29,14 +29,6 @@ def table_text(app: NeptuneAuditApp) -> str:
     """Every character the table draws."""
     table = app.table
     return "\n".join(table.render_line(y).text for y in range(table.size.height))
-
-
-def rows_where(app: NeptuneAuditApp, predicate: object) -> list[int]:
-    found = []
-    for row, entry in enumerate(app.table.ids.tolist()):
-        if callable(predicate) and predicate(app.index.entry(entry)):
-            found.append(row)
-    return found
 
 
 async def test_loads_merged_and_navigates(ui_logs: Path, state_home: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pytest
 
@@ -9,6 +11,7 @@ from tests.conftest import Loaded
 from tui.index.filtering import Cancelled, evaluate, filtered_order
 from tui.index.scan import KIND_RECORD
 from tui.index.stats import compute_stats
+from tui.model.record import Entry
 from tui.query import parse_filter
 from tui.query.predicate import matches
 
@@ -60,24 +63,38 @@ EXPRESSIONS = [
 ]
 
 
-def reference_mask(loaded: Loaded, text: str) -> np.ndarray:
-    index = loaded.index
-    node = parse_filter(text)
+@dataclass
+class Parsed:
+    """Every entry of an index parsed once, with what ``matches`` needs besides the filter."""
+
+    entries: list[tuple[Entry, str, int]]  # (entry, text, epoch_us), by entry id
+    newest_us: int
+
+
+@pytest.fixture(scope="module")
+def parsed(sample: Loaded) -> Parsed:
+    index = sample.index
     times = index.column("epoch_us")
     kinds = index.column("kind")
     newest = int(times[kinds == KIND_RECORD].max())
+    entries = [(index.entry(e), index.text(e), int(times[e])) for e in range(index.size)]
+    return Parsed(entries=entries, newest_us=newest)
+
+
+def reference_mask(parsed: Parsed, text: str) -> np.ndarray:
+    node = parse_filter(text)
     return np.array(
         [
-            matches(node, index.entry(e), index.text(e), epoch_us=int(times[e]), newest_us=newest)
-            for e in range(index.size)
+            matches(node, entry, raw, epoch_us=epoch_us, newest_us=parsed.newest_us)
+            for entry, raw, epoch_us in parsed.entries
         ]
     )
 
 
 @pytest.mark.parametrize("text", EXPRESSIONS)
-def test_index_evaluation_matches_reference(sample: Loaded, text: str) -> None:
+def test_index_evaluation_matches_reference(sample: Loaded, parsed: Parsed, text: str) -> None:
     result = evaluate(sample.index, parse_filter(text))
-    expected = reference_mask(sample, text)
+    expected = reference_mask(parsed, text)
     assert np.array_equal(result.mask, expected), (
         f"{np.count_nonzero(result.mask)} vs {np.count_nonzero(expected)}"
     )

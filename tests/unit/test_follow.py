@@ -148,9 +148,7 @@ def test_new_files_in_a_directory_and_a_glob(tmp_path: Path) -> None:
     update = follower.poll()
     assert update.added == 2 and "following new file" in update.events[0]
     assert index.sources[-1].instance == "db-2"
-    glob_index = build_index([str(logs / "*" / "audit.log.*")], partial_last_line=False)
-    glob_follower = Follower(glob_index, [str(logs / "*" / "audit.log.*")])
-    glob_follower.adopt_loaded()
+    glob_index, glob_follower = follow([logs / "*" / "audit.log.*"])
     append(logs / "db-1" / "audit.log.1", [3])
     append(logs / "db-1" / "other.txt", [99])  # not matched by the glob
     assert glob_follower.poll().added == 1

@@ -9,27 +9,19 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.unit.test_model import (
+    SPEC_BOLT,
+    SPEC_GREMLIN_JSON,
+    SPEC_SPARQL_FORM,
+    SPEC_STATUS,
+    SPEC_WEBSOCKET,
+)
 from tui.index.scan import DICT_COLUMNS, KIND_FRAGMENT, KIND_MALFORMED, KIND_RECORD, Scanner
 
-SPEC_LINES = (
-    "1700000000123, 10.0.1.18:34266, 10.0.3.215:8182, HTTP_POST, [unknown], [unknown], "
-    '"HttpObjectAggregator$AggregatedFullHttpRequest(decodeResult: success, version: HTTP/1.1, '
-    "content: CompositeByteBuf(ridx: 0, widx: 57, cap: 57, components=1)) POST /sparql HTTP/1.1 "
-    "Host: db.cluster-abc.us-east-1.neptune.amazonaws.com:8182 User-Agent: python-requests/2.31.0 "
-    'Accept: */* Content-Length: 57 Content-Type: application/x-www-form-urlencoded", '
-    "query=SELECT+%3Fs+WHERE+%7B+%3Fs+%3Fp+%3Fo+%7D+LIMIT+10\n"
-    "1700000000456, 10.0.1.19:40112, 10.0.3.215:8182, Websocket, [unknown], [unknown], [unknown], "
-    "\"RequestMessage{, requestId=6f1c..., op='eval', processor='', args={gremlin="
-    'g.V().has(""person"",""name"",\'ann\').out(\'knows\').limit(5) , aliases={g=g}}}"\n'
-    "1700000000789, 10.0.1.20:51000, ip-10-0-3-215.ec2.internal/10.0.3.215:8182, HTTP_POST, "
-    "arn:aws:sts::123456789012:assumed-role/AppRole/worker-7, {authenticationSucceeded=true}, "
-    '"HttpObjectAggregator$AggregatedFullHttpRequest(...) POST /gremlin HTTP/1.1 Host: ... '
-    'Content-Type: application/json", "{""gremlin"": ""g.V().count()""}"\n'
-    "1700000000999, 10.0.1.21:47148, [unknown], HTTP_GET, [unknown], [unknown], "
-    '"HttpObjectAggregator$AggregatedFullHttpRequest(...) GET /status HTTP/1.1 Host: ... '
-    'content-length: 0", /status\n'
-    "1700000001000, 10.0.1.22:7687, 10.0.3.215:8182, Bolt, [unknown], [unknown], [unknown], "
-    "MATCH (p:person)-[:knows]->(f) RETURN f.name LIMIT 10\n"
+#: The five synthetic lines of the field guide's section 3, one per line.
+SPEC_LINES = "".join(
+    line + "\n"
+    for line in (SPEC_SPARQL_FORM, SPEC_WEBSOCKET, SPEC_GREMLIN_JSON, SPEC_STATUS, SPEC_BOLT)
 )
 
 
