@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from tui.index.index import Index
-from tui.sample import SampleTruth, write_sample
-from tui.sources.local import Decompressed, expand_paths, load
+from tui.sources.demo import SampleTruth, write_sample
+from tui.sources.files import FileReader
+from tui.sources.local import expand_paths, load
 
 os.environ.setdefault("TZ", "UTC")
 
@@ -25,19 +26,27 @@ class Loaded:
     directory: Path
 
 
-def build_index(
+def load_files(
     paths: Sequence[str | Path], *, workers: int | None = None, partial_last_line: bool = True
-) -> Index:
-    """Index files the way the commands do (the temporary .gz copies stay until exit)."""
-    index = Index()
+) -> tuple[Index, FileReader]:
+    """Index files the way the commands do; the index and the reader of its files."""
+    reader = FileReader()
+    index = Index(reader)
     load(
         index,
+        reader,
         expand_paths([str(p) for p in paths]),
-        decompressed=Decompressed(),
         workers=workers,
         partial_last_line=partial_last_line,
     )
-    return index
+    return index, reader
+
+
+def build_index(
+    paths: Sequence[str | Path], *, workers: int | None = None, partial_last_line: bool = True
+) -> Index:
+    """Index files the way the commands do (the temporary .gz copies stay until closed)."""
+    return load_files(paths, workers=workers, partial_last_line=partial_last_line)[0]
 
 
 @pytest.fixture(scope="session")

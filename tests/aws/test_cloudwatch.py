@@ -15,9 +15,9 @@ import pytest
 from tests.aws.conftest import REGION, bolt_line
 from tui.cli import main
 from tui.query import format_time_us, parse_filter
-from tui.sample import iter_lines
 from tui.sources.aws.cloudwatch import CloudWatchSource, pushdown
 from tui.sources.aws.session import AwsOptions
+from tui.sources.demo import iter_lines
 
 BASE = 1795500000000
 

@@ -11,9 +11,9 @@ import pytest
 
 from tests.fakes.rds_server import FakeRds
 from tui.cli import main
-from tui.sample import INSTANCES, iter_lines
 from tui.sources.aws.rds_logs import STATE_FILE, Fetcher
 from tui.sources.aws.session import AwsError, AwsOptions
+from tui.sources.demo import INSTANCES, iter_lines
 
 FILE_BYTES = 20 << 20
 

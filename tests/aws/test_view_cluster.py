@@ -9,8 +9,8 @@ from pathlib import Path
 from tests.aws.conftest import bolt_line
 from tests.fakes.rds_server import FakeRds
 from tests.ui.conftest import NOW, wait_ready
-from tui.cli import build_parser
-from tui.cli_aws import cluster_files
+from tui.cli.aws import cluster_files
+from tui.cli.main import build_parser
 from tui.model.record import Record
 from tui.ui.app import NeptuneAuditApp
 

@@ -55,7 +55,7 @@ def dataset(cache: Path, records: int) -> Path:
     directory = cache / f"cluster-{records}-{SEED}"
     marker = directory / ".complete"
     if not marker.exists():
-        from tui.sample import write_sample
+        from tui.sources.demo import write_sample
 
         print(f"generating {records:,} records into {directory} (once)...", file=sys.stderr)
         started = time.perf_counter()
@@ -89,10 +89,12 @@ def measure_core(directory: Path) -> dict[str, Any]:
     from tui.index.index import Index
     from tui.index.stats import compute_stats
     from tui.query import format_time_us, parse_filter
-    from tui.sources.local import Decompressed, Progress, expand_paths, load
+    from tui.sources.files import FileReader
+    from tui.sources.local import Progress, expand_paths, load
 
     figures: dict[str, Any] = {}
-    index = Index()
+    reader = FileReader()
+    index = Index(reader)
     first: list[float] = []
     started = time.perf_counter()
 
@@ -100,7 +102,7 @@ def measure_core(directory: Path) -> dict[str, Any]:
         if not first and report.entries:
             first.append(time.perf_counter() - started)
 
-    load(index, expand_paths([str(directory)]), decompressed=Decompressed(), on_progress=progress)
+    load(index, reader, expand_paths([str(directory)]), on_progress=progress)
     index.order()
     figures["full_index_s"] = time.perf_counter() - started
     figures["first_records_s"] = first[0] if first else None
@@ -220,7 +222,7 @@ FOLLOW_RATE = 5000
 def write_live(directory: Path, seconds: float, rate: int) -> None:
     """Append ``rate`` realistic records a second to three files for ``seconds``; each
     record's time is the moment it is written, so a reader can measure its lag."""
-    from tui.sample import iter_lines
+    from tui.sources.demo import iter_lines
 
     pool = [line.split(", ", 1)[1] for line in iter_lines(20_000, seed=3, span_s=600.0)]
     files = [open(directory / f"live-{i}.log", "a", encoding="utf-8") for i in range(3)]
@@ -247,7 +249,7 @@ def measure_follow(directory: Path) -> dict[str, Any]:
     import shutil
     import tempfile
 
-    from tui.sample import write_sample
+    from tui.sources.demo import write_sample
     from tui.ui.app import NeptuneAuditApp
 
     figures: dict[str, Any] = {}
@@ -306,7 +308,7 @@ def serve_fake_rds(megabytes: int) -> None:
     stdin closes (run in its own process so its CPU is not the client's)."""
     sys.path.insert(0, str(ROOT))
     from tests.fakes.rds_server import FakeRds
-    from tui.sample import INSTANCES, iter_lines
+    from tui.sources.demo import INSTANCES, iter_lines
 
     with FakeRds() as fake:
         fake.add_cluster("bench", writer=INSTANCES[0], readers=list(INSTANCES[1:]))

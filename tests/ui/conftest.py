@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tui.model.record import Entry
-from tui.sample import write_sample
+from tui.sources.demo import write_sample
 from tui.ui.app import NeptuneAuditApp
 
 #: 2026-11-24T12:05:00Z: five minutes after the newest sample record.

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Loaded
-from tui.cli import attach_filter_values, main
-from tui.export import RECORD_KEYS
+from tui.cli.export import RECORD_KEYS
+from tui.cli.main import attach_filter_values, main
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

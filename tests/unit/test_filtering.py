@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import Loaded
 from tui.index.filtering import Cancelled, evaluate, filtered_order
-from tui.index.scan import KIND_RECORD
+from tui.index.schema import KIND_RECORD
 from tui.index.stats import compute_stats
 from tui.model.record import Entry
 from tui.query import parse_filter

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.conftest import build_index
+from tests.conftest import load_files
 from tui.index.index import GONE_REASON, Index
-from tui.index.scan import KIND_RECORD
+from tui.index.schema import KIND_RECORD
 from tui.model.record import Malformed, Record
 from tui.sources.follow import Follower, FollowUpdate
 
@@ -42,8 +42,8 @@ def record_numbers(index: Index) -> list[int]:
 
 
 def follow(paths: list[Path]) -> tuple[Index, Follower]:
-    index = build_index(paths, partial_last_line=False)
-    follower = Follower(index, [str(p) for p in paths])
+    index, reader = load_files(paths, partial_last_line=False)
+    follower = Follower(index, reader, [str(p) for p in paths])
     follower.adopt_loaded()
     return index, follower
 

@@ -18,7 +18,7 @@ import pytest
         "tui.sources.local",
         "tui.index.filtering",
         "tui.index.stats",
-        "tui.export",
+        "tui.cli.export",
     ],
 )
 def test_core_imports_without_textual_or_rich(module: str) -> None:

@@ -13,10 +13,12 @@ from hypothesis import strategies as st
 
 from tests.conftest import Loaded, build_index
 from tui.index.index import Index
-from tui.index.scan import KIND_MALFORMED, KIND_RECORD, Scanner
+from tui.index.scan import Scanner
+from tui.index.schema import KIND_MALFORMED, KIND_RECORD
 from tui.model.parser import FRAGMENT_REASON
 from tui.model.record import Malformed, Record
 from tui.sources import local
+from tui.sources.files import FileReader
 
 REC = (
     "{t}, 10.0.1.{c}:4000{c}, 10.0.3.215:8182, Bolt, [unknown], [unknown], [unknown], "
@@ -161,11 +163,12 @@ def test_appends_extend_the_index_like_a_rebuild(tmp_path: Path) -> None:
         for _ in range(4):
             times = (1700000000000 + rng.integers(0, 50, 20)).tolist()
             chunks[f].append([line(t, f) for t in times])
-    index = Index()
+    reader = FileReader()
+    index = Index(reader)
     scanner = Scanner()
     for path in files:
         path.write_text("")
-        index.add_source(path, str(path))
+        reader.register(index.add_source(str(path)).id, path)
     for step in range(4):
         for f, path in enumerate(files):
             before = path.stat().st_size
@@ -186,8 +189,9 @@ def test_continuation_arriving_later_reparses_the_open_entry(tmp_path: Path) -> 
         '"Netty(x) POST /sp'
     )
     path.write_text(first + "\n")
-    index = Index()
-    index.add_source(path, "grow.log")
+    reader = FileReader()
+    index = Index(reader)
+    reader.register(index.add_source("grow.log").id, path)
     scanner = Scanner()
     index.commit(0, scanner.scan(path.read_bytes(), file_offset=0, at_file_start=True, final=False))
     assert index.malformed == 1
@@ -258,5 +262,5 @@ def test_any_input_is_accounted_for(
     if offsets:
         assert covered == len(data)
         assert _nonblank_lines(data[: offsets[0]].removeprefix(b"\xef\xbb\xbf")) == 0
-    counted = sum(_nonblank_lines(index.read(e)) for e in range(index.size))
+    counted = sum(_nonblank_lines(index.read(e) or b"") for e in range(index.size))
     assert counted == _nonblank_lines(body) == _nonblank_lines(data.removeprefix(b"\xef\xbb\xbf"))

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from tui.sample import DEFAULT_END_US, INSTANCES, SampleTruth, iter_lines, write_sample
+from tui.sources.demo import DEFAULT_END_US, INSTANCES, SampleTruth, iter_lines, write_sample
 
 # --------------------------------------------------------------------------------------
-# A small reference reader, independent of tui.sample, written from the field guide.
+# A small reference reader, independent of tui.sources.demo, written from the field guide.
 
 _START = re.compile(r"^(\d+), ")
 _REQUEST = re.compile(r" (?:GET|POST) (\S+) HTTP/1\.1 ")

@@ -16,7 +16,8 @@ from tests.unit.test_model import (
     SPEC_STATUS,
     SPEC_WEBSOCKET,
 )
-from tui.index.scan import DICT_COLUMNS, KIND_FRAGMENT, KIND_MALFORMED, KIND_RECORD, Scanner
+from tui.index.scan import Scanner
+from tui.index.schema import DICT_COLUMNS, KIND_FRAGMENT, KIND_MALFORMED, KIND_RECORD
 
 #: The five synthetic lines of the field guide's section 3, one per line.
 SPEC_LINES = "".join(
@@ -55,7 +56,7 @@ def test_spec_shapes_take_the_fast_path_and_agree() -> None:
 
 
 def test_generated_cluster_agrees(tmp_path: Path) -> None:
-    from tui.sample import write_sample
+    from tui.sources.demo import write_sample
 
     truth = write_sample(tmp_path, records=4000, seed=11, malformed=6)
     left = 0

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tui.index.index import Index
-from tui.index.scan import AUTH_BY_NAME, KIND_RECORD, LANG_CODES
+from tui.index.schema import AUTH_BY_NAME, KIND_RECORD, LANG_CODES
 from tui.index.textscan import (
     Cancelled,
     TextQuery,

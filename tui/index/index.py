@@ -5,49 +5,31 @@ Entries are committed span by span, in file order per source, by whoever reads t
 resolves lines a span could not place on its own (continuations of the previous span's last
 entry), gives malformed entries a time next to their neighbours, and queues the span's
 entries for the merged order. Nothing here keeps a Python object per entry; a full record is
-parsed only when asked for.
+parsed only when asked for, from bytes read through the ``Reader`` the index is handed (the
+files and their descriptors belong to ``tui.sources``).
 """
 
 from __future__ import annotations
 
-import os
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from tui.index.columns import ColumnStore
-from tui.index.scan import (
+from tui.index.scan import Scanner, SpanData, ValueTable
+from tui.index.schema import (
+    COLUMNS,
     DICT_COLUMNS,
     KIND_FRAGMENT,
     KIND_MALFORMED,
     KIND_RECORD,
-    LANG_NAMES,
     NO_TIME,
-    SPAN_COLUMNS,
-    Scanner,
-    SpanData,
-    ValueTable,
 )
 from tui.model.parser import decode_entry_bytes, parse_entry
 from tui.model.record import Entry, Malformed
-
-#: Per-entry columns the index keeps, with their types (bytes per entry: their sum + 4 for
-#: the merged order): a span's columns, with ``length`` and ``source`` added and narrower
-#: ``line`` and ``reason``.
-COLUMNS: dict[str, type[np.generic]] = {
-    "offset": np.int64,  # byte offset of the entry's first line in its source
-    "length": np.uint32,  # bytes up to the next entry (continuation and blank lines too)
-    "line": np.uint32,  # 1-based line number of the entry's first line
-    "source": np.uint16,
-    # epoch_us of malformed entries: the time of the record before them
-    **{name: dtype for name, dtype in SPAN_COLUMNS.items() if name not in ("offset", "line")},
-    "reason": np.uint16,
-}
 
 #: Columns a commit copies from the span as they are (codes already translated).
 _COPIED = tuple(name for name in COLUMNS if name not in ("offset", "length", "line", "source"))
@@ -57,7 +39,30 @@ GONE_REASON = "its file was truncated after this entry was read; the text is no 
 
 #: Above this share of new entries, the merged order is rebuilt rather than merged into.
 _REBUILD_SHARE = 0.05
-_MAX_OPEN_FILES = 64
+
+
+class Reader(Protocol):
+    """Where the index reads entry bytes from (``tui.sources.files.FileReader``)."""
+
+    def read_range(self, source: int, offset: int, length: int) -> bytes | None:
+        """Bytes ``[offset, offset + length)`` of a source (shorter if it shrank), or None
+        once the source's text is gone."""
+        ...
+
+    def close(self) -> None:
+        """Release the files (the index is done with)."""
+        ...
+
+
+class NoReader:
+    """The reader of an index built from spans alone: it has no text."""
+
+    def read_range(self, source: int, offset: int, length: int) -> bytes | None:
+        """Nothing: there are no files behind this index."""
+        return None
+
+    def close(self) -> None:
+        """Nothing to release."""
 
 
 @dataclass
@@ -65,7 +70,6 @@ class Source:
     """One log file of the index."""
 
     id: int
-    path: Path  # the file whose bytes the offsets refer to (a decompressed copy for .gz)
     name: str  # as shown to the user
     instance: str | None = None  # Neptune instance, when the file's location says it
     end: int = 0  # bytes indexed so far
@@ -79,23 +83,19 @@ class Source:
 class Index:
     """Columns, value tables and merged order of every entry of a set of sources."""
 
-    def __init__(self) -> None:
+    def __init__(self, reader: Reader | None = None) -> None:
+        self.reader: Reader = reader if reader is not None else NoReader()
         self.store = ColumnStore(COLUMNS)
         self.tables: dict[str, ValueTable] = {name: ValueTable() for name in DICT_COLUMNS}
         self.sources: list[Source] = []
         self.records = 0
         self.malformed = 0
-        self.version = 0  # changes whenever entries are added or changed
         self._remaps: dict[int, dict[str, npt.NDArray[np.uint32]]] = {}
         self._lock = threading.RLock()
         self._order: npt.NDArray[np.int32] = np.empty(0, np.int32)
         self._pending: list[npt.NDArray[np.int64]] = []
         self._rebuild = False
-        self._files: dict[int, int] = {}  # source id -> open descriptor
-        self._pinned: dict[int, int] = {}  # descriptors a follower keeps open
-        self._gone: set[int] = set()
         self._scanner = Scanner()  # parses single entries again when they grow
-        self._cleanups: list[Callable[[], None]] = []
 
     # -- reading ----------------------------------------------------------------------
 
@@ -122,99 +122,42 @@ class Index:
         """The value a dictionary column's code stands for."""
         return self.tables[column].values[code]
 
-    def lang_name(self, code: int) -> str | None:
-        """The language a lang column code stands for."""
-        return LANG_NAMES[code]
-
-    def read(self, entry: int) -> bytes:
-        """The raw bytes of an entry, continuation lines included."""
-        source = int(self.store.column("source")[entry])
-        offset = int(self.store.column("offset")[entry])
-        length = int(self.store.column("length")[entry])
-        return self.read_range(source, offset, length)
-
-    def read_range(self, source: int, offset: int, length: int) -> bytes:
-        """Bytes of a source file (a shorter result if the file shrank; none once its text
-        is gone)."""
-        with self._lock:
-            if source in self._gone:
-                return b""
-            fd = self._pinned.get(source)
-            if fd is None:
-                fd = self._files.get(source)
-            if fd is None:
-                if len(self._files) >= _MAX_OPEN_FILES:
-                    os.close(self._files.pop(next(iter(self._files))))
-                fd = os.open(self.sources[source].path, os.O_RDONLY)
-                self._files[source] = fd
-        return os.pread(fd, length, offset)
+    def read(self, entry: int) -> bytes | None:
+        """The raw bytes of an entry, continuation lines included (None: text gone)."""
+        store = self.store
+        return self.reader.read_range(
+            int(store.column("source")[entry]),
+            int(store.column("offset")[entry]),
+            int(store.column("length")[entry]),
+        )
 
     def text(self, entry: int) -> str:
-        """An entry's text as parsed: UTF-8 with replacements, LF line ends."""
-        return decode_entry_bytes(self.read(entry))
+        """An entry's text as parsed: UTF-8 with replacements, LF line ends ("" once gone)."""
+        data = self.read(entry)
+        return decode_entry_bytes(data) if data is not None else ""
 
     def entry(self, entry: int) -> Entry:
         """Parse one entry fully (for display or export)."""
-        source_id = int(self.store.column("source")[entry])
-        source = self.sources[source_id]
-        if source_id in self._gone:
-            return Malformed(
-                GONE_REASON,
-                "",
-                source.name,
-                int(self.store.column("line")[entry]),
-                int(self.store.column("offset")[entry]),
-            )
-        return parse_entry(
-            self.text(entry),
-            source=source.name,
-            line=int(self.store.column("line")[entry]),
-            offset=int(self.store.column("offset")[entry]),
-        )
-
-    def attach(self, source: int, fd: int) -> None:
-        """Read ``source`` through ``fd`` from now on (an open file survives its renaming
-        and deletion); the index closes it."""
-        with self._lock:
-            old = self._pinned.get(source)
-            if old is not None and old != fd:
-                os.close(old)
-            self._pinned[source] = fd
-            self._gone.discard(source)
-
-    def mark_gone(self, source: int) -> None:
-        """The source's bytes were overwritten (a truncated file): its entries keep their
-        columns but no longer have text."""
-        with self._lock:
-            self._gone.add(source)
-
-    def is_gone(self, source: int) -> bool:
-        """Whether a source's text is no longer available."""
-        return source in self._gone
-
-    def add_cleanup(self, cleanup: Callable[[], None]) -> None:
-        """Run ``cleanup`` on ``close`` (temporary files the sources need until then)."""
-        self._cleanups.append(cleanup)
+        source = self.sources[int(self.store.column("source")[entry])]
+        line = int(self.store.column("line")[entry])
+        offset = int(self.store.column("offset")[entry])
+        data = self.read(entry)
+        if data is None:
+            return Malformed(GONE_REASON, "", source.name, line, offset)
+        return parse_entry(decode_entry_bytes(data), source=source.name, line=line, offset=offset)
 
     def close(self) -> None:
-        """Close the files kept open for reading and remove temporary files."""
-        with self._lock:
-            for fd in [*self._files.values(), *set(self._pinned.values())]:
-                os.close(fd)
-            self._files.clear()
-            self._pinned.clear()
-            for cleanup in self._cleanups:
-                cleanup()
-            self._cleanups.clear()
+        """Close the reader (the files and temporary copies behind the sources)."""
+        self.reader.close()
 
     # -- building ---------------------------------------------------------------------
 
-    def add_source(self, path: Path, name: str, instance: str | None = None) -> Source:
+    def add_source(self, name: str, instance: str | None = None) -> Source:
         """Register a file; its spans are then committed with ``commit``."""
         with self._lock:
             if len(self.sources) >= np.iinfo(np.uint16).max:
                 raise ValueError("too many files: at most 65535 can be open at once")
-            source = Source(id=len(self.sources), path=path, name=name, instance=instance)
+            source = Source(id=len(self.sources), name=name, instance=instance)
             self.sources.append(source)
             return source
 
@@ -310,7 +253,6 @@ class Index:
             source.blank_lines += span.blank_lines
             if grew_previous and previous >= 0:
                 self._reparse(previous)
-            self.version += 1
             return ids
 
     def _apply_new_values(self, span: SpanData) -> dict[str, npt.NDArray[np.uint32]]:
@@ -387,13 +329,20 @@ class Index:
             self._rebuild = False
             return self._order
 
+    def in_order(self, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """``ids`` sorted as the merged order sorts them: by time, then source, then
+        position in the file."""
+        store = self.store
+        keys = (store.column("offset")[ids], store.column("source")[ids])
+        ordered: npt.NDArray[np.int64] = ids[np.lexsort((*keys, store.column("epoch_us")[ids]))]
+        return ordered
+
     def _merge(
         self, new: npt.NDArray[np.int64], times: npt.NDArray[np.generic]
     ) -> npt.NDArray[np.int64]:
         """Insert entries appended at the end of their files into the current order."""
         sources = self.store.column("source")
-        offsets = self.store.column("offset")
-        new = new[np.lexsort((offsets[new], sources[new], times[new]))]
+        new = self.in_order(new)
         current = self._order.astype(np.int64)
         current_times = times[current]
         new_times = times[new]

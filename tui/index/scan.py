@@ -28,6 +28,17 @@ import numpy as np
 import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 
+from tui.index.schema import (
+    AUTH_NONE,
+    DICT_COLUMNS,
+    KIND_FRAGMENT,
+    KIND_MALFORMED,
+    KIND_RECORD,
+    LANG_CODES,
+    NO_TIME,
+    SPAN_COLUMNS,
+    auth_code,
+)
 from tui.model.fields import (
     RECORD_START,
     US_PER_UNIT,
@@ -51,53 +62,6 @@ Bool = npt.NDArray[np.bool_]
 
 #: Zero bytes appended to a span so fixed-width windows never run off its end.
 PAD = 512
-
-#: Entry kinds.
-KIND_RECORD = 0
-KIND_MALFORMED = 1
-KIND_FRAGMENT = 2  # a line before any record in the span: malformed unless a record is open
-
-#: Epoch value of entries without a time of their own (filled in by the index).
-NO_TIME = np.iinfo(np.int64).min
-
-#: Fixed codes of the language column.
-LANG_CODES: dict[str | None, int] = {None: 0, "gremlin": 1, "sparql": 2, "opencypher": 3}
-LANG_NAMES: tuple[str | None, ...] = (None, "gremlin", "sparql", "opencypher")
-
-#: Values of the auth column.
-AUTH_NONE, AUTH_FAILED, AUTH_OK = -1, 0, 1
-
-#: Auth column values by the names ``auth:`` and ``stats`` use, in the order stats lists them.
-AUTH_BY_NAME: dict[str, int] = {"ok": AUTH_OK, "failed": AUTH_FAILED, "none": AUTH_NONE}
-
-#: Columns whose codes index a value table (code 0 is always None).
-DICT_COLUMNS: tuple[str, ...] = (
-    "type",
-    "client",
-    "server",
-    "principal",
-    "method",
-    "path",
-    "reason",
-)
-
-#: Numpy dtype of each per-entry column a span carries.
-SPAN_COLUMNS: dict[str, type[np.generic]] = {
-    "offset": np.int64,
-    "line": np.int64,
-    "kind": np.uint8,
-    "epoch_us": np.int64,
-    "type": np.uint32,
-    "client": np.uint32,
-    "port": np.uint16,
-    "server": np.uint32,
-    "principal": np.uint32,
-    "auth": np.int8,
-    "lang": np.uint8,
-    "method": np.uint32,
-    "path": np.uint32,
-    "reason": np.uint32,
-}
 
 _REJECT = -(1 << 40)  # a cache value meaning "this raw value needs the reference parser"
 _MASKS = np.array(
@@ -584,7 +548,7 @@ class Scanner:
         cols["port"][entry] = (parsed.client.port or 0) if parsed.client else 0
         cols["server"][entry] = tables["server"].code(parsed.server.raw if parsed.server else None)
         cols["principal"][entry] = tables["principal"].code(parsed.arn)
-        cols["auth"][entry] = _auth_code(parsed.auth_ok)
+        cols["auth"][entry] = auth_code(parsed.auth_ok)
         cols["lang"][entry] = LANG_CODES[parsed.lang]
         cols["method"][entry] = tables["method"].code(parsed.method)
         cols["path"][entry] = tables["path"].code(parsed.path)
@@ -665,10 +629,6 @@ def _text(raw: bytes | bytearray) -> str:
     return raw.decode("utf-8", errors="replace")
 
 
-def _auth_code(auth_ok: bool | None) -> int:
-    return AUTH_NONE if auth_ok is None else (AUTH_OK if auth_ok else AUTH_FAILED)
-
-
 def _whole_field(part: str) -> str | None:
     """A field's value when ``part`` is all of it: unquoted as is, or exactly one quoted
     field (the JSON auth form, ``"{""authenticationSucceeded"":true}"``)."""
@@ -685,7 +645,7 @@ def _auth_value(text: str | None) -> int:
         return AUTH_NONE
     if text.startswith("{") and balanced_brace_end(text, 0) != len(text) - 1:
         return _REJECT
-    return _auth_code(auth_succeeded(parse_auth_context(text)))
+    return auth_code(auth_succeeded(parse_auth_context(text)))
 
 
 def _leading_timestamp(raw: str) -> int:

@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tui.index.index import Index
-from tui.index.scan import AUTH_BY_NAME, KIND_MALFORMED, KIND_RECORD, LANG_NAMES
+from tui.index.schema import AUTH_BY_NAME, KIND_MALFORMED, KIND_RECORD, LANG_NAMES
 
 Bool = npt.NDArray[np.bool_]
 

@@ -115,7 +115,7 @@ def _blocks(
         _check_cancel(cancel)
         stop = max(begin + 1, int(np.searchsorted(starts, starts[begin] + BLOCK_BYTES)))
         base = int(starts[begin])
-        data = index.read_range(source, base, int(ends[stop - 1]) - base)
+        data = index.reader.read_range(source, base, int(ends[stop - 1]) - base) or b""
         yield ids[begin:stop], data, starts[begin:stop] - base, ends[begin:stop] - base
         begin = stop
 

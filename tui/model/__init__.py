@@ -14,6 +14,7 @@ from tui.model.header import parse_header
 from tui.model.parser import FRAGMENT_REASON, decode_entry_bytes, parse_entry, starts_record
 from tui.model.payload import (
     GREMLIN,
+    LANGUAGES,
     OPENCYPHER,
     SPARQL,
     decode_query,
@@ -21,8 +22,8 @@ from tui.model.payload import (
     sniff_language,
 )
 from tui.model.record import (
+    AUTH_NAMES,
     KNOWN_TYPES,
-    LANGUAGES,
     Entry,
     Host,
     HttpRequest,
@@ -35,6 +36,7 @@ from tui.model.text import inert
 
 __all__ = [
     "ABSENT_VALUES",
+    "AUTH_NAMES",
     "FRAGMENT_REASON",
     "GREMLIN",
     "KNOWN_TYPES",

@@ -19,10 +19,13 @@ GREMLIN: Final = "gremlin"
 SPARQL: Final = "sparql"
 OPENCYPHER: Final = "opencypher"
 
+#: The query languages, in the order lists show them (the one table of their names).
+LANGUAGES: Final = (GREMLIN, SPARQL, OPENCYPHER)
+
 #: ``language_for`` result meaning "the type and path do not decide; look at the payload".
 SNIFF: Final = "?"
 
-_BY_ENDPOINT: dict[str, str] = {"gremlin": GREMLIN, "sparql": SPARQL, "opencypher": OPENCYPHER}
+_BY_ENDPOINT: dict[str, str] = {lang: lang for lang in LANGUAGES}
 _NO_LANGUAGE_ENDPOINTS: frozenset[str] = frozenset(
     {"status", "loader", "system", "propertygraph", "rdf", "ml", "streams", "stream"}
 )

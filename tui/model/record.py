@@ -12,8 +12,9 @@ from dataclasses import dataclass
 #: Connection types the AWS documentation lists; others are kept but flagged.
 KNOWN_TYPES: frozenset[str] = frozenset({"Websocket", "HTTP_POST", "HTTP_GET", "Bolt"})
 
-#: Query languages, in the order the UI and ``stats`` list them.
-LANGUAGES: tuple[str, ...] = ("gremlin", "sparql", "opencypher")
+#: Names of the auth outcomes (``Record.auth_ok``), as filters, stats and exports write
+#: them, in the order lists show them.
+AUTH_NAMES: dict[bool | None, str] = {True: "ok", False: "failed", None: "none"}
 
 
 @dataclass(frozen=True, slots=True)

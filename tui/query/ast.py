@@ -11,6 +11,9 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from tui.model.payload import LANGUAGES
+from tui.model.record import AUTH_NAMES
+
 #: Fields a ``field:value`` term may name, in the order the help lists them.
 FIELDS: tuple[str, ...] = (
     "type",
@@ -28,10 +31,10 @@ FIELDS: tuple[str, ...] = (
 )
 
 #: Values ``auth:`` accepts.
-AUTH_VALUES: tuple[str, ...] = ("ok", "failed", "none")
+AUTH_VALUES: tuple[str, ...] = tuple(AUTH_NAMES.values())
 
 #: Values ``lang:`` accepts (``none``: records without a query language, such as ``/status``).
-LANG_VALUES: tuple[str, ...] = ("gremlin", "sparql", "opencypher", "none")
+LANG_VALUES: tuple[str, ...] = (*LANGUAGES, "none")
 
 MatchOp = Literal["contains", "equals", "regex"]
 

@@ -7,11 +7,8 @@ tests check that both agree entry by entry.
 
 from __future__ import annotations
 
-from tui.model.record import Entry, Principal, Record
+from tui.model.record import AUTH_NAMES, Entry, Principal, Record
 from tui.query.ast import And, FieldMatch, Last, MatchAll, Node, Not, Or, Regex, Text, TimeBound
-
-#: Auth column values as the filter language names them.
-AUTH_NAMES: dict[bool | None, str] = {True: "ok", False: "failed", None: "none"}
 
 
 def field_values(record: Record, field: str) -> list[str]:

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from tui.index.index import Index
 from tui.index.scan import PAD, Scanner
+from tui.sources.files import FileReader
 from tui.sources.local import SourceError, files_named, instance_of
 
 #: Bytes read per file per poll at most: a burst is spread over a few polls.
@@ -70,8 +71,9 @@ class _Truncated:
 class Follower:
     """Keeps an index up to date with files that grow, rotate, truncate and appear."""
 
-    def __init__(self, index: Index, paths: Iterable[str]) -> None:
+    def __init__(self, index: Index, reader: FileReader, paths: Iterable[str]) -> None:
         self.index = index
+        self.reader = reader
         self.paths = list(paths)
         self.scanner = Scanner()
         self._tracked: dict[tuple[int, int], _Tracked] = {}
@@ -84,7 +86,7 @@ class Follower:
         """Follow the sources the index already has (those of plain files)."""
         for source in self.index.sources:
             path = Path(source.name)
-            if path.suffix == ".gz" or source.path != path:
+            if path.suffix == ".gz" or self.reader.path(source.id) != path:
                 continue  # compressed or copied inputs do not grow
             try:
                 fd = os.open(path, os.O_RDONLY)
@@ -99,7 +101,7 @@ class Follower:
                 end=source.end,
                 prefix=os.pread(fd, PREFIX_BYTES, 0),
             )
-            self.index.attach(source.id, fd)
+            self.reader.attach(source.id, fd)
             self._tracked[tracked.identity] = tracked
 
     # -- polling --------------------------------------------------------------------------
@@ -191,12 +193,13 @@ class Follower:
             # The copy of a truncated file: its text serves the old entries, and whatever
             # it holds beyond them is new.
             self._truncated.remove(copy_of)
-            self.index.attach(copy_of.source, fd)
+            self.reader.attach(copy_of.source, fd)
             tracked = _Tracked(copy_of.source, file, fd, identity, copy_of.end, prefix)
             update.events.append(f"{file}: copy of a truncated file; its records are kept")
         else:
-            source = self.index.add_source(file, str(file), instance_of(file, root))
-            self.index.attach(source.id, fd)
+            source = self.index.add_source(str(file), instance_of(file, root))
+            self.reader.register(source.id, file)
+            self.reader.attach(source.id, fd)
             tracked = _Tracked(source.id, file, fd, identity, 0, prefix)
             update.events.append(f"following new file {file}")
         self._tracked[identity] = tracked
@@ -272,13 +275,14 @@ class Follower:
         """The file shrank: its old bytes are gone, what it holds now is new."""
         old = tracked.source
         self._truncated.append(_Truncated(old, tracked.end, tracked.prefix))
-        self.index.mark_gone(old)
+        self.reader.mark_gone(old)
         # The old source keeps the old descriptor (a found copy replaces it later); the new
         # source reads through a duplicate.
         fd = os.dup(tracked.fd)
         instance = self.index.sources[old].instance
-        source = self.index.add_source(tracked.path, str(tracked.path), instance)
-        self.index.attach(source.id, fd)
+        source = self.index.add_source(str(tracked.path), instance)
+        self.reader.register(source.id, tracked.path)
+        self.reader.attach(source.id, fd)
         tracked.fd = fd
         tracked.source = source.id
         tracked.end = 0

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from tui.index.index import Index
 from tui.index.scan import PAD, Scanner, SpanData
+from tui.sources.files import FileReader
 
 #: Nominal span size: large enough for numpy to dominate, small enough to show progress.
 SPAN_BYTES = 16 << 20
@@ -247,9 +248,9 @@ def _plan(source: int, path: Path, size: int, first: bool) -> Iterator[_ScanWork
 
 def load(
     index: Index,
+    reader: FileReader,
     files: list[LogFile],
     *,
-    decompressed: Decompressed,
     workers: int | None = None,
     partial_last_line: bool = True,
     on_progress: Callable[[Progress], None] | None = None,
@@ -257,11 +258,13 @@ def load(
 ) -> None:
     """Index ``files`` into ``index``: scan spans in worker threads, commit in order.
 
-    ``on_progress`` is called from this thread after every commit. Raises SourceError.
-    Decompressed copies live until ``index.close()``.
+    ``reader`` learns where each source's bytes are. ``on_progress`` is called from this
+    thread after every commit. Raises SourceError. Decompressed copies live until
+    ``reader.close()``.
     """
     started = time.perf_counter()
-    index.add_cleanup(decompressed.cleanup)
+    decompressed = Decompressed()
+    reader.add_cleanup(decompressed.cleanup)
     plans: list[tuple[int, Path, int]] = []
     for file in files:
         path = decompressed.plain_path(file)
@@ -269,7 +272,8 @@ def load(
             size = indexable_end(path, partial_last_line=partial_last_line)
         except OSError as error:
             raise SourceError(f"{file.origin}: {error.strerror or error}") from error
-        source = index.add_source(path, file.name, file.instance)
+        source = index.add_source(file.name, file.instance)
+        reader.register(source.id, path)
         plans.append((source.id, path, size))
     total = sum(size for _, _, size in plans)
     index.reserve(index.size + total // _BYTES_PER_ENTRY_GUESS)

@@ -33,14 +33,15 @@ from textual.worker import Worker, WorkerState
 
 from tui.index.filtering import Cancelled, FilterResult, evaluate, extend, filtered_order
 from tui.index.index import Index
-from tui.index.scan import KIND_RECORD
+from tui.index.schema import KIND_RECORD
 from tui.index.textscan import literal_query, regex_query, search
 from tui.model.record import Record
 from tui.model.text import inert
 from tui.query import FilterError, parse_duration, parse_filter, parse_time
 from tui.sources import Background
+from tui.sources.files import FileReader
 from tui.sources.follow import Follower
-from tui.sources.local import Decompressed, LogFile, Progress, SourceError, expand_paths, load
+from tui.sources.local import LogFile, Progress, SourceError, expand_paths, load
 from tui.ui.detail import DetailPane, build_detail
 from tui.ui.filter_bar import FilterBar
 from tui.ui.messages import (
@@ -193,7 +194,8 @@ class NeptuneAuditApp(App[None]):
         self.paths = list(paths)
         self.files = list(files) if files is not None else None
         self.clock = clock
-        self.index = Index()
+        self.reader = FileReader()
+        self.index = Index(self.reader)
         self.formatter = RowFormatter(self.index)
         self.filter_text = filter_text
         self.hide_probes = False
@@ -302,8 +304,8 @@ class NeptuneAuditApp(App[None]):
             files = self.files if self.files is not None else expand_paths(self.paths)
             load(
                 self.index,
+                self.reader,
                 files,
-                decompressed=Decompressed(),
                 on_progress=report,
                 partial_last_line=not self.following,  # a line being written waits
             )
@@ -355,7 +357,7 @@ class NeptuneAuditApp(App[None]):
     @work(thread=True, exclusive=True, group="follow", exit_on_error=False)
     def _follow(self, stop: threading.Event) -> None:
         if self._follower is None:
-            self._follower = Follower(self.index, self.paths)
+            self._follower = Follower(self.index, self.reader, self.paths)
             self._follower.adopt_loaded()
         self._follower.run(
             stop,

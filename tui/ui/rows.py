@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tui.index.index import Index
-from tui.index.scan import AUTH_FAILED, AUTH_OK, KIND_MALFORMED, LANG_NAMES
+from tui.index.schema import AUTH_FAILED, AUTH_OK, KIND_MALFORMED, LANG_NAMES
 from tui.model.fields import parse_arn, parse_host
 from tui.model.parser import text_field
 from tui.model.record import KNOWN_TYPES

@@ -24,8 +24,8 @@ from typing import Any
 
 from tui.model.fields import auth_succeeded, parse_auth_context, timestamp_us
 from tui.model.payload import SNIFF, language_for
+from tui.model.record import AUTH_NAMES
 from tui.query.ast import And, FieldMatch, Node, Text, TimeBound
-from tui.query.predicate import AUTH_NAMES
 from tui.sources.aws.session import AwsError, AwsOptions, client, error_code, explain
 
 #: Fields whose values appear verbatim in the raw line, so a term on them can be pushed down.

@@ -24,24 +24,19 @@ from typing import IO, Any
 import numpy as np
 
 from tui import __version__
-from tui.export import CsvWriter, JsonLinesWriter, TableWriter, Writer, stats_object, stats_text
+from tui.cli.export import CsvWriter, JsonLinesWriter, TableWriter, Writer, stats_object, stats_text
 from tui.index.filtering import FilterResult, evaluate, filtered_order
 from tui.index.index import Index
-from tui.index.scan import KIND_MALFORMED
+from tui.index.schema import KIND_MALFORMED
 from tui.index.stats import Stats, compute_stats
 from tui.model.record import Malformed, Record
 from tui.model.text import inert
 from tui.query import FilterError, parse_filter
 from tui.query.ast import Node
 from tui.sources import Background
+from tui.sources.files import FileReader
 from tui.sources.follow import Follower
-from tui.sources.local import (
-    Decompressed,
-    Progress,
-    SourceError,
-    expand_paths,
-    load,
-)
+from tui.sources.local import Progress, SourceError, expand_paths, load
 
 COMMANDS = ("view", "query", "stats", "demo", "fetch")
 EXIT_USAGE = 2
@@ -231,7 +226,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "fetch":
         if not args.cluster and not args.instance:
             raise UsageError("fetch needs --cluster NAME or --instance ID")
-        from tui.cli_aws import fetch_command
+        from tui.cli.aws import fetch_command
 
         return fetch_command(args)
     node = parse_filter(args.filter)
@@ -243,18 +238,18 @@ def _dispatch(args: argparse.Namespace) -> int:
     jobs: list[Background] = []
     label = ""
     if args.command == "stats" and args.cloudwatch and not args.filter:
-        from tui.cli_aws import insights_stats
+        from tui.cli.aws import insights_stats
 
         return _insights(insights_stats(args), args.format, sys.stdout)
     follow = bool(getattr(args, "follow", False))
     if args.cloudwatch or args.log_group:
-        from tui.cli_aws import cloudwatch_files
+        from tui.cli.aws import cloudwatch_files
 
         args.paths, jobs, label = cloudwatch_files(args, node, follow=follow)
     elif remote:
         if not args.cluster and not args.instance:
             raise UsageError("give --cluster NAME (or --instance ID)")
-        from tui.cli_aws import cluster_files
+        from tui.cli.aws import cluster_files
 
         args.follow = follow
         args.interval = getattr(args, "interval", 5.0)
@@ -263,7 +258,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _view(args.paths, args.filter, follow=follow, background=jobs, live_label=label)
     if args.command == "query" and args.follow:
         return _run_with(jobs, lambda: _query_follow(args, node))
-    index = _load(args.paths)
+    index, _ = _load(args.paths)
     try:
         result = evaluate(index, node)
         if args.command == "stats":
@@ -273,24 +268,24 @@ def _dispatch(args: argparse.Namespace) -> int:
         index.close()
 
 
-def _load(paths: Sequence[str], *, partial_last_line: bool = True) -> Index:
+def _load(paths: Sequence[str], *, partial_last_line: bool = True) -> tuple[Index, FileReader]:
     """Index the files named by ``paths``, with a progress line on a terminal."""
     files = expand_paths(paths)
-    index = Index()
-    decompressed = Decompressed()
+    reader = FileReader()
+    index = Index(reader)
     reporter = _ProgressLine(sys.stderr) if sys.stderr.isatty() else None
     try:
         load(
             index,
+            reader,
             files,
-            decompressed=decompressed,
             on_progress=reporter,
             partial_last_line=partial_last_line,
         )
     finally:
         if reporter is not None:
             reporter.clear()
-    return index
+    return index, reader
 
 
 class _ProgressLine:
@@ -376,10 +371,10 @@ def _query_follow(args: argparse.Namespace, node: Node) -> int:
     batch in time order (a record older than one already printed prints when it comes)."""
     if args.backlog < 0:
         raise UsageError("--backlog must be 0 or more")
-    index = _load(args.paths, partial_last_line=False)
+    index, reader = _load(args.paths, partial_last_line=False)
     out = sys.stdout
     writer = _writer_for(args, out)
-    follower = Follower(index, args.paths)
+    follower = Follower(index, reader, args.paths)
     follower.adopt_loaded()
     stop = threading.Event()
     try:
@@ -401,12 +396,7 @@ def _query_follow(args: argparse.Namespace, node: Node) -> int:
             if index.size > size:
                 found = evaluate(index, node, start=size)
                 new = np.flatnonzero(found.mask[size:]) + size
-                times = index.column("epoch_us")[new]
-                sources = index.column("source")[new]
-                offsets = index.column("offset")[new]
-                _write_entries(
-                    index, writer, new[np.lexsort((offsets, sources, times))], args.malformed
-                )
+                _write_entries(index, writer, index.in_order(new), args.malformed)
                 out.flush()
                 size = found.size
             stop.wait(args.interval)
@@ -439,7 +429,7 @@ def _write_entries(index: Index, writer: Writer, entries: Any, with_malformed: b
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from tui.sample import append_live, write_sample
+    from tui.sources.demo import append_live, write_sample
 
     if args.records < 1:
         raise UsageError("--records must be at least 1")
