@@ -63,7 +63,7 @@ async def wait_ready(app: NeptuneAuditApp, timeout: float = 20.0) -> None:
 def rows_where(app: NeptuneAuditApp, predicate: Callable[[Entry], bool]) -> list[int]:
     """The table rows whose entries satisfy ``predicate``, top to bottom."""
     return [
-        row for row, entry in enumerate(app.table.ids.tolist()) if predicate(app.index.entry(entry))
+        row for row, entry in enumerate(app.view.ids.tolist()) if predicate(app.index.entry(entry))
     ]
 
 

@@ -12,6 +12,7 @@ from textual.widgets import Static
 from tests.ui.conftest import make_app, rows_where, settle, wait_ready
 from tui.model.record import Record
 from tui.ui.app import NeptuneAuditApp
+from tui.ui.commands import ViewerCommands
 from tui.ui.detail import DetailPane
 from tui.ui.filter_bar import FilterBar
 from tui.ui.screens import HelpScreen
@@ -36,20 +37,20 @@ async def test_loads_merged_and_navigates(ui_logs: Path, state_home: Path) -> No
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_ready(app)
         table = app.table
-        assert len(table.ids) == app.index.size == 600 + 2 + 2
-        times = app.index.column("epoch_us")[table.ids]
+        assert len(app.view.ids) == app.index.size == 600 + 2 + 2
+        times = app.index.column("epoch_us")[app.view.ids]
         assert bool(np.all(times[1:] >= times[:-1]))
         assert table.cursor_row == 0
         await pilot.press("j", "j", "down", "k")
         assert table.cursor_row == 2
         await pilot.press("G")
-        assert table.cursor_row == len(table.ids) - 1
+        assert table.cursor_row == len(app.view.ids) - 1
         await pilot.press("g")
         assert table.cursor_row == 0
         await pilot.press("pagedown")
         assert table.cursor_row == table.page_height
         await pilot.press("end")
-        assert table.cursor_row == len(table.ids) - 1
+        assert table.cursor_row == len(app.view.ids) - 1
         await pilot.press("home", "right", "right")
         assert table.query_offset == 16
         await pilot.press("left")
@@ -75,10 +76,10 @@ async def test_filter_apply_preview_cancel_error_and_history(
         await pilot.press("enter")
         await settle(app)
         assert not bar.display and app.filter_text == "lang:sparql"
-        assert len(app.table.ids) == sparql
+        assert len(app.view.ids) == sparql
         assert all(
             isinstance(e, Record) and e.lang == "sparql"
-            for e in (app.index.entry(i) for i in app.table.ids.tolist())
+            for e in (app.index.entry(i) for i in app.view.ids.tolist())
         )
         # An error shows its column and does not apply.
         await pilot.press("f")
@@ -106,24 +107,24 @@ async def test_quick_filters_probes_and_clear(ui_logs: Path, state_home: Path) -
         await pilot.press("equals_sign", "c")
         await settle(app)
         assert app.filter_text == f"client={first.client.key}"
-        shown = [app.index.entry(e) for e in app.table.ids.tolist()]
+        shown = [app.index.entry(e) for e in app.view.ids.tolist()]
         assert shown and all(
             isinstance(e, Record) and e.client and e.client.key == first.client.key for e in shown
         )
         await pilot.press("minus", "t")
         await settle(app)
         assert app.filter_text.endswith(f"-type={first.conn_type}")
-        assert all(app.index.entry(e).conn_type != first.conn_type for e in app.table.ids.tolist())  # type: ignore[union-attr]
+        assert all(app.index.entry(e).conn_type != first.conn_type for e in app.view.ids.tolist())  # type: ignore[union-attr]
         await pilot.press("X")
         await settle(app)
-        assert app.filter_text == "" and len(app.table.ids) == app.index.size
+        assert app.filter_text == "" and len(app.view.ids) == app.index.size
         await pilot.press("p")
         await settle(app)
         assert app.hide_probes
-        entries = [app.index.entry(e) for e in app.table.ids.tolist()]
+        entries = [app.index.entry(e) for e in app.view.ids.tolist()]
         paths = {e.path for e in entries if isinstance(e, Record)}
         assert "/status" not in paths
-        assert len(app.table.ids) < app.index.size
+        assert len(app.view.ids) < app.index.size
 
 
 async def test_search_highlights_and_moves(ui_logs: Path, state_home: Path) -> None:
@@ -135,7 +136,7 @@ async def test_search_highlights_and_moves(ui_logs: Path, state_home: Path) -> N
         expected = rows_where(
             app, lambda e: isinstance(e, Record) and "ELB-HealthChecker" in (e.user_agent or "")
         )
-        assert expected and list(app._search_rows) == expected
+        assert expected and list(app.view.search.rows) == expected
         assert app.table.cursor_row == expected[0]
         await pilot.press("n")
         assert app.table.cursor_row == expected[1]
@@ -150,7 +151,7 @@ async def test_goto_time(ui_logs: Path, state_home: Path) -> None:
     app = make_app(ui_logs)
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_ready(app)
-        times = app.index.column("epoch_us")[app.table.ids]
+        times = app.index.column("epoch_us")[app.view.ids]
         await pilot.press("at", *"2026-11-24T11:30:00Z", "enter")
         await pilot.pause(0.1)
         target = 1795519800_000_000
@@ -207,10 +208,10 @@ async def test_log_text_is_inert(ui_logs: Path, state_home: Path) -> None:
     app = make_app(ui_logs, filter_text="client:10.9.9.")
     async with app.run_test(size=(200, 40)) as pilot:
         await wait_ready(app)
-        assert len(app.table.ids) == 2
+        assert len(app.view.ids) == 2
         screen = table_text(app)
         assert "[bold red]boom[/] [@click=a" in screen and "[b]x[/b]" in screen
-        query = app.formatter.row(int(app.table.ids[0])).cells["query"]
+        query = app.formatter.row(int(app.view.ids[0])).cells["query"]
         assert "[@click=app.quit]quit[/]" in query
         assert "\\x1b[31mred\\x1b[0m\\x07" in query and "\\u202eevil" in query
         for text in (screen, query):
@@ -235,10 +236,13 @@ async def test_help_palette_columns_time_and_layout(ui_logs: Path, state_home: P
         described = {d for group in app.help_groups() for _, d in group.bindings}
         assert {"Filter", "Search", "Go to time", "Probes", "Copy"} <= described
         await pilot.press("escape")
-        commands = {c.title for c in app.get_system_commands(app.screen)}
-        assert (
-            "filter: hide or show health probes" in commands and "view: toggle detail" in commands
-        )
+        titles = {str(hit.display) async for hit in ViewerCommands(app.screen).discover()}
+        assert {"filter: hide or show health probes", "view: toggle detail"} <= titles
+        # A palette command runs its action.
+        await pilot.press("ctrl+p", *"hide or show health", "enter")
+        await settle(app)
+        assert app.hide_probes
+        await pilot.press("X")
         await pilot.press("t")
         assert app.formatter.local_time
         await pilot.press("t", "c", "space", "escape")
@@ -267,5 +271,5 @@ async def test_filter_from_the_command_line_and_usable_while_loading(
         await wait_ready(app)
         assert app.filter_text == "auth:failed"
         failed = int(np.count_nonzero(app.index.column("auth") == 0))
-        assert len(app.table.ids) == failed > 0
+        assert len(app.view.ids) == failed > 0
         await pilot.press("q")

@@ -679,3 +679,56 @@ _FRAGMENTS = st.sampled_from(
 @given(st.lists(_FRAGMENTS, max_size=25).map("".join))
 def test_syntax_heavy_text_parses_or_raises_filter_error(text: str) -> None:
     _check(text)
+
+
+# -- writing filters back as text ---------------------------------------------------------
+
+
+def _shape(node: object) -> object:
+    """A tree with its spans dropped, for comparing a parse with a re-parse."""
+    from dataclasses import fields, is_dataclass
+
+    if isinstance(node, tuple):
+        return tuple(_shape(child) for child in node)
+    if is_dataclass(node) and not isinstance(node, type):
+        return (type(node).__name__,) + tuple(
+            _shape(getattr(node, f.name)) for f in fields(node) if f.name != "span"
+        )
+    if isinstance(node, re.Pattern):
+        return (node.pattern, node.flags)
+    return node
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "word",
+        '"two words"',
+        'client=10.0.1.18:34266 -type=Bolt',
+        "user=arn:aws:iam::123:role/App lang:sparql OR auth:failed",
+        "(a OR b) c",
+        "-(a b) OR c",
+        r"/ab\/c/i agent:x",
+        r"query:/g\.V\(\)/",
+        'header:"a \\"quoted\\" \\\\ value"',
+        "after:2026-11-24T08:15:30.123456Z before:2026-11-25",
+        "last:1h30m",
+        '"OR" "-x" "name:value" "(x"',
+        "source:/var/log/a.log path:/status",
+    ],
+)
+def test_format_filter_round_trips(text: str) -> None:
+    from tui.query.format import format_filter
+
+    node = parse_filter(text)
+    assert _shape(parse_filter(format_filter(node))) == _shape(node)
+
+
+@given(st.text(min_size=0, max_size=30))
+def test_any_value_round_trips_as_a_field_term(value: str) -> None:
+    from tui.query.format import field_term, format_filter
+
+    for exclude in (False, True):
+        node = field_term("client", value, exclude=exclude)
+        assert _shape(parse_filter(format_filter(node))) == _shape(node)

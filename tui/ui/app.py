@@ -1,65 +1,71 @@
-"""The neptune-audit viewer.
+"""The neptune-audit viewer: composition, bindings and worker plumbing.
 
-Threading rule: blocking work (indexing, filtering, counting, searching) runs in thread
-workers that never touch widgets; they post messages (``tui.ui.messages``) and the handlers
-here own all state. The index is usable while it is still being built: each progress
-report extends the current filter to the new entries and refreshes the view.
+What to show is decided by the view model (``tui.view.ViewModel``); this module wires it to
+widgets. Threading rule: blocking work (indexing, filtering, counting, searching, following)
+runs in thread workers that never touch widgets; they post messages (``tui.ui.messages``)
+and the handlers here hand the answers to the view model, then redraw. The index is usable
+while it is still being built: each progress report asks for the rows again.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
-import os
-import re
 import threading
 import time
-import tomllib
-from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
-import numpy as np
 from rich.text import Text
 from textual import on, work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container
 from textual.css.query import NoMatches
-from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Static
+from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
-from tui.index.filtering import Cancelled, FilterResult, evaluate, extend, filtered_order
+from tui.index.filtering import Cancelled
 from tui.index.index import Index
-from tui.index.schema import KIND_RECORD
-from tui.index.textscan import literal_query, regex_query, search
 from tui.model.record import Record
 from tui.model.text import inert
-from tui.query import FilterError, parse_duration, parse_filter, parse_time
+from tui.query import FilterError
 from tui.sources import Background
 from tui.sources.files import FileReader
 from tui.sources.follow import Follower
 from tui.sources.local import LogFile, Progress, SourceError, expand_paths, load
+from tui.ui.commands import ViewerCommands
 from tui.ui.detail import DetailPane, build_detail
 from tui.ui.filter_bar import FilterBar
+from tui.ui.keymap import load_keymap
 from tui.ui.messages import (
     Followed,
     IndexFailed,
     IndexLoaded,
     IndexProgress,
     PreviewReady,
+    RowsFailed,
+    RowsReady,
     SearchReady,
-    ViewReady,
 )
 from tui.ui.record_table import RecordTable
-from tui.ui.rows import RowFormatter, format_time
 from tui.ui.screens import ColumnsScreen, GotoScreen, HelpGroup, HelpScreen, QuickFilterScreen
+from tui.ui.status import StatusLine
+from tui.view import (
+    RowsRequest,
+    SearchRequest,
+    SearchSpec,
+    ViewFilter,
+    ViewModel,
+    compute_rows,
+    compute_search,
+    count_matches,
+    preview_text,
+)
+from tui.view.cells import RowFormatter
 
-PROBES_FILTER = "-path:/status"
 _PROGRESS_INTERVAL_S = 0.1
-_VIEW_REFRESH_S = 0.25
+_ROWS_REFRESH_S = 0.25
 _PREVIEW_DELAY_S = 0.2
 _DETAIL_SIZES = (6, 40)  # rows below the table (min, max)
 _DETAIL_WIDTHS = (30, 80)  # percent of the width beside the table (min, max)
@@ -82,39 +88,6 @@ def quiet_when_closing(handler: Callable[..., None]) -> Callable[..., None]:
     return wrapper
 
 
-def keymap_path() -> Path:
-    """Where a user's key remapping lives: ``{binding id = "keys"}`` in TOML."""
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "neptune-audit" / "keymap.toml"
-
-
-def load_keymap(path: Path | None = None) -> dict[str, str]:
-    """The user's keymap, or an empty one when there is none or it is unreadable."""
-    try:
-        loaded = tomllib.loads((path or keymap_path()).read_text())
-    except (OSError, ValueError):
-        return {}
-    return {str(key): str(value) for key, value in loaded.items() if isinstance(value, str)}
-
-
-def quote_value(value: str) -> str:
-    """A filter value, quoted when it needs to be."""
-    if value and not re.search(r'[\s()"\\]', value) and not value.startswith(("/", "-")):
-        return value
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'
-
-
-def search_pattern(text: str) -> re.Pattern[str]:
-    """What a search for ``text`` highlights: ``/regex/`` or a case-insensitive literal."""
-    if len(text) > 2 and text.startswith("/") and text.endswith("/"):
-        try:
-            return re.compile(text[1:-1])
-        except re.error:
-            pass
-    return re.compile(re.escape(text), re.IGNORECASE)
-
-
 class NeptuneAuditApp(App[None]):
     """Browse, filter and search Neptune audit logs.
 
@@ -131,12 +104,14 @@ class NeptuneAuditApp(App[None]):
     | @ or ctrl+g | go to a time |
     | c | choose columns |
     | y | copy the record (OSC 52, works over SSH) |
+    | F | follow the files |
     | tab | move between table and detail |
     | ? | help; ctrl+p command palette; q quit |
     """
 
     CSS_PATH = "app.tcss"
     TITLE = "neptune-audit"
+    COMMANDS = App.COMMANDS | {ViewerCommands}
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="app.quit"),
@@ -196,47 +171,33 @@ class NeptuneAuditApp(App[None]):
         self.clock = clock
         self.reader = FileReader()
         self.index = Index(self.reader)
+        self.view = ViewModel(
+            self.index, ViewFilter.parse(filter_text), following=follow, live_label=live_label
+        )
         self.formatter = RowFormatter(self.index)
-        self.filter_text = filter_text
-        self.hide_probes = False
-        self.loading = True
-        self.progress: Progress | None = None
-        self.load_error: str | None = None
         self.ready = threading.Event()  # set once everything is indexed and shown
-        self._generation = 0
-        self._result: FilterResult | None = None
-        self._view_cancel = threading.Event()
-        self._view_busy = False
-        self._view_pending = False
-        self._last_view = 0.0
+        self.follow_interval = follow_interval
+        self.background = list(background)
+        self._keymap = keymap if keymap is not None else load_keymap()
+        self._rows_cancel = threading.Event()
+        self._rows_timer: Timer | None = None
+        self._last_rows = 0.0
         self._preview_cancel = threading.Event()
         self._preview_timer: Timer | None = None
-        self._search_pattern: re.Pattern[str] | None = None
-        self._search_text = ""
-        self._search_rows: np.ndarray = np.empty(0, np.int64)
-        self._search_generation = 0
         self._raw = False
         self._detail_rows = 0  # 0: a share of the terminal's height, until the user resizes
         self._detail_percent = 45
-        self._keymap = keymap if keymap is not None else load_keymap()
-        self.following = follow
-        self.follow_interval = follow_interval
         self._follow_stop = threading.Event()
-        self._follow_stop_all = threading.Event()  # stops background sources on exit
+        self._stop_all = threading.Event()  # stops background sources on exit
         self._follower: Follower | None = None
-        self._tailing = follow  # the cursor stays on the newest record
-        self.new_rows = 0  # rows added below the cursor while not tailing
-        self._search_mask: np.ndarray = np.zeros(0, bool)
-        self.background = list(background)
         self._shutting_down = False
-        self.live_label = live_label  # e.g. "live from /aws/neptune/c/audit"
 
-    # -- layout ---------------------------------------------------------------------------
+    # -- layout -----------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Static(id="status")
+        yield StatusLine(id="status")
         with Container(id="main", classes="below"):
-            yield RecordTable(self.formatter, id="table")
+            yield RecordTable(self.view, self.formatter, id="table")
             yield DetailPane(id="detail")
         yield FilterBar(id="filter-bar")
         yield Footer()
@@ -245,23 +206,13 @@ class NeptuneAuditApp(App[None]):
         if self._keymap:
             self.set_keymap(self._keymap)
         self.query_one(FilterBar).display = False
-        self.query_one(RecordTable).focus()
+        self.table.focus()
         self._apply_detail_size()
         self._update_status()
+        self._show_detail()
         self._load()
         for job in self.background:
             self._run_background(job)
-
-    @work(thread=True, group="background", exit_on_error=False)
-    def _run_background(self, job: Background) -> None:
-        """A source that feeds the followed files (AWS polling, a CloudWatch live tail)."""
-
-        def report(message: str) -> None:
-            self.call_from_thread(
-                self.notify, inert(message), title="source", severity="error", timeout=15
-            )
-
-        job(self._follow_stop_all, report)
 
     @property
     def table(self) -> RecordTable:
@@ -274,18 +225,27 @@ class NeptuneAuditApp(App[None]):
         return self.query_one(DetailPane)
 
     @property
-    def effective_filter(self) -> str:
-        """The filter applied: the user's expression plus hidden probes."""
-        return self._with_probes(self.filter_text)
+    def filter_text(self) -> str:
+        """The filter as the user would edit it (typed text and quick filters)."""
+        return self.view.filter.editable_text
 
-    def _with_probes(self, text: str) -> str:
-        """``text`` with the probe filter added while probes are hidden."""
-        text = text.strip()
-        if not self.hide_probes:
-            return text
-        return f"({text}) {PROBES_FILTER}" if text else PROBES_FILTER
+    @property
+    def hide_probes(self) -> bool:
+        """Whether health probes are hidden."""
+        return self.view.filter.hide_probes
 
-    # -- loading --------------------------------------------------------------------------
+    @work(thread=True, group="background", exit_on_error=False)
+    def _run_background(self, job: Background) -> None:
+        """A source that feeds the followed files (AWS polling, a CloudWatch live tail)."""
+
+        def report(message: str) -> None:
+            self.call_from_thread(
+                self.notify, inert(message), title="source", severity="error", timeout=15
+            )
+
+        job(self._stop_all, report)
+
+    # -- loading ----------------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def _load(self) -> None:
@@ -307,7 +267,7 @@ class NeptuneAuditApp(App[None]):
                 self.reader,
                 files,
                 on_progress=report,
-                partial_last_line=not self.following,  # a line being written waits
+                partial_last_line=not self.view.following,  # a line being written waits
             )
         except SourceError as error:
             self.post_message(IndexFailed(str(error)))
@@ -319,40 +279,113 @@ class NeptuneAuditApp(App[None]):
 
     @quiet_when_closing
     def on_index_progress(self, message: IndexProgress) -> None:
-        self.progress = message.progress
+        progress = message.progress
+        self.view.progress = progress.fraction
+        self.view.rate_mb_s = progress.rate / 1e6
         self._update_status()
-        self._refresh_view(full=False)
+        self._refresh_rows()
 
     @quiet_when_closing
     def on_index_loaded(self, message: IndexLoaded) -> None:
-        self.loading = False
-        self.progress = message.progress
+        self.view.loaded()
         self.table.reformat()  # time precision and widths are known only now
-        self._refresh_view(full=False, force=True)
-        if self.following:
+        self._refresh_rows(now=True)
+        if self.view.following:
             self._start_following()
 
-    # -- following ------------------------------------------------------------------------
+    @quiet_when_closing
+    def on_index_failed(self, message: IndexFailed) -> None:
+        self.view.loaded()
+        self.view.error = message.message
+        self.notify(inert(message.message), title="Cannot load", severity="error", timeout=30)
+        self._update_status()
+        self.ready.set()
+
+    # -- rows -------------------------------------------------------------------------------
+
+    def _refresh_rows(self, *, now: bool = False) -> None:
+        """Ask a worker for the rows: at once after a change of filter (``now``), else at
+        most every refresh interval while entries arrive."""
+        if not now:
+            wait = self._last_rows + self._refresh_interval() - time.monotonic()
+            if wait > 0:
+                if self._rows_timer is None:
+                    self._rows_timer = self.set_timer(wait, self._rows_timer_fired)
+                return
+        request = self.view.rows_request()
+        if request is None:
+            return
+        self._last_rows = time.monotonic()
+        self._compute_rows(request, self._rows_cancel)
+
+    def _rows_timer_fired(self) -> None:
+        self._rows_timer = None
+        self._refresh_rows(now=True)
+
+    def _refresh_interval(self) -> float:
+        """How often the rows follow a growing index: each refresh merges and filters the
+        whole index, so refresh less often as it grows and leave the CPU to indexing."""
+        return _ROWS_REFRESH_S if self.index.size < 500_000 else 4 * _ROWS_REFRESH_S
+
+    @work(thread=True, group="rows", exit_on_error=False)
+    def _compute_rows(self, request: RowsRequest, cancel: threading.Event) -> None:
+        try:
+            update = compute_rows(self.index, request, cancel)
+        except Cancelled:
+            self.post_message(RowsFailed(request.generation, ""))
+            return
+        except Exception as error:  # noqa: BLE001 - reported to the user, the app goes on
+            self.post_message(RowsFailed(request.generation, f"{type(error).__name__}: {error}"))
+            return
+        self.post_message(RowsReady(update))
+
+    @quiet_when_closing
+    def on_rows_ready(self, message: RowsReady) -> None:
+        applied = self.view.apply_rows(message.update)
+        if not applied.stale:
+            self.table.sync()
+            self._update_status()
+            self._request_search()
+        if applied.again:
+            self._refresh_rows(now=applied.stale)
+        elif not self.view.loading and self.view.error is None:
+            self.ready.set()
+
+    @quiet_when_closing
+    def on_rows_failed(self, message: RowsFailed) -> None:
+        self.view.rows_failed(message.generation)
+        if message.message:
+            self.notify(inert(message.message), title="filter failed", severity="error")
+        self._refresh_rows(now=True)
+
+    def set_filter(self, view_filter: ViewFilter) -> None:
+        """Show what ``view_filter`` keeps (the rows of the previous filter stop computing)."""
+        self._rows_cancel.set()
+        self._rows_cancel = threading.Event()
+        self.ready.clear()
+        self.view.set_filter(view_filter)
+        self._update_status()
+        self._refresh_rows(now=True)
+
+    # -- following --------------------------------------------------------------------------
 
     def action_toggle_follow(self) -> None:
-        if self.following:
-            self.following = False
+        following = not self.view.following
+        self.view.set_following(following)
+        if following:
+            if not self.view.loading:
+                self._start_following()
+            self.notify("following: new records appear as they are written", timeout=3)
+        else:
             self._follow_stop.set()
             self.notify("stopped following", timeout=2)
-        else:
-            self.following = True
-            if not self.loading:
-                self._start_following()
-            self._tailing = True
-            self.table.move_to(len(self.table.ids) - 1, user=True)
-            self.notify("following: new records appear as they are written", timeout=3)
+        self.table.sync()
         self._update_status()
 
     def _start_following(self) -> None:
         self._follow_stop = threading.Event()
         self._follow(self._follow_stop)
-        if self._tailing:
-            self.table.move_to(len(self.table.ids) - 1, user=True)
+        self.table.sync()
 
     @work(thread=True, exclusive=True, group="follow", exit_on_error=False)
     def _follow(self, stop: threading.Event) -> None:
@@ -372,94 +405,14 @@ class NeptuneAuditApp(App[None]):
             self.notify(inert(event), title="follow", timeout=6)
         self.formatter.clear_instances()
         self._update_status()
-        self._refresh_view(full=False)
+        self._refresh_rows()
 
     def on_unmount(self) -> None:
         self._shutting_down = True
         self._follow_stop.set()
-        self._follow_stop_all.set()
-
-    @quiet_when_closing
-    def on_index_failed(self, message: IndexFailed) -> None:
-        self.loading = False
-        self.load_error = message.message
-        self.notify(inert(message.message), title="Cannot load", severity="error", timeout=30)
-        self._update_status()
-        self.ready.set()
-
-    # -- the view -------------------------------------------------------------------------
-
-    def _refresh_view(self, *, full: bool, force: bool = False) -> None:
-        """Recompute the rows shown: all over (a new filter) or for new entries only."""
-        if full:
-            self._generation += 1
-            self._result = None
-            self._view_cancel.set()
-            self._view_cancel = threading.Event()
-        elif not force and (time.monotonic() - self._last_view < self._refresh_interval()):
-            self._view_pending = True
-            delay = self._refresh_interval()
-            self.set_timer(delay, lambda: self._refresh_view(full=False, force=True))
-            return
-        if self._view_busy and not full:
-            self._view_pending = True
-            return
-        self._view_busy = True
-        self._view_pending = False
-        self._last_view = time.monotonic()
-        self._compute_view(self._generation, self.effective_filter, self._result, self._view_cancel)
-
-    def _refresh_interval(self) -> float:
-        """How often the view follows a growing index: each refresh merges and filters the
-        whole index, so refresh less often as it grows and leave the CPU to indexing."""
-        return _VIEW_REFRESH_S if self.index.size < 500_000 else 4 * _VIEW_REFRESH_S
-
-    @work(thread=True, group="view", exit_on_error=False)
-    def _compute_view(
-        self,
-        generation: int,
-        text: str,
-        previous: FilterResult | None,
-        cancel: threading.Event,
-    ) -> None:
-        node = parse_filter(text)
-        try:
-            if previous is None:
-                result = evaluate(self.index, node, cancel=cancel)
-            else:
-                result = extend(self.index, node, previous, cancel=cancel)
-            ids = filtered_order(self.index, result)
-        except Cancelled:
-            return
-        self.post_message(ViewReady(generation, result, ids))
-
-    @quiet_when_closing
-    def on_view_ready(self, message: ViewReady) -> None:
-        self._view_busy = False
-        if message.generation != self._generation:
-            if self._view_pending or self._result is None:
-                self._refresh_view(full=False, force=True)
-            return
-        if self._result is not None and message.result.size < self._result.size:
-            return
-        self._result = message.result
-        table = self.table
-        entry = table.cursor_entry
-        keep_time = int(self.index.column("epoch_us")[entry]) if entry is not None else None
-        before = len(table.ids)
-        tail = self.following and self._tailing and not self.loading
-        table.set_ids(message.ids, keep_entry=entry, keep_time=keep_time)
-        if tail:
-            table.move_to(len(message.ids) - 1, user=True)
-        elif self.following and not self.loading:
-            self.new_rows += max(0, len(message.ids) - before)
-        if self._search_pattern is not None:
-            self._extend_search()
-        self._update_status()
-        if self._view_pending or self.index.size > message.result.size:
-            self._refresh_view(full=False, force=not self.loading)
-        elif not self.loading and self.load_error is None:
-            self.ready.set()
+        self._stop_all.set()
+        self._rows_cancel.set()
+        self._preview_cancel.set()
 
     async def action_quit(self) -> None:
         self._shutting_down = True
@@ -467,30 +420,25 @@ class NeptuneAuditApp(App[None]):
 
     @quiet_when_closing
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """A worker that failed says so, and the state it held is released."""
+        """A worker that failed says so."""
         if event.state != WorkerState.ERROR:
             return
         group = event.worker.group
-        if group == "view":
-            self._view_busy = False
-        elif group == "load":
-            self.loading = False
+        if group == "load":
+            self.view.loaded()
         error = event.worker.error
         message = f"{type(error).__name__}: {error}" if error else "unknown error"
         self.notify(inert(message), title=f"{group} failed", severity="error", timeout=30)
         self.ready.set()
 
+    # -- the cursor and the detail ----------------------------------------------------------
+
     def on_record_table_cursor_moved(self, message: RecordTable.CursorMoved) -> None:
-        at_end = message.row >= len(self.table.ids) - 1
-        if self.following and message.table.user_moved:
-            self._tailing = at_end
-        if at_end and self.new_rows:
-            self.new_rows = 0
-            self._update_status()
+        self._update_status()
         self._show_detail()
 
     def _show_detail(self) -> None:
-        entry = self.table.cursor_entry
+        entry = self.view.cursor_entry
         if entry is None:
             empty = "no records match the filter" if self.index.size else "no records yet"
             self.detail.show(Text(empty, style="dim"))
@@ -505,67 +453,29 @@ class NeptuneAuditApp(App[None]):
                 instance=instance,
                 local_time=self.formatter.local_time,
                 raw=self._raw,
-                search=self._search_pattern,
+                search=self.view.search.spec,
                 now_us=int(self.clock() * 1_000_000),
             )
         )
 
-    # -- status ---------------------------------------------------------------------------
-
     def _update_status(self) -> None:
-        index = self.index
-        tables = self.query(RecordTable)
-        shown = len(tables.first().ids) if tables else 0
-        files = len(index.sources)
-        parts = [
-            Text(f" {files} file{'s' if files != 1 else ''}", "bold"),
-            Text(f"{index.records:,} records"),
-        ]
-        if index.malformed:
-            parts.append(Text(f"{index.malformed:,} malformed", "bold yellow"))
-        if shown != index.size:
-            parts.append(Text(f"showing {shown:,}", "bold"))
-        times = index.column("epoch_us")
-        if len(times) and index.records:
-            first, last = int(times.min()), int(times.max())
-            local = self.formatter.local_time
-            span = f"{format_time(first, local=local, microseconds=False, compact=True)[:11]}"
-            span += f" → {format_time(last, local=local, microseconds=False, compact=True)[:11]}"
-            parts.append(Text(span, "dim"))
-        if self.following:
-            parts.append(Text(f"● {self.live_label or 'following'}", "bold green"))
-            if self.new_rows:
-                parts.append(Text(f"{self.new_rows:,} new ↓ G", "bold black on yellow"))
-        if self.loading and self.progress is not None:
-            rate = self.progress.rate / 1e6
-            parts.append(
-                Text(f"indexing {self.progress.fraction:.0%} {rate:,.0f} MB/s", "bold cyan")
-            )
-        elif self.loading:
-            parts.append(Text("indexing…", "bold cyan"))
-        if self.load_error:
-            parts.append(Text(inert(self.load_error), "bold red"))
-        if self.effective_filter:
-            parts.append(Text.assemble(("filter ", "dim"), (inert(self.effective_filter), "bold")))
-        if self._search_pattern is not None:
-            found = len(self._search_rows)
-            parts.append(Text(f"search {inert(self._search_text)!r}: {found:,}", "magenta"))
-        self.query_one("#status", Static).update(Text(" · ").join(parts))
+        self.query_one(StatusLine).facts = self.view.facts()
 
-    # -- filtering ------------------------------------------------------------------------
+    # -- filtering --------------------------------------------------------------------------
 
     def action_open_filter(self) -> None:
-        self.query_one(FilterBar).open("filter", self.filter_text)
-
-    def action_open_search(self) -> None:
-        self.query_one(FilterBar).open("search", self._search_text)
+        self.query_one(FilterBar).open("filter", self.view.filter.editable_text)
 
     @on(FilterBar.Submitted)
     def _bar_submitted(self, message: FilterBar.Submitted) -> None:
         message.bar.close()
+        self._preview_cancel.set()
         self.table.focus()
         if message.mode == "filter":
-            self.set_filter(message.text)
+            try:
+                self.set_filter(self.view.filter.with_text(message.text))
+            except FilterError as error:  # the bar validated it: only a race gets here
+                self.notify(inert(error.describe()), title="filter", severity="error")
         else:
             self._run_search(message.text)
 
@@ -592,166 +502,107 @@ class NeptuneAuditApp(App[None]):
     @work(thread=True, group="preview", exit_on_error=False)
     def _preview(self, text: str, cancel: threading.Event) -> None:
         try:
-            result = evaluate(self.index, parse_filter(self._with_probes(text)), cancel=cancel)
+            counts = count_matches(self.index, self.view.preview_node(text), cancel)
         except (Cancelled, FilterError):
             return
-        kinds = self.index.column("kind")[: result.size]
-        count = int(np.count_nonzero(result.mask & (kinds == KIND_RECORD)))
-        self.post_message(PreviewReady(text, count))
+        self.post_message(PreviewReady(text, counts))
 
     @quiet_when_closing
     def on_preview_ready(self, message: PreviewReady) -> None:
         bar = self.query_one(FilterBar)
         if bar.display and bar.mode == "filter" and bar.input.value == message.text:
-            total = self.index.records
-            note = " (still indexing)" if self.loading else ""
-            bar.set_info(
-                Text(
-                    f"✓ {message.count:,} of {total:,} records match{note} · enter applies", "green"
-                )
-            )
+            text = preview_text(message.counts, loading=self.view.loading)
+            bar.set_info(Text(text, "green"))
 
-    def set_filter(self, text: str) -> None:
-        """Apply a filter expression (it must parse)."""
-        parse_filter(text)
-        self.filter_text = text
-        self._update_status()
-        self._refresh_view(full=True)
-
-    def _append_term(self, term: str) -> None:
-        current = self.filter_text.strip()
-        self.set_filter(f"{current} {term}" if current else term)
+    def action_add_term(self, term: str) -> None:
+        """Add a term to the typed filter."""
+        current = self.view.filter.editable_text
+        self.set_filter(self.view.filter.with_text(f"{current} {term}" if current else term))
 
     def action_toggle_probes(self) -> None:
-        self.hide_probes = not self.hide_probes
-        self.notify(
-            "health probes hidden" if self.hide_probes else "health probes shown", timeout=2
-        )
-        self._update_status()
-        self._refresh_view(full=True)
+        hidden = not self.view.filter.hide_probes
+        self.notify("health probes hidden" if hidden else "health probes shown", timeout=2)
+        self.set_filter(self.view.filter.with_probes_hidden(hidden))
 
     def action_clear_filters(self) -> None:
-        self.filter_text = ""
-        self.hide_probes = False
-        self._update_status()
-        self._refresh_view(full=True)
-
-    def quick_values(self) -> dict[str, str | None]:
-        """The cursor record's values for the quick filters."""
-        entry = self.table.cursor_entry
-        parsed = self.index.entry(entry) if entry is not None else None
-        if not isinstance(parsed, Record):
-            source = parsed.source if parsed is not None else None
-            return {"source": source}
-        return {
-            "client": parsed.client.key if parsed.client else None,
-            "user": parsed.arn,
-            "type": parsed.conn_type,
-            "lang": parsed.lang or "none",
-            "path": parsed.path,
-            "source": parsed.source,
-        }
+        self.set_filter(self.view.filter.cleared())
 
     def action_quick_filter(self, exclude: bool) -> None:
         def chosen(field: str | None) -> None:
             if field is not None:
-                self._quick(field, exclude)
+                self.action_quick(field, exclude)
 
-        self.push_screen(QuickFilterScreen(exclude, self.quick_values()), chosen)
+        self.push_screen(QuickFilterScreen(exclude, self.view.quick_values()), chosen)
 
-    # -- search ---------------------------------------------------------------------------
+    def action_quick(self, field: str, exclude: bool) -> None:
+        """Only (or all but) the records with the cursor record's value of ``field``."""
+        value = self.view.quick_values().get(field)
+        if value is None:
+            self.notify(f"the record has no {field}", timeout=2)
+            return
+        self.set_filter(self.view.filter.with_quick(field, value, exclude=exclude))
+
+    # -- search -----------------------------------------------------------------------------
+
+    def action_open_search(self) -> None:
+        spec = self.view.search.spec
+        self.query_one(FilterBar).open("search", spec.text if spec is not None else "")
 
     def _run_search(self, text: str) -> None:
-        self._search_text = text
-        if not text:
+        if not text.strip():
             self.action_escape()
             return
-        pattern = search_pattern(text)
-        self._search_pattern = pattern
-        self.table.set_search(pattern)
-        self._search_generation += 1
-        self._search_mask = np.zeros(0, bool)
-        self._search(
-            self._search_generation, text, pattern, self.table.ids, self._search_mask, True
-        )
+        try:
+            spec = SearchSpec.parse(text)
+        except FilterError as error:
+            self.notify(inert(error.describe()), title="search", severity="error")
+            return
+        self.table.set_search(spec)
+        request = self.view.start_search(spec)
+        if request is not None:
+            self._search(request)
+        self._update_status()
         self._show_detail()
 
-    def _extend_search(self) -> None:
-        """Search the entries added since the last search (following, or still loading)."""
-        if self._search_pattern is None:
-            return
-        self._search(
-            self._search_generation,
-            self._search_text,
-            self._search_pattern,
-            self.table.ids,
-            self._search_mask,
-            False,
-        )
+    def _request_search(self) -> None:
+        request = self.view.search_request()
+        if request is not None:
+            self._search(request)
 
     @work(thread=True, exclusive=True, group="search", exit_on_error=False)
-    def _search(
-        self,
-        generation: int,
-        text: str,
-        pattern: re.Pattern[str],
-        ids: np.ndarray,
-        previous: np.ndarray,
-        jump: bool,
-    ) -> None:
-        size = self.index.size
-        # Entries searched before keep their answer; only the view's others are read.
-        candidates = np.zeros(size, bool)
-        if len(ids):
-            candidates[ids[ids < size]] = True
-        candidates[: len(previous)] &= False
-        literal = bool(pattern.flags & re.IGNORECASE)  # search_pattern's literal form
-        query = literal_query(text) if literal else regex_query(pattern)
+    def _search(self, request: SearchRequest) -> None:
         try:
-            found = search(self.index, size, query, candidates)
+            update = compute_search(self.index, request)
         except Cancelled:
             return
-        found[: len(previous)] |= previous
-        rows = np.flatnonzero(found[ids]) if len(ids) else np.empty(0, np.int64)
-        self.post_message(SearchReady(generation, pattern, rows, found, jump))
+        self.post_message(SearchReady(update))
 
     @quiet_when_closing
     def on_search_ready(self, message: SearchReady) -> None:
-        if message.generation != self._search_generation:
-            return
-        self._search_mask = message.mask
-        self._search_rows = message.rows
+        row = self.view.apply_search(message.update)
         self._update_status()
-        if not message.jump:
-            return
-        if not len(message.rows):
-            self.notify(f"no match for {inert(self._search_text)!r}", timeout=3)
-            return
-        if self.table.cursor_row != int(message.rows[0]):
-            self.action_search_next(1, announce=False)
+        if message.update.jump and not self.view.search.matches:
+            spec = self.view.search.spec
+            text = spec.text if spec is not None else ""
+            self.notify(f"no match for {inert(text)!r}", timeout=3)
+        if row is not None:
+            self.table.move_to(row, center=True)
 
-    def action_search_next(self, direction: int, announce: bool = True) -> None:
-        rows = self._search_rows
-        if not len(rows):
-            if announce:
-                self.notify("no search matches (s to search)", timeout=2)
+    def action_search_next(self, direction: int) -> None:
+        row = self.view.search.next_row(self.view.cursor_row, direction)
+        if row is None:
+            self.notify("no search matches (s to search)", timeout=2)
             return
-        cursor = self.table.cursor_row
-        if direction > 0:
-            position = int(np.searchsorted(rows, cursor, side="right"))
-        else:
-            position = int(np.searchsorted(rows, cursor, side="left")) - 1
-        self.table.move_to(int(rows[position % len(rows)]), center=True, user=True)
+        self.table.move_to(row, center=True)
 
     def action_escape(self) -> None:
-        if self._search_pattern is not None:
-            self._search_pattern = None
-            self._search_rows = np.empty(0, np.int64)
+        if self.view.search.spec is not None:
+            self.view.start_search(None)
             self.table.set_search(None)
             self._update_status()
             self._show_detail()
 
-    # -- view options ---------------------------------------------------------------------
+    # -- view options -----------------------------------------------------------------------
 
     def action_toggle_detail(self) -> None:
         detail = self.detail
@@ -798,7 +649,9 @@ class NeptuneAuditApp(App[None]):
         self._show_detail()
 
     def action_toggle_time(self) -> None:
-        self.formatter.local_time = not self.formatter.local_time
+        local = not self.formatter.local_time
+        self.formatter.local_time = local
+        self.view.local_time = local
         self.table.reformat()
         self._show_detail()
         self._update_status()
@@ -816,55 +669,38 @@ class NeptuneAuditApp(App[None]):
         self.table.set_hidden_columns(message.hidden)
 
     def action_copy_record(self) -> None:
-        entry = self.table.cursor_entry
+        entry = self.view.cursor_entry
         if entry is None:
             return
         self.copy_to_clipboard(self.index.text(entry))
         self.notify("record copied to the clipboard (OSC 52)", timeout=2)
 
-    # -- go to time -----------------------------------------------------------------------
+    # -- go to time -------------------------------------------------------------------------
 
     def action_goto_time(self) -> None:
-        self.push_screen(GotoScreen(), self._goto)
+        self.push_screen(GotoScreen(self._goto_problem), self._goto)
 
-    def resolve_time(self, text: str) -> int:
-        """Epoch microseconds for what the user typed in the go-to box (ValueError)."""
-        times = self.index.column("epoch_us")
-        ids = self.table.ids
-        cursor = self.table.cursor_entry
-        base = int(times[cursor]) if cursor is not None else int(self.clock() * 1e6)
-        newest = int(times[ids[-1]]) if len(ids) else base
-        text = text.strip()
-        if text.startswith("-") or text.endswith(" ago"):
-            return newest - parse_duration(text.removeprefix("-").removesuffix(" ago").strip())
-        if text.startswith("+"):
-            return base + parse_duration(text[1:].strip())
-        clock = re.fullmatch(r"(\d{1,2}):(\d{2})(?::(\d{2}))?", text)
-        if clock:
-            zone = dt.datetime.now().astimezone().tzinfo if self.formatter.local_time else dt.UTC
-            day = dt.datetime.fromtimestamp(base / 1e6, tz=zone)
-            hour, minute, second = (int(g) if g else 0 for g in clock.groups())
-            moment = day.replace(hour=hour, minute=minute, second=second, microsecond=0)
-            return int(moment.timestamp() * 1_000_000)
-        return parse_time(text)
+    def _goto_problem(self, text: str) -> str | None:
+        """Why a typed time cannot be gone to (None: it can)."""
+        try:
+            self.view.goto_row(text, now_us=int(self.clock() * 1_000_000))
+        except ValueError as error:
+            return str(error)
+        return None
 
     def _goto(self, text: str | None) -> None:
         if not text:
             return
         try:
-            target = self.resolve_time(text)
+            row, past_end = self.view.goto_row(text, now_us=int(self.clock() * 1_000_000))
         except ValueError as error:
             self.notify(inert(str(error)), title="Go to time", severity="error")
             return
-        ids = self.table.ids
-        times = self.index.column("epoch_us")[ids]
-        row = int(np.searchsorted(times, target, side="left"))
-        if row >= len(ids):
+        if past_end:
             self.notify("no record at or after that time", timeout=3)
-            row = len(ids) - 1
-        self.table.move_to(row, center=True, user=True)
+        self.table.move_to(row, center=True)
 
-    # -- help, commands, keymap -------------------------------------------------------------
+    # -- help -------------------------------------------------------------------------------
 
     def help_groups(self) -> list[HelpGroup]:
         """Bindings for the help screen, with the keys currently in effect."""
@@ -872,14 +708,7 @@ class NeptuneAuditApp(App[None]):
             ("Application", self.BINDINGS),
             ("Table", RecordTable.BINDINGS),
             ("Detail pane (after tab)", DetailPane.BINDINGS),
-            (
-                "Filter and search bar",
-                [
-                    Binding("enter", "", "apply"),
-                    Binding("escape", "", "cancel"),
-                    Binding("up,down", "", "history"),
-                ],
-            ),
+            ("Filter and search bar (enter applies)", FilterBar.BINDINGS),
         ]
         return [
             HelpGroup(
@@ -894,72 +723,3 @@ class NeptuneAuditApp(App[None]):
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.help_groups()))
-
-    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        commands = [
-            ("filter: edit", "Open the filter bar", self.action_open_filter),
-            (
-                "filter: hide or show health probes",
-                "Toggle -path:/status",
-                self.action_toggle_probes,
-            ),
-            (
-                "filter: only this client",
-                "Keep records from the cursor's client",
-                lambda: self._quick("client", False),
-            ),
-            (
-                "filter: exclude this client",
-                "Hide the cursor's client",
-                lambda: self._quick("client", True),
-            ),
-            (
-                "filter: only this user",
-                "Keep the cursor's IAM principal",
-                lambda: self._quick("user", False),
-            ),
-            (
-                "filter: exclude this user",
-                "Hide the cursor's IAM principal",
-                lambda: self._quick("user", True),
-            ),
-            (
-                "filter: only this type",
-                "Keep the cursor's connection type",
-                lambda: self._quick("type", False),
-            ),
-            (
-                "filter: only this language",
-                "Keep the cursor's query language",
-                lambda: self._quick("lang", False),
-            ),
-            (
-                "filter: failed authentications",
-                "auth:failed",
-                lambda: self._append_term("auth:failed"),
-            ),
-            ("filter: clear all", "Remove every filter", self.action_clear_filters),
-            ("search: find text", "Highlight and jump between matches", self.action_open_search),
-            ("view: toggle detail", "Show or hide the detail pane", self.action_toggle_detail),
-            ("view: detail beside or below", "Move the detail pane", self.action_toggle_layout),
-            ("view: raw line", "Detail shows the raw log line", self.action_toggle_raw),
-            ("view: UTC or local time", "Switch the time zone of times", self.action_toggle_time),
-            (
-                "view: go to time",
-                "Jump to the first record at or after a time",
-                self.action_goto_time,
-            ),
-            ("view: choose columns", "Show or hide table columns", self.action_choose_columns),
-            ("record: copy", "Copy the raw record (OSC 52)", self.action_copy_record),
-        ]
-        for title, help_text, callback in commands:
-            yield SystemCommand(title, help_text, callback)
-
-    def _quick(self, field: str, exclude: bool) -> None:
-        value = self.quick_values().get(field)
-        if value is None:
-            self.notify(f"the record has no {field}", timeout=2)
-            return
-        term = f"{field}={quote_value(value)}"
-        self._append_term(f"-{term}" if exclude else term)

@@ -10,7 +10,6 @@ pretty-printed). A key switches to the raw line. Every string from the log goes 
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Iterable, Mapping
 from typing import ClassVar
@@ -30,8 +29,9 @@ from textual.widgets import Static
 
 from tui.model.record import Entry, Malformed, Record
 from tui.model.text import inert
+from tui.query import ago, display_time
 from tui.ui.gremlin_lexer import GremlinLexer
-from tui.ui.rows import ago, format_time
+from tui.view.search import SearchSpec
 
 SECTION = Style(bold=True)
 LABEL = Style(dim=True)
@@ -71,15 +71,14 @@ def _section(title: str, body: RenderableType) -> list[RenderableType]:
     return [Text(title, style=SECTION), Padding(body, (0, 0, 1, 2))]
 
 
-def _highlight(text: Text, pattern: re.Pattern[str] | None) -> Text:
+def _highlight(text: Text, pattern: SearchSpec | None) -> Text:
     if pattern is not None:
-        for match in pattern.finditer(text.plain):
-            if match.end() > match.start():
-                text.stylize(MATCH, match.start(), match.end())
+        for start, end in pattern.spans(text.plain):
+            text.stylize(MATCH, start, end)
     return text
 
 
-def _code(code: str, lexer: Lexer | None, pattern: re.Pattern[str] | None) -> RenderableType:
+def _code(code: str, lexer: Lexer | None, pattern: SearchSpec | None) -> RenderableType:
     """Highlighted code; with a search active, plain text with the matches marked."""
     code = inert(code, multiline=True)
     if lexer is None or pattern is not None:
@@ -109,7 +108,7 @@ def build_detail(
     instance: str = "",
     local_time: bool = False,
     raw: bool = False,
-    search: re.Pattern[str] | None = None,
+    search: SearchSpec | None = None,
     now_us: int | None = None,
 ) -> RenderableType:
     """The detail renderable for an entry."""
@@ -128,7 +127,7 @@ def build_detail(
             Text(f"Raw line  {record.source}:{record.line}", style=SECTION),
             Padding(_highlight(_text(record.raw), search), (0, 0, 0, 2)),
         )
-    stamp = format_time(record.epoch_us, local=local_time, microseconds=True, compact=False)
+    stamp = display_time(record.epoch_us, local=local_time, digits=6)
     zone = "local" if local_time else "UTC"
     summary: list[tuple[str, object]] = [
         ("time", Text.assemble(f"{stamp} {zone} ", (f"({ago(record.epoch_us, now)})", LABEL))),
@@ -192,7 +191,7 @@ def _context_table(context: Mapping[str, object]) -> Table:
     )
 
 
-def _query_sections(record: Record, search: re.Pattern[str] | None) -> list[RenderableType]:
+def _query_sections(record: Record, search: SearchSpec | None) -> list[RenderableType]:
     query = record.query
     lang = record.lang
     if query is not None:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-import numpy as np
-import numpy.typing as npt
 from textual.message import Message
 
-from tui.index.filtering import FilterResult
 from tui.sources.follow import FollowUpdate
 from tui.sources.local import Progress
+from tui.view.rows import Counts, RowsUpdate
+from tui.view.search import SearchUpdate
 
 
 @dataclass
@@ -36,32 +34,33 @@ class IndexFailed(Message):
 
 
 @dataclass
-class ViewReady(Message):
-    """The entries a filter keeps, in time order."""
+class RowsReady(Message):
+    """The rows a filter keeps (a worker's answer to a rows request)."""
+
+    update: RowsUpdate
+
+
+@dataclass
+class RowsFailed(Message):
+    """A rows request ended without an answer (``message`` empty when cancelled)."""
 
     generation: int
-    result: FilterResult
-    ids: npt.NDArray[np.int32]
+    message: str
 
 
 @dataclass
 class PreviewReady(Message):
-    """How many entries an expression being typed would keep."""
+    """What an expression being typed would keep."""
 
     text: str
-    count: int
+    counts: Counts
 
 
 @dataclass
 class SearchReady(Message):
-    """Rows of the current view whose text matches the search (``mask``: every entry
-    searched so far; ``jump``: move to the first match)."""
+    """Search matches over the shown rows."""
 
-    generation: int
-    pattern: re.Pattern[str]
-    rows: npt.NDArray[np.int64]
-    mask: npt.NDArray[np.bool_]
-    jump: bool
+    update: SearchUpdate
 
 
 @dataclass

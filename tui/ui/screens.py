@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -17,8 +17,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
+from tui.model.text import inert
 from tui.query.ast import FIELDS
-from tui.ui.rows import COLUMNS
+from tui.view.cells import COLUMNS
 
 
 @dataclass(frozen=True)
@@ -74,11 +75,16 @@ class HelpScreen(ModalScreen[None]):
 
 
 class GotoScreen(ModalScreen[str | None]):
-    """Ask for a time; returns the text typed, or None."""
+    """Ask for a time; returns the text typed, or None. A time ``check`` rejects keeps the
+    prompt open with the reason shown in it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="goto.cancel")
     ]
+
+    def __init__(self, check: Callable[[str], str | None]) -> None:
+        super().__init__()
+        self.check = check
 
     def compose(self) -> ComposeResult:
         with Vertical(id="goto-box", classes="dialog"):
@@ -90,7 +96,15 @@ class GotoScreen(ModalScreen[str | None]):
         self.query_one("#goto-input", Input).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value.strip() or None)
+        text = event.value.strip()
+        problem = self.check(text) if text else None
+        if problem is not None:
+            self.query_one("#goto-error", Static).update(Text("✗ " + inert(problem), "red"))
+            return
+        self.dismiss(text or None)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.query_one("#goto-error", Static).update("")
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -118,6 +132,7 @@ class QuickFilterScreen(ModalScreen[str | None]):
         super().__init__()
         self.exclude = exclude
         self.values = values
+        self._chosen = False  # a second key before the screen is gone does nothing
 
     def compose(self) -> ComposeResult:
         verb = "Exclude" if self.exclude else "Only"
@@ -126,7 +141,9 @@ class QuickFilterScreen(ModalScreen[str | None]):
             for key, field, label in QUICK_FIELDS:
                 value = self.values.get(field)
                 text = Text.assemble((f" {key} ", "bold reverse"), f"  {label}: ")
-                text.append(value if value is not None else "(none)", "bold" if value else "dim")
+                text.append(
+                    inert(value) if value is not None else "(none)", "bold" if value else "dim"
+                )
                 yield Static(text)
             yield Static(Text("esc cancel", style="dim"))
 
@@ -134,10 +151,15 @@ class QuickFilterScreen(ModalScreen[str | None]):
         for key, field, _ in QUICK_FIELDS:
             if event.key == key:
                 event.stop()
-                self.dismiss(field if self.values.get(field) is not None else None)
+                self._choose(field if self.values.get(field) is not None else None)
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        self._choose(None)
+
+    def _choose(self, field: str | None) -> None:
+        if not self._chosen:
+            self._chosen = True
+            self.dismiss(field)
 
 
 class ColumnsScreen(ModalScreen[None]):

@@ -1,12 +1,11 @@
 """What a table row shows: cell texts for an entry, and which columns fit the width.
 
 Cells come mostly from the index's columns (no parse); the query cell needs the entry's text
-and is computed only for rows on screen, then cached.
+and is computed only for rows on screen, then cached. Every text from the log is inert.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -18,6 +17,7 @@ from tui.model.fields import parse_arn, parse_host
 from tui.model.parser import text_field
 from tui.model.record import KNOWN_TYPES
 from tui.model.text import inert
+from tui.query import display_time
 
 
 @dataclass(frozen=True)
@@ -125,10 +125,10 @@ class RowFormatter:
 
     def time_text(self, epoch_us: int) -> str:
         """A record time as the table shows it."""
-        return format_time(
+        return display_time(
             epoch_us,
             local=self.local_time,
-            microseconds=self.microseconds,
+            digits=6 if self.microseconds else 3,
             compact=self.compact_time,
         )
 
@@ -204,30 +204,3 @@ class RowFormatter:
             name = inert(name)
             self._instance[key] = name
         return name
-
-
-def format_time(epoch_us: int, *, local: bool, microseconds: bool, compact: bool) -> str:
-    """``2026-11-24 08:15:30.123`` (or ``.123456``; ``11-24 08:15:30.123`` when compact),
-    in UTC or the local zone."""
-    moment = dt.datetime.fromtimestamp(epoch_us / 1_000_000, tz=dt.UTC)
-    if local:
-        moment = moment.astimezone()
-    text = moment.strftime("%m-%d %H:%M:%S" if compact else "%Y-%m-%d %H:%M:%S")
-    fraction = epoch_us % 1_000_000
-    return f"{text}.{fraction:06d}" if microseconds else f"{text}.{fraction // 1000:03d}"
-
-
-def ago(epoch_us: int, now_us: int) -> str:
-    """``3 min ago``, ``2 h ago``, ``in 5 s`` (for clocks that disagree)."""
-    delta = (now_us - epoch_us) / 1_000_000
-    future = delta < 0
-    seconds = abs(delta)
-    if seconds < 60:
-        text = f"{seconds:.0f} s"
-    elif seconds < 3600:
-        text = f"{seconds / 60:.0f} min"
-    elif seconds < 86400 * 2:
-        text = f"{seconds / 3600:.1f} h"
-    else:
-        text = f"{seconds / 86400:.0f} days"
-    return f"in {text}" if future else f"{text} ago"
