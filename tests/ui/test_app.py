@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 from rich.console import Console
+from textual.command import DiscoveryHit
 from textual.widgets import Static
 
 from tests.ui.conftest import make_app, rows_where, settle, wait_ready
@@ -236,7 +237,11 @@ async def test_help_palette_columns_time_and_layout(ui_logs: Path, state_home: P
         described = {d for group in app.help_groups() for _, d in group.bindings}
         assert {"Filter", "Search", "Go to time", "Probes", "Copy"} <= described
         await pilot.press("escape")
-        titles = {str(hit.display) async for hit in ViewerCommands(app.screen).discover()}
+        titles = {
+            str(hit.display)
+            async for hit in ViewerCommands(app.screen).discover()
+            if isinstance(hit, DiscoveryHit)
+        }
         assert {"filter: hide or show health probes", "view: toggle detail"} <= titles
         # A palette command runs its action.
         await pilot.press("ctrl+p", *"hide or show health", "enter")

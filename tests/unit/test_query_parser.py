@@ -705,7 +705,7 @@ def _shape(node: object) -> object:
         "",
         "word",
         '"two words"',
-        'client=10.0.1.18:34266 -type=Bolt',
+        "client=10.0.1.18:34266 -type=Bolt",
         "user=arn:aws:iam::123:role/App lang:sparql OR auth:failed",
         "(a OR b) c",
         "-(a b) OR c",

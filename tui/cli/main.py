@@ -37,6 +37,7 @@ from tui.sources import Background
 from tui.sources.files import FileReader
 from tui.sources.follow import Follower
 from tui.sources.local import Progress, SourceError, expand_paths, load
+from tui.view.rows import arrivals
 
 COMMANDS = ("view", "query", "stats", "demo", "fetch")
 EXIT_USAGE = 2
@@ -378,7 +379,8 @@ def _query_follow(args: argparse.Namespace, node: Node) -> int:
     follower.adopt_loaded()
     stop = threading.Event()
     try:
-        backlog = filtered_order(index, evaluate(index, node))
+        result = evaluate(index, node)
+        backlog = filtered_order(index, result)
         _write_entries(
             index,
             writer,
@@ -386,19 +388,16 @@ def _query_follow(args: argparse.Namespace, node: Node) -> int:
             args.malformed,
         )
         out.flush()
-        size = index.size
         while not stop.is_set():
             if _output_closed(out):
                 return 0  # like tail -f: a reader that went away ends the follow
             update = follower.poll()
             for event in update.events:
                 print(f"neptune-audit: {inert(event)}", file=sys.stderr)
-            if index.size > size:
-                found = evaluate(index, node, start=size)
-                new = np.flatnonzero(found.mask[size:]) + size
-                _write_entries(index, writer, index.in_order(new), args.malformed)
+            if index.size > result.size:
+                result, batch = arrivals(index, node, result)
+                _write_entries(index, writer, batch, args.malformed)
                 out.flush()
-                size = found.size
             stop.wait(args.interval)
     except KeyboardInterrupt:
         return 130

@@ -24,9 +24,6 @@ _SINGLE_LINE[0x0A] = "\\n"
 _SINGLE_LINE[0x0D] = "\\r"
 _MULTI_LINE: dict[int, str] = {k: v for k, v in _SINGLE_LINE.items() if k not in (0x09, 0x0A)}
 
-#: Matches one escape ``inert`` produced, so a UI can style them apart from the text.
-ESCAPE_PATTERN = re.compile(r"\\(?:x[0-9a-f]{2}|u[0-9a-f]{4}|[tnr])")
-
 _NEEDS_ESCAPE = re.compile("[" + "".join(re.escape(chr(c)) for c in _SINGLE_LINE) + "]")
 
 

@@ -554,8 +554,8 @@ class NeptuneAuditApp(App[None]):
             return
         try:
             spec = SearchSpec.parse(text)
-        except FilterError as error:
-            self.notify(inert(error.describe()), title="search", severity="error")
+        except ValueError as error:
+            self.notify(inert(str(error)), title="search", severity="error")
             return
         self.table.set_search(spec)
         request = self.view.start_search(spec)

@@ -153,3 +153,13 @@ def _counts(index: Index, result: FilterResult, previous: Counts | None) -> Coun
 def count_matches(index: Index, node: Node, cancel: threading.Event | None = None) -> Counts:
     """The counts a filter would give over every entry indexed now (the filter preview)."""
     return _counts(index, evaluate(index, node, cancel=cancel), None)
+
+
+def arrivals(
+    index: Index, node: Node, previous: FilterResult, cancel: threading.Event | None = None
+) -> tuple[FilterResult, I64]:
+    """The entries indexed since ``previous`` that pass the filter, in the merged order (the
+    batch ``query --follow`` prints), and the result to extend next time."""
+    result = extend(index, node, previous, cancel=cancel)
+    fresh = np.flatnonzero(result.mask[previous.size :]).astype(np.int64) + previous.size
+    return result, index.in_order(fresh)

@@ -1,9 +1,9 @@
-"""Search in the viewer: an explicit spec (literal or regex, case), its matches, next/previous.
+r"""Search in the viewer: an explicit spec (literal or regex, case), its matches, next/previous.
 
-What the user types is a literal, matched in any case, unless the whole text is a regex
-literal of the filter language (``/re/``, case-sensitive, or ``/re/i``). The spec is decided
-once, when the search starts, and the same spec drives the match count, the jumps and the
-highlighting (``SearchSpec.spans``).
+What the user types is a literal, matched in any case, unless the whole text is written as
+a regex (``/re/``, case-sensitive, or ``/re/i``; ``\/`` for a slash, spaces allowed). The
+spec is decided once, when the search starts, and the same spec drives the match count, the
+jumps and the highlighting (``SearchSpec.spans``).
 
 Matches are kept as a mask over entries: entries searched once keep their answer, so a
 search extends to entries that arrive (loading, following) and maps onto whatever rows the
@@ -22,7 +22,9 @@ import numpy.typing as npt
 
 from tui.index.index import Index
 from tui.index.textscan import TextQuery, literal_query, regex_query, search
-from tui.query import FilterError, Regex, parse_filter
+
+#: ``/source/`` or ``/source/i``: a regex.
+_REGEX = re.compile(r"/(.+)/(i?)", re.DOTALL)
 
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
@@ -39,12 +41,16 @@ class SearchSpec:
 
     @classmethod
     def parse(cls, text: str) -> SearchSpec:
-        """The spec for typed text (a bad ``/regex/`` raises FilterError)."""
+        """The spec for typed text (a bad regex raises ValueError)."""
         stripped = text.strip()
-        if stripped.startswith("/"):
-            node = parse_filter(stripped) if len(stripped) > 2 else None
-            if isinstance(node, Regex):
-                return cls(stripped, node.pattern, regex=True)
+        written = _REGEX.fullmatch(stripped)
+        if written is not None:
+            source = written.group(1).replace("\\/", "/")
+            flags = re.IGNORECASE if written.group(2) else 0
+            try:
+                return cls(stripped, re.compile(source, flags), regex=True)
+            except (re.error, OverflowError, RecursionError) as error:
+                raise ValueError(f"invalid regex: {error}") from None
         return cls(stripped, re.compile(re.escape(stripped), re.IGNORECASE), regex=False)
 
     @property
@@ -164,5 +170,5 @@ def spec_or_error(text: str) -> SearchSpec | str:
     """The spec for typed text, or the error to show for it."""
     try:
         return SearchSpec.parse(text)
-    except FilterError as error:
-        return error.describe()
+    except ValueError as error:
+        return str(error)
