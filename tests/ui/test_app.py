@@ -179,7 +179,7 @@ async def test_detail_of_each_language_probe_and_malformed(ui_logs: Path, state_
         for name, predicate in cases.items():
             row = rows_where(app, predicate)[0]
             app.table.move_to(row, user=True)
-            await pilot.pause(0.05)
+            await settle(app)
             text = detail_text(app)
             entry = app.index.entry(app.table.cursor_entry or 0)
             if name == "malformed":
@@ -202,6 +202,7 @@ async def test_detail_of_each_language_probe_and_malformed(ui_logs: Path, state_
                     assert entry.principal.account in text  # type: ignore[operator]
         app.table.move_to(rows_where(app, lambda e: isinstance(e, Record))[0], user=True)
         await pilot.press("r")
+        await settle(app)
         assert "Raw line" in detail_text(app)
 
 
@@ -220,7 +221,7 @@ async def test_log_text_is_inert(ui_logs: Path, state_home: Path) -> None:
         text = detail_text(app)
         assert "[bold red]boom[/]" in text and "\\x1b[31m" in text
         await pilot.press("j")
-        await pilot.pause(0.05)
+        await settle(app)
         text = detail_text(app)
         assert "[blink]agent[/blink]\\x1b]0;title\\x07" in text
         assert "\x1b" not in text

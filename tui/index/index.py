@@ -122,18 +122,21 @@ class Index:
         """The value a dictionary column's code stands for."""
         return self.tables[column].values[code]
 
-    def read(self, entry: int) -> bytes | None:
-        """The raw bytes of an entry, continuation lines included (None: text gone)."""
+    def read(self, entry: int, limit: int | None = None) -> bytes | None:
+        """The raw bytes of an entry, continuation lines included, or its first ``limit``
+        bytes (None: its text is gone)."""
         store = self.store
+        length = int(store.column("length")[entry])
         return self.reader.read_range(
             int(store.column("source")[entry]),
             int(store.column("offset")[entry]),
-            int(store.column("length")[entry]),
+            length if limit is None else min(length, limit),
         )
 
-    def text(self, entry: int) -> str:
-        """An entry's text as parsed: UTF-8 with replacements, LF line ends ("" once gone)."""
-        data = self.read(entry)
+    def text(self, entry: int, limit: int | None = None) -> str:
+        """An entry's text as parsed: UTF-8 with replacements, LF line ends ("" once gone);
+        with ``limit``, the text of its first ``limit`` bytes only."""
+        data = self.read(entry, limit)
         return decode_entry_bytes(data) if data is not None else ""
 
     def entry(self, entry: int) -> Entry:

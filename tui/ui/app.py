@@ -10,20 +10,25 @@ while it is still being built: each progress report asks for the rows again.
 from __future__ import annotations
 
 import functools
+import os
+import shlex
+import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SuspendNotSupported
 from textual.binding import Binding, BindingType
 from textual.containers import Container
 from textual.css.query import NoMatches
 from textual.timer import Timer
 from textual.widgets import Footer
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.index.filtering import Cancelled
 from tui.index.index import Index
@@ -35,14 +40,16 @@ from tui.sources.files import FileReader
 from tui.sources.follow import Follower
 from tui.sources.local import LogFile, Progress, SourceError, expand_paths, load
 from tui.ui.commands import ViewerCommands
-from tui.ui.detail import DetailPane, build_detail
+from tui.ui.detail import QUERY_SHOWN, DetailOptions, DetailPane, build_detail
 from tui.ui.filter_bar import FilterBar
 from tui.ui.keymap import load_keymap
 from tui.ui.messages import (
+    DetailReady,
     Followed,
     IndexFailed,
     IndexLoaded,
     IndexProgress,
+    PagerReady,
     PreviewReady,
     RowsFailed,
     RowsReady,
@@ -69,6 +76,7 @@ _ROWS_REFRESH_S = 0.25
 _PREVIEW_DELAY_S = 0.2
 _DETAIL_SIZES = (6, 40)  # rows below the table (min, max)
 _DETAIL_WIDTHS = (30, 80)  # percent of the width beside the table (min, max)
+_QUERY_MOST = 16 * QUERY_SHOWN  # characters of a query the pane shows at most (1 MB)
 
 
 def quiet_when_closing(handler: Callable[..., None]) -> Callable[..., None]:
@@ -143,6 +151,8 @@ class NeptuneAuditApp(App[None]):
             "vertical_line", "toggle_layout", "Detail beside/below", show=False, id="view.layout"
         ),
         Binding("r", "toggle_raw", "Raw", show=False, id="view.raw"),
+        Binding("plus", "detail_more", "More of a long query", show=False, id="detail.more"),
+        Binding("o", "open_pager", "Query in $PAGER", show=False, id="detail.pager"),
         Binding("t", "toggle_time", "UTC/local", show=False, id="view.time"),
         Binding("at,ctrl+g", "goto_time", "Go to time", show=False, id="view.goto"),
         Binding("c", "choose_columns", "Columns", show=False, id="view.columns"),
@@ -185,6 +195,10 @@ class NeptuneAuditApp(App[None]):
         self._preview_cancel = threading.Event()
         self._preview_timer: Timer | None = None
         self._raw = False
+        self._detail_generation = 0
+        self._detail_entry: int | None = None
+        self._detail_shown: tuple[int, int | None] = (0, None)
+        self._query_limit = QUERY_SHOWN
         self._detail_rows = 0  # 0: a share of the terminal's height, until the user resizes
         self._detail_percent = 45
         self._follow_stop = threading.Event()
@@ -314,6 +328,7 @@ class NeptuneAuditApp(App[None]):
                 return
         request = self.view.rows_request()
         if request is None:
+            self._check_ready()
             return
         self._last_rows = time.monotonic()
         self._compute_rows(request, self._rows_cancel)
@@ -348,7 +363,11 @@ class NeptuneAuditApp(App[None]):
             self._request_search()
         if applied.again:
             self._refresh_rows(now=applied.stale)
-        elif not self.view.loading and self.view.error is None:
+        self._check_ready()
+
+    def _check_ready(self) -> None:
+        """Say (to tests and benchmarks) when everything is indexed and shown."""
+        if not self.view.loading and self.view.up_to_date:
             self.ready.set()
 
     @quiet_when_closing
@@ -438,25 +457,82 @@ class NeptuneAuditApp(App[None]):
         self._show_detail()
 
     def _show_detail(self) -> None:
+        """Show the cursor's entry in the detail pane (built in a worker: a record of any
+        size costs the event loop only its bounded rendering)."""
         entry = self.view.cursor_entry
+        self._detail_generation += 1
+        if entry != self._detail_entry:
+            self._detail_entry = entry
+            self._query_limit = QUERY_SHOWN
         if entry is None:
             empty = "no records match the filter" if self.index.size else "no records yet"
             self.detail.show(Text(empty, style="dim"))
             return
-        parsed = self.index.entry(entry)
-        instance = ""
-        if isinstance(parsed, Record):
-            instance = self.formatter.row(entry).cells.get("instance", "")
-        self.detail.show(
-            build_detail(
-                parsed,
-                instance=instance,
-                local_time=self.formatter.local_time,
-                raw=self._raw,
-                search=self.view.search.spec,
-                now_us=int(self.clock() * 1_000_000),
-            )
+        options = DetailOptions(
+            instance=self.formatter.instance(entry),
+            local_time=self.formatter.local_time,
+            raw=self._raw,
+            search=self.view.search.spec,
+            now_us=int(self.clock() * 1_000_000),
+            query_limit=self._query_limit,
         )
+        self._build_detail(self._detail_generation, entry, options)
+
+    @work(thread=True, exclusive=True, group="detail", exit_on_error=False)
+    def _build_detail(self, generation: int, entry: int, options: DetailOptions) -> None:
+        parsed = self.index.entry(entry)
+        if get_current_worker().is_cancelled:
+            return
+        self.post_message(DetailReady(generation, build_detail(parsed, options)))
+
+    @quiet_when_closing
+    def on_detail_ready(self, message: DetailReady) -> None:
+        if message.generation == self._detail_generation:
+            self.detail.show(message.renderable)
+            self._detail_shown = (message.generation, self._detail_entry)
+
+    @property
+    def detail_settled(self) -> bool:
+        """Whether the detail pane shows the cursor's entry as last asked (for tests)."""
+        if self.view.cursor_entry is None:
+            return True
+        return self._detail_shown == (self._detail_generation, self.view.cursor_entry)
+
+    def action_detail_more(self) -> None:
+        """Show four times more of a long query in the detail pane."""
+        if self._query_limit >= _QUERY_MOST:
+            self.notify("that is as much as the pane shows: o opens the whole text", timeout=3)
+            return
+        self._query_limit = min(_QUERY_MOST, self._query_limit * 4)
+        self._show_detail()
+
+    def action_open_pager(self) -> None:
+        """Open the cursor's whole query (or raw line) in $PAGER."""
+        entry = self.view.cursor_entry
+        if entry is not None:
+            self._write_pager_text(entry, self._raw)
+
+    @work(thread=True, group="pager", exit_on_error=False)
+    def _write_pager_text(self, entry: int, raw: bool) -> None:
+        parsed = self.index.entry(entry)
+        text = parsed.raw
+        if isinstance(parsed, Record) and not raw and parsed.query is not None:
+            text = parsed.query.text
+        fd, name = tempfile.mkstemp(prefix="neptune-audit-", suffix=".txt")  # mode 0600
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(inert(text, multiline=True) + "\n")
+        self.post_message(PagerReady(Path(name)))
+
+    @quiet_when_closing
+    def on_pager_ready(self, message: PagerReady) -> None:
+        command = shlex.split(os.environ.get("PAGER") or "less")
+        try:
+            with self.suspend():
+                subprocess.run([*command, str(message.path)], check=False)
+        except (SuspendNotSupported, OSError) as error:
+            self.notify(inert(f"cannot run the pager {command[0]}: {error}"), severity="error")
+        finally:
+            message.path.unlink(missing_ok=True)
 
     def _update_status(self) -> None:
         self.query_one(StatusLine).facts = self.view.facts()

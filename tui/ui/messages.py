@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
+from rich.console import RenderableType
 from textual.message import Message
 
 from tui.sources.follow import FollowUpdate
@@ -68,3 +70,18 @@ class Followed(Message):
     """Followed files changed: entries were added, or files rotated, appeared, went."""
 
     update: FollowUpdate
+
+
+@dataclass
+class DetailReady(Message):
+    """The detail of the cursor's entry, built (``generation``: which request it answers)."""
+
+    generation: int
+    renderable: RenderableType
+
+
+@dataclass
+class PagerReady(Message):
+    """A record's text, written to a private temporary file for $PAGER."""
+
+    path: Path

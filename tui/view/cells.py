@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tui.index.index import Index
-from tui.index.schema import AUTH_FAILED, AUTH_OK, KIND_MALFORMED, LANG_NAMES
+from tui.index.schema import AUTH_FAILED, AUTH_OK, KIND_MALFORMED, KIND_RECORD, LANG_NAMES
 from tui.model.fields import parse_arn, parse_host
 from tui.model.parser import text_field
 from tui.model.record import KNOWN_TYPES
@@ -47,6 +47,8 @@ COLUMN_KEYS: tuple[str, ...] = tuple(column.key for column in COLUMNS)
 QUERY_MIN_WIDTH = 20
 _COMPACT_TIME_BELOW = 110  # terminal width under which the time loses its year
 _QUERY_CELL_LIMIT = 2000
+#: Bytes of an entry read for its cells: a multi-megabyte query costs no more than this.
+CELL_READ_LIMIT = 64 * 1024
 _LANG_SHORT = {"gremlin": "gremlin", "sparql": "sparql", "opencypher": "cypher"}
 
 
@@ -150,7 +152,7 @@ class RowFormatter:
         time = self.time_text(int(index.column("epoch_us")[entry]))
         if int(index.column("kind")[entry]) == KIND_MALFORMED:
             reason = index.value("reason", int(index.column("reason")[entry])) or "malformed"
-            raw = " ".join(index.text(entry).split())[:_QUERY_CELL_LIMIT]
+            raw = " ".join(index.text(entry, CELL_READ_LIMIT).split())[:_QUERY_CELL_LIMIT]
             cells = dict.fromkeys(COLUMN_KEYS, "")
             cells.update(
                 time=time,
@@ -164,7 +166,7 @@ class RowFormatter:
         path = index.value("path", int(index.column("path")[entry]))
         auth = int(index.column("auth")[entry])
         lang = LANG_NAMES[int(index.column("lang")[entry])]
-        query = text_field(index.text(entry), "query")
+        query = text_field(index.text(entry, CELL_READ_LIMIT), "query")
         cells = {
             "time": time,
             "instance": self._instance_of(source_id, int(index.column("server")[entry])),
@@ -182,6 +184,13 @@ class RowFormatter:
             failed_auth=auth == AUTH_FAILED,
             unknown_type=conn_type is not None and conn_type not in KNOWN_TYPES,
         )
+
+    def instance(self, entry: int) -> str:
+        """The instance an entry belongs to (from the columns)."""
+        index = self.index
+        is_record = int(index.column("kind")[entry]) == KIND_RECORD
+        server = int(index.column("server")[entry]) if is_record else 0
+        return self._instance_of(int(index.column("source")[entry]), server)
 
     def _user(self, code: int) -> str:
         short = self._short_user.get(code)

@@ -128,6 +128,18 @@ class ViewModel:
             anchor=self._anchor,
         )
 
+    @property
+    def up_to_date(self) -> bool:
+        """Whether the rows cover every entry indexed, for the current filter, with no
+        request under way."""
+        result = self._result
+        return (
+            self._in_flight is None
+            and not self._pending
+            and result is not None
+            and result.size >= self.index.size
+        )
+
     def rows_failed(self, generation: int) -> None:
         """A rows job ended without an answer (cancelled or failed)."""
         if self._in_flight == generation:
