@@ -235,7 +235,7 @@ async def test_help_palette_columns_time_and_layout(ui_logs: Path, state_home: P
         await wait_ready(app)
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
-        described = {d for group in app.help_groups() for _, d in group.bindings}
+        described = {d for group in app.help_groups() for _, d, _ in group.bindings}
         assert {"Filter", "Search", "Go to time", "Probes", "Copy"} <= described
         await pilot.press("escape")
         titles = {

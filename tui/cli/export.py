@@ -22,6 +22,7 @@ RECORD_KEYS: tuple[str, ...] = (
     "epoch_us",
     "client",
     "server",
+    "instance",
     "type",
     "arn",
     "auth_ok",
@@ -46,6 +47,7 @@ def record_object(record: Record) -> dict[str, Any]:
         "epoch_us": record.epoch_us,
         "client": record.client.raw if record.client else None,
         "server": record.server.raw if record.server else None,
+        "instance": record.instance,
         "type": record.conn_type,
         "arn": record.arn,
         "auth_ok": record.auth_ok,
@@ -134,7 +136,7 @@ class TableWriter(Writer):
     width and everything from the log is made inert."""
 
     COLUMNS: tuple[tuple[str, int], ...] = (
-        ("TIME (UTC)", 24),
+        ("TIME (UTC)", 27),
         ("CLIENT", 15),
         ("TYPE", 9),
         ("USER", 22),
@@ -162,7 +164,7 @@ class TableWriter(Writer):
         user = record.principal.short if record.principal else ""
         query = " ".join((record.query.text if record.query else "").split())
         cells = [
-            format_time_us(record.epoch_us)[:-4] + "Z",
+            format_time_us(record.epoch_us),
             record.client.key if record.client else "",
             record.conn_type or "",
             user,
@@ -209,10 +211,10 @@ def stats_text(stats: Stats) -> str:
 
     def section(title: str, pairs: Iterable[tuple[str, int]]) -> None:
         items = list(pairs)
+        if not items:
+            return  # nothing to list: no heading either
         lines.append("")
         lines.append(title)
-        if not items:
-            lines.append("  -")
         for value, count in items:
             lines.append(f"  {count:>10,}  {inert(str(value))}")
 

@@ -212,7 +212,7 @@ def attach_filter_values(args: list[str]) -> list[str]:
 
 
 def _fail(message: str) -> None:
-    print(f"neptune-audit: {message}", file=sys.stderr)
+    print(f"neptune-audit: {inert(message)}", file=sys.stderr)
 
 
 def _silence_stdout() -> None:
@@ -488,7 +488,7 @@ def _view(
     )
     app.run()
     app.index.close()
-    return 0
+    return app.return_code or 0  # a crash (Textual reports it) is never a success
 
 
 def _run_with(jobs: Sequence[Background], body: Callable[[], int]) -> int:

@@ -12,7 +12,7 @@ files and their descriptors belong to ``tui.sources``).
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -28,8 +28,9 @@ from tui.index.schema import (
     KIND_RECORD,
     NO_TIME,
 )
+from tui.model.fields import server_instance_names
 from tui.model.parser import decode_entry_bytes, parse_entry
-from tui.model.record import Entry, Malformed
+from tui.model.record import Entry, Malformed, Record
 
 #: Columns a commit copies from the span as they are (codes already translated).
 _COPIED = tuple(name for name in COLUMNS if name not in ("offset", "length", "line", "source"))
@@ -96,6 +97,7 @@ class Index:
         self._pending: list[npt.NDArray[np.int64]] = []
         self._rebuild = False
         self._scanner = Scanner()  # parses single entries again when they grow
+        self._server_instances: list[str | None] = []
 
     # -- reading ----------------------------------------------------------------------
 
@@ -147,7 +149,27 @@ class Index:
         data = self.read(entry)
         if data is None:
             return Malformed(GONE_REASON, "", source.name, line, offset)
-        return parse_entry(decode_entry_bytes(data), source=source.name, line=line, offset=offset)
+        parsed = parse_entry(decode_entry_bytes(data), source=source.name, line=line, offset=offset)
+        if isinstance(parsed, Record):
+            return replace(parsed, instance=self.instance_of(entry))
+        return parsed
+
+    def server_instances(self) -> list[str | None]:
+        """The instance name of each server code (see ``server_instance_names``)."""
+        values = self.tables["server"].values
+        if len(self._server_instances) != len(values):
+            self._server_instances = server_instance_names(list(values))
+        return self._server_instances
+
+    def instance_of(self, entry: int) -> str | None:
+        """The instance of a record: the directory its file is in (``DIR/<instance>/file``),
+        else the name its server field gives."""
+        named = self.sources[int(self.store.column("source")[entry])].instance
+        if named is not None:
+            return named
+        names = self.server_instances()
+        code = int(self.store.column("server")[entry])
+        return names[code] if code < len(names) else None
 
     def close(self) -> None:
         """Close the reader (the files and temporary copies behind the sources)."""

@@ -137,6 +137,8 @@ class Record:
     line: int
     offset: int
     raw: str
+    #: The Neptune instance, named by the index from the file's place or the server field.
+    instance: str | None = None
 
     @property
     def arn(self) -> str | None:

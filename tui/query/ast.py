@@ -28,6 +28,7 @@ FIELDS: tuple[str, ...] = (
     "query",
     "header",
     "source",
+    "instance",
 )
 
 #: Values ``auth:`` accepts.

@@ -7,7 +7,7 @@ tests check that both agree entry by entry.
 
 from __future__ import annotations
 
-from tui.model.record import AUTH_NAMES, Entry, Principal, Record
+from tui.model.record import AUTH_NAMES, Entry, Host, Principal, Record
 from tui.query.ast import And, FieldMatch, Last, MatchAll, Node, Not, Or, Regex, Text, TimeBound
 
 
@@ -38,9 +38,17 @@ def field_values(record: Record, field: str) -> list[str]:
         value = record.header_raw
     elif field == "source":
         value = record.source
+    elif field == "instance":
+        value = record.instance
     else:
         raise ValueError(f"unknown field {field!r}")
     return [] if value is None else [value]
+
+
+def client_text(host: Host) -> str:
+    """A client as its text is searched (``client:`` and ``client:/re/``): the address and
+    the port, as exported and shown (``10.0.1.18:34266``)."""
+    return f"{host.key}:{host.port}" if host.port is not None else host.key
 
 
 def split_client_value(value: str) -> tuple[str, int | None]:
@@ -75,7 +83,9 @@ def field_matches(node: FieldMatch, entry: Entry) -> bool:
         return node.field == "source" and text_matches(node, entry.source)
     if node.field == "user" and node.op == "equals":
         return entry.principal is not None and user_equals(entry.principal, node.value)
-    if node.field == "client" and node.op == "equals" and entry.client is not None:
+    if node.field == "client" and entry.client is not None:
+        if node.op != "equals":
+            return text_matches(node, client_text(entry.client))
         address, port = split_client_value(node.value)
         if port is not None:
             return entry.client.key.lower() == address.lower() and entry.client.port == port

@@ -87,6 +87,12 @@ class FileReader:
             self._cleanups.clear()
 
 
+def state_directory() -> Path:
+    """Where the tool keeps what it learns between runs (XDG state directory)."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "neptune-audit"
+
+
 def private_directory(path: Path) -> Path:
     """Create ``path`` (and missing parents) readable by the user alone (0700, whatever the
     umask); an existing directory keeps its mode."""

@@ -21,11 +21,12 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, SuspendNotSupported
 from textual.binding import Binding, BindingType
 from textual.containers import Container
 from textual.css.query import NoMatches
+from textual.notifications import SeverityLevel
 from textual.timer import Timer
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -36,7 +37,7 @@ from tui.model.record import Record
 from tui.model.text import inert
 from tui.query import FilterError
 from tui.sources import Background
-from tui.sources.files import FileReader
+from tui.sources.files import FileReader, private_directory, state_directory
 from tui.sources.follow import Follower
 from tui.sources.local import LogFile, Progress, SourceError, expand_paths, load
 from tui.ui.commands import ViewerCommands
@@ -76,6 +77,7 @@ _ROWS_REFRESH_S = 0.25
 _PREVIEW_DELAY_S = 0.2
 _DETAIL_SIZES = (6, 40)  # rows below the table (min, max)
 _DETAIL_WIDTHS = (30, 80)  # percent of the width beside the table (min, max)
+_TABLE_MIN_ROWS = 4  # rows the table keeps however small the terminal
 _QUERY_MOST = 16 * QUERY_SHOWN  # characters of a query the pane shows at most (1 MB)
 
 
@@ -123,6 +125,7 @@ class NeptuneAuditApp(App[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="app.interrupt"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("slash,f", "open_filter", "Filter", id="filter.open"),
         Binding("s", "open_search", "Search", id="search.open"),
@@ -221,12 +224,36 @@ class NeptuneAuditApp(App[None]):
             self.set_keymap(self._keymap)
         self.query_one(FilterBar).display = False
         self.table.focus()
-        self._apply_detail_size()
+        self._apply_detail_size(self.size.height)
         self._update_status()
         self._show_detail()
         self._load()
         for job in self.background:
             self._run_background(job)
+
+    def tell(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+    ) -> None:
+        """A notification whose text is shown as it is: never markup, never a control
+        character (file names and server messages go through here)."""
+        self.notify(
+            inert(message), title=inert(title), severity=severity, timeout=timeout, markup=False
+        )
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """Save an SVG screenshot (by default in the XDG state directory, created if need be;
+        the notification says where)."""
+        directory = Path(path) if path else state_directory() / "screenshots"
+        try:
+            private_directory(directory)
+        except OSError:
+            directory = Path.cwd()
+        self.deliver_screenshot(filename, str(directory))
 
     @property
     def table(self) -> RecordTable:
@@ -311,7 +338,7 @@ class NeptuneAuditApp(App[None]):
     def on_index_failed(self, message: IndexFailed) -> None:
         self.view.loaded()
         self.view.error = message.message
-        self.notify(inert(message.message), title="Cannot load", severity="error", timeout=30)
+        self.tell(message.message, title="Cannot load", severity="error", timeout=30)
         self._update_status()
         self.ready.set()
 
@@ -374,7 +401,7 @@ class NeptuneAuditApp(App[None]):
     def on_rows_failed(self, message: RowsFailed) -> None:
         self.view.rows_failed(message.generation)
         if message.message:
-            self.notify(inert(message.message), title="filter failed", severity="error")
+            self.tell(message.message, title="filter failed", severity="error")
         self._refresh_rows(now=True)
 
     def set_filter(self, view_filter: ViewFilter) -> None:
@@ -394,10 +421,10 @@ class NeptuneAuditApp(App[None]):
         if following:
             if not self.view.loading:
                 self._start_following()
-            self.notify("following: new records appear as they are written", timeout=3)
+            self.tell("following: new records appear as they are written", timeout=3)
         else:
             self._follow_stop.set()
-            self.notify("stopped following", timeout=2)
+            self.tell("stopped following", timeout=2)
         self.table.sync()
         self._update_status()
 
@@ -421,7 +448,7 @@ class NeptuneAuditApp(App[None]):
     @quiet_when_closing
     def on_followed(self, message: Followed) -> None:
         for event in message.update.events:
-            self.notify(inert(event), title="follow", timeout=6)
+            self.tell(event, title="follow", timeout=6)
         self.formatter.clear_instances()
         self._update_status()
         self._refresh_rows()
@@ -447,7 +474,7 @@ class NeptuneAuditApp(App[None]):
             self.view.loaded()
         error = event.worker.error
         message = f"{type(error).__name__}: {error}" if error else "unknown error"
-        self.notify(inert(message), title=f"{group} failed", severity="error", timeout=30)
+        self.tell(message, title=f"{group} failed", severity="error", timeout=30)
         self.ready.set()
 
     # -- the cursor and the detail ----------------------------------------------------------
@@ -501,7 +528,7 @@ class NeptuneAuditApp(App[None]):
     def action_detail_more(self) -> None:
         """Show four times more of a long query in the detail pane."""
         if self._query_limit >= _QUERY_MOST:
-            self.notify("that is as much as the pane shows: o opens the whole text", timeout=3)
+            self.tell("that is as much as the pane shows: o opens the whole text", timeout=3)
             return
         self._query_limit = min(_QUERY_MOST, self._query_limit * 4)
         self._show_detail()
@@ -530,7 +557,7 @@ class NeptuneAuditApp(App[None]):
             with self.suspend():
                 subprocess.run([*command, str(message.path)], check=False)
         except (SuspendNotSupported, OSError) as error:
-            self.notify(inert(f"cannot run the pager {command[0]}: {error}"), severity="error")
+            self.tell(f"cannot run the pager {command[0]}: {error}", severity="error")
         finally:
             message.path.unlink(missing_ok=True)
 
@@ -551,7 +578,7 @@ class NeptuneAuditApp(App[None]):
             try:
                 self.set_filter(self.view.filter.with_text(message.text))
             except FilterError as error:  # the bar validated it: only a race gets here
-                self.notify(inert(error.describe()), title="filter", severity="error")
+                self.tell(error.describe(), title="filter", severity="error")
         else:
             self._run_search(message.text)
 
@@ -597,7 +624,7 @@ class NeptuneAuditApp(App[None]):
 
     def action_toggle_probes(self) -> None:
         hidden = not self.view.filter.hide_probes
-        self.notify("health probes hidden" if hidden else "health probes shown", timeout=2)
+        self.tell("health probes hidden" if hidden else "health probes shown", timeout=2)
         self.set_filter(self.view.filter.with_probes_hidden(hidden))
 
     def action_clear_filters(self) -> None:
@@ -614,7 +641,7 @@ class NeptuneAuditApp(App[None]):
         """Only (or all but) the records with the cursor record's value of ``field``."""
         value = self.view.quick_values().get(field)
         if value is None:
-            self.notify(f"the record has no {field}", timeout=2)
+            self.tell(f"the record has no {field}", timeout=2)
             return
         self.set_filter(self.view.filter.with_quick(field, value, exclude=exclude))
 
@@ -631,7 +658,7 @@ class NeptuneAuditApp(App[None]):
         try:
             spec = SearchSpec.parse(text)
         except ValueError as error:
-            self.notify(inert(str(error)), title="search", severity="error")
+            self.tell(str(error), title="search", severity="error")
             return
         self.table.set_search(spec)
         request = self.view.start_search(spec)
@@ -660,14 +687,14 @@ class NeptuneAuditApp(App[None]):
         if message.update.jump and not self.view.search.matches:
             spec = self.view.search.spec
             text = spec.text if spec is not None else ""
-            self.notify(f"no match for {inert(text)!r}", timeout=3)
+            self.tell(f"no match for {text!r}", timeout=3)
         if row is not None:
             self.table.move_to(row, center=True)
 
     def action_search_next(self, direction: int) -> None:
         row = self.view.search.next_row(self.view.cursor_row, direction)
         if row is None:
-            self.notify("no search matches (s to search)", timeout=2)
+            self.tell("no search matches (s to search)", timeout=2)
             return
         self.table.move_to(row, center=True)
 
@@ -692,33 +719,37 @@ class NeptuneAuditApp(App[None]):
             self._detail_percent = max(low, min(high, self._detail_percent + 5 * step))
         else:
             low, high = _DETAIL_SIZES
-            current = self._detail_rows or self._default_detail_rows()
+            current = self._detail_rows or self._default_detail_rows(self.size.height)
             self._detail_rows = max(low, min(high, current + 2 * step))
-        self._apply_detail_size()
+        self._apply_detail_size(self.size.height)
 
-    def _default_detail_rows(self) -> int:
+    @staticmethod
+    def _default_detail_rows(height: int) -> int:
         low, high = _DETAIL_SIZES
-        return max(low, min(high // 2, self.size.height * 3 // 8))
+        return max(low, min(high // 2, height * 3 // 8))
 
-    def on_resize(self) -> None:
-        if not self._detail_rows:
-            self._apply_detail_size()
+    def on_resize(self, event: events.Resize) -> None:
+        self._apply_detail_size(event.size.height)
 
     def action_toggle_layout(self) -> None:
         main = self.query_one("#main")
         beside = main.has_class("below")
         main.set_class(beside, "beside")
         main.set_class(not beside, "below")
-        self._apply_detail_size()
+        self._apply_detail_size(self.size.height)
 
-    def _apply_detail_size(self) -> None:
+    def _apply_detail_size(self, height: int) -> None:
+        """Size the detail pane for a terminal ``height`` rows high: the table keeps at
+        least a header and ``_TABLE_MIN_ROWS`` rows whatever the pane was set to."""
         detail = self.detail
         if self.query_one("#main").has_class("beside"):
             detail.styles.width = f"{self._detail_percent}%"
             detail.styles.height = "1fr"
-        else:
-            detail.styles.height = self._detail_rows or self._default_detail_rows()
-            detail.styles.width = "1fr"
+            return
+        wanted = self._detail_rows or self._default_detail_rows(height)
+        room = height - 2 - 1 - _TABLE_MIN_ROWS  # status and footer lines, table header
+        detail.styles.height = max(3, min(wanted, room))
+        detail.styles.width = "1fr"
 
     def action_toggle_raw(self) -> None:
         self._raw = not self._raw
@@ -739,17 +770,20 @@ class NeptuneAuditApp(App[None]):
             self.table.focus()
 
     def action_choose_columns(self) -> None:
-        self.push_screen(ColumnsScreen(self.table.hidden_columns))
+        table = self.table
+        self.push_screen(
+            ColumnsScreen(table.shown_columns, table.hidden_columns, table.pinned_columns)
+        )
 
     def on_columns_screen_changed(self, message: ColumnsScreen.Changed) -> None:
-        self.table.set_hidden_columns(message.hidden)
+        self.table.set_columns(message.hidden, message.pinned)
 
     def action_copy_record(self) -> None:
         entry = self.view.cursor_entry
         if entry is None:
             return
         self.copy_to_clipboard(self.index.text(entry))
-        self.notify("record copied to the clipboard (OSC 52)", timeout=2)
+        self.tell("record copied to the clipboard (OSC 52)", timeout=2)
 
     # -- go to time -------------------------------------------------------------------------
 
@@ -770,10 +804,10 @@ class NeptuneAuditApp(App[None]):
         try:
             row, past_end = self.view.goto_row(text, now_us=int(self.clock() * 1_000_000))
         except ValueError as error:
-            self.notify(inert(str(error)), title="Go to time", severity="error")
+            self.tell(str(error), title="Go to time", severity="error")
             return
         if past_end:
-            self.notify("no record at or after that time", timeout=3)
+            self.tell("no record at or after that time", timeout=3)
         self.table.move_to(row, center=True)
 
     # -- help -------------------------------------------------------------------------------
@@ -788,7 +822,12 @@ class NeptuneAuditApp(App[None]):
         ]
         return [
             HelpGroup(
-                title, [(self._keys(b), b.description) for b in bindings if isinstance(b, Binding)]
+                title,
+                [
+                    (self._keys(b), b.description, b.id or "")
+                    for b in bindings
+                    if isinstance(b, Binding)
+                ],
             )
             for title, bindings in groups
         ]

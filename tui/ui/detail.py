@@ -102,7 +102,7 @@ def _pairs(rows: Iterable[tuple[str, object]]) -> Table:
     table.add_column(style=LABEL, no_wrap=True)
     table.add_column(overflow="fold")
     for label, value in rows:
-        table.add_row(Text(label), value if isinstance(value, Text) else _text(value))
+        table.add_row(_text(label, limit=200), value if isinstance(value, Text) else _text(value))
     return table
 
 

@@ -9,7 +9,6 @@ XDG state directory, readable by the user alone.
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ from textual.widgets import Input, Label, Static
 
 from tui.model.text import inert
 from tui.query import FilterError, parse_filter
-from tui.sources.files import write_private
+from tui.sources.files import state_directory, write_private
 from tui.view.search import spec_or_error
 
 Mode = Literal["filter", "search"]
@@ -34,8 +33,7 @@ _HISTORY_LIMIT = 200
 
 def history_path(mode: Mode) -> Path:
     """Where a bar's history is kept between runs (XDG state directory)."""
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "neptune-audit" / f"{mode}-history.json"
+    return state_directory() / f"{mode}-history.json"
 
 
 def load_history(mode: Mode) -> list[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from rich.cells import set_cell_size
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -82,6 +82,7 @@ class RecordTable(ScrollView, can_focus=True):
         self.view = view
         self.formatter = formatter
         self.hidden_columns: frozenset[str] = frozenset()
+        self.pinned_columns: frozenset[str] = frozenset()  # turned on: never dropped
         self.query_offset = 0
         self.search: SearchSpec | None = None
         self._columns: list[tuple[Column, int]] = []
@@ -113,11 +114,17 @@ class RecordTable(ScrollView, can_focus=True):
         self.search = spec
         self.refresh()
 
-    def set_hidden_columns(self, hidden: frozenset[str]) -> None:
-        """Hide these columns (the time and query columns always show)."""
-        self.hidden_columns = hidden
+    def set_columns(self, hidden: frozenset[str], pinned: frozenset[str]) -> None:
+        """Hide these columns, and keep those (at any width: the query column narrows);
+        the time and query columns always show."""
+        self.hidden_columns, self.pinned_columns = hidden, pinned - hidden
         self._columns = []
         self.refresh()
+
+    @property
+    def shown_columns(self) -> frozenset[str]:
+        """The columns shown at the current width."""
+        return frozenset(column.key for column, _ in self._layout())
 
     def reformat(self) -> None:
         """Render every row again (time zone or format changed)."""
@@ -203,7 +210,7 @@ class RecordTable(ScrollView, can_focus=True):
                 self.formatter.compact_time = compact
                 self.formatter.clear()
             time_width = len(self.formatter.time_text(0))
-            self._columns = fit_columns(width, time_width, self.hidden_columns)
+            self._columns = fit_columns(width, time_width, self.hidden_columns, self.pinned_columns)
         return self._columns
 
     def render_line(self, y: int) -> Strip:
@@ -233,7 +240,10 @@ class RecordTable(ScrollView, can_focus=True):
             text = data.cells.get(column.key, "")
             if column.key == "query":
                 text = text[self.query_offset :]
-            cell = set_cell_size(text, column_width)
+            fitted = (
+                cut_middle(text, column_width) if column.key == "user" else cut(text, column_width)
+            )
+            cell = set_cell_size(fitted, column_width)
             segments.extend(self._highlight(cell, style, match_style))
             segments.append(Segment(" ", style))
         strip = Strip(segments)
@@ -262,3 +272,22 @@ class RecordTable(ScrollView, can_focus=True):
             last = end
         segments.append(Segment(cell[last:], style))
         return [s for s in segments if s.text]
+
+
+def cut(text: str, width: int) -> str:
+    """``text`` in at most ``width`` cells, ending with ``…`` when cut."""
+    if cell_len(text) <= width:
+        return text
+    return set_cell_size(text, max(width - 1, 0)) + "…" if width > 0 else ""
+
+
+def cut_middle(text: str, width: int) -> str:
+    """A principal in at most ``width`` cells, cut in the middle so its last part (the
+    session or user name) stays whole: ``role/Analyt…/etl-4``."""
+    if cell_len(text) <= width:
+        return text
+    head, slash, tail = text.rpartition("/")
+    tail = slash + tail
+    if not head or cell_len(tail) > width // 2:
+        return cut(text, width)
+    return set_cell_size(head, width - 1 - cell_len(tail)) + "…" + tail

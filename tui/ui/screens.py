@@ -19,7 +19,7 @@ from textual.widgets.selection_list import Selection
 
 from tui.model.text import inert
 from tui.query.ast import FIELDS
-from tui.view.cells import COLUMNS
+from tui.view.cells import CHOOSABLE
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class HelpGroup:
     """Bindings shown together on the help screen."""
 
     title: str
-    bindings: Sequence[tuple[str, str]]  # (keys as shown, what they do)
+    bindings: Sequence[tuple[str, str, str]]  # (keys as shown, what they do, binding id)
 
 
 FILTER_HELP = (
@@ -46,7 +46,8 @@ FILTER_HELP = (
 
 
 class HelpScreen(ModalScreen[None]):
-    """Every key binding, and the filter language in brief. Any key closes it."""
+    """Every key binding with its id (what ``keymap.toml`` remaps), and the filter language
+    in brief."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,question_mark", "dismiss", "Close", id="help.close"),
@@ -62,15 +63,22 @@ class HelpScreen(ModalScreen[None]):
             for group in self.groups:
                 yield Static(self._table(group.title, group.bindings))
             yield Static(self._table("Filter language", FILTER_HELP))
-            yield Static(Text("esc / q / ? close · ctrl+p command palette", style="dim"))
+            yield Static(
+                Text(
+                    "esc / q / ? close · ctrl+p command palette · remap keys by id in "
+                    '~/.config/neptune-audit/keymap.toml, e.g. "table.down" = "j,down"',
+                    style="dim",
+                )
+            )
 
     @staticmethod
-    def _table(title: str, rows: Sequence[tuple[str, str]]) -> Table:
+    def _table(title: str, rows: Sequence[tuple[str, ...]]) -> Table:
         table = Table(title=title, title_justify="left", show_header=False, box=None, expand=True)
         table.add_column(style="bold cyan", no_wrap=True)
         table.add_column(ratio=1)
-        for keys, description in rows:
-            table.add_row(Text(keys), Text(description))
+        table.add_column(style="dim", no_wrap=True)
+        for keys, description, *binding_id in rows:
+            table.add_row(Text(keys), Text(description), Text("".join(binding_id)))
         return table
 
 
@@ -163,7 +171,9 @@ class QuickFilterScreen(ModalScreen[str | None]):
 
 
 class ColumnsScreen(ModalScreen[None]):
-    """Choose the visible columns: space or enter toggles (applied at once), escape closes."""
+    """Choose the visible columns: space or enter toggles (applied at once), escape closes.
+    Ticked is what shows now; a column ticked here shows at any width (the query column
+    narrows for it), one unticked stays hidden."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,c", "close", "Close", id="columns.close"),
@@ -171,19 +181,22 @@ class ColumnsScreen(ModalScreen[None]):
 
     @dataclass
     class Changed(Message):
-        """The set of hidden columns changed."""
+        """The user's column choice changed."""
 
         hidden: frozenset[str]
+        pinned: frozenset[str]
 
-    def __init__(self, hidden: frozenset[str]) -> None:
+    def __init__(
+        self, shown: frozenset[str], hidden: frozenset[str], pinned: frozenset[str]
+    ) -> None:
         super().__init__()
+        self.shown = shown & frozenset(column.key for column in CHOOSABLE)
         self.hidden = hidden
+        self.pinned = pinned
 
     def compose(self) -> ComposeResult:
         choices = [
-            Selection(column.title, column.key, column.key not in self.hidden)
-            for column in COLUMNS
-            if column.key not in ("time", "query")
+            Selection(column.title, column.key, column.key in self.shown) for column in CHOOSABLE
         ]
         with Vertical(id="columns-box", classes="dialog"):
             yield Label("Columns · space toggles · esc closes", classes="dialog-title")
@@ -193,10 +206,13 @@ class ColumnsScreen(ModalScreen[None]):
         self.query_one(SelectionList).focus()
 
     def on_selection_list_selected_changed(self, event: SelectionList.SelectedChanged[str]) -> None:
-        selected = set(event.selection_list.selected)
-        keys = {column.key for column in COLUMNS if column.key not in ("time", "query")}
-        self.hidden = frozenset(keys - selected)
-        self.app.post_message(self.Changed(self.hidden))
+        selected = frozenset(event.selection_list.selected)
+        turned_on = selected - self.shown
+        turned_off = self.shown - selected
+        self.shown = selected
+        self.pinned = (self.pinned | turned_on) - turned_off
+        self.hidden = (self.hidden | turned_off) - turned_on
+        self.app.post_message(self.Changed(self.hidden, self.pinned))
 
     def action_close(self) -> None:
         self.dismiss(None)

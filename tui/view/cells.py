@@ -13,7 +13,7 @@ import numpy as np
 
 from tui.index.index import Index
 from tui.index.schema import AUTH_FAILED, AUTH_OK, KIND_MALFORMED, KIND_RECORD, LANG_NAMES
-from tui.model.fields import parse_arn, parse_host
+from tui.model.fields import parse_arn
 from tui.model.parser import text_field
 from tui.model.record import KNOWN_TYPES
 from tui.model.text import inert
@@ -22,28 +22,31 @@ from tui.query import display_time
 
 @dataclass(frozen=True)
 class Column:
-    """A table column: ``width`` cells (the query column takes what is left), shown from
-    ``min_width`` terminal columns up, hidden first when ``priority`` is lowest."""
+    """A table column: ``width`` cells (the query column takes what is left); when the
+    terminal is too narrow for all, the lowest ``priority`` goes first."""
 
     key: str
     title: str
     width: int
     priority: int
-    min_width: int = 0
 
 
+#: The columns, left to right. Who and from where matter most: the principal outlasts the
+#: client, the instance and the type as the terminal narrows.
 COLUMNS: tuple[Column, ...] = (
     Column("time", "TIME (UTC)", 23, 100),
-    Column("instance", "INSTANCE", 14, 40, 110),
-    Column("client", "CLIENT", 15, 80),
-    Column("type", "TYPE", 9, 70),
-    Column("user", "USER", 22, 50, 120),
+    Column("instance", "INSTANCE", 14, 75),
+    Column("client", "CLIENT", 15, 85),
+    Column("type", "TYPE", 9, 65),
+    Column("user", "USER", 22, 95),
     Column("auth", "A", 1, 90),
-    Column("lang", "LANG", 7, 60, 90),
-    Column("path", "REQUEST", 16, 30, 130),
+    Column("lang", "LANG", 7, 70),
+    Column("path", "REQUEST", 16, 30),
     Column("query", "QUERY", 0, 100),
 )
 COLUMN_KEYS: tuple[str, ...] = tuple(column.key for column in COLUMNS)
+#: Columns the user may hide or pin (time and query always show).
+CHOOSABLE: tuple[Column, ...] = tuple(c for c in COLUMNS if c.key not in ("time", "query"))
 QUERY_MIN_WIDTH = 20
 _COMPACT_TIME_BELOW = 110  # terminal width under which the time loses its year
 _QUERY_CELL_LIMIT = 2000
@@ -58,28 +61,30 @@ def compact_time(width: int) -> bool:
 
 
 def fit_columns(
-    width: int, time_width: int, hidden: frozenset[str] = frozenset()
+    width: int,
+    time_width: int,
+    hidden: frozenset[str] = frozenset(),
+    pinned: frozenset[str] = frozenset(),
 ) -> list[tuple[Column, int]]:
-    """Columns to show at ``width`` with their widths: lower priorities drop out until the
-    rest and a query column of at least QUERY_MIN_WIDTH fit."""
-    chosen = [
-        c for c in COLUMNS if c.key not in hidden and (c.key == "query" or width >= c.min_width)
-    ]
+    """Columns to show at ``width`` with their widths: the ones not ``hidden``, dropping the
+    lowest priorities until the rest and a query column of at least QUERY_MIN_WIDTH fit;
+    ``pinned`` columns (turned on by the user) are never dropped, the query narrows first."""
+    chosen = [c for c in COLUMNS if c.key not in hidden or c.key in ("time", "query")]
 
     def used(columns: list[Column]) -> int:
         return sum(
             (time_width if c.key == "time" else c.width) + 1 for c in columns if c.key != "query"
         )
 
-    while used(chosen) + QUERY_MIN_WIDTH > width and len(chosen) > 1:
-        droppable = [c for c in chosen if c.key not in ("query", "time")]
+    while used(chosen) + QUERY_MIN_WIDTH > width:
+        droppable = [c for c in chosen if c.key not in ("query", "time") and c.key not in pinned]
         if not droppable:
             break
         chosen.remove(min(droppable, key=lambda c: c.priority))
     fitted: list[tuple[Column, int]] = []
     for column in chosen:
         if column.key == "query":
-            fitted.append((column, max(QUERY_MIN_WIDTH, width - used(chosen))))
+            fitted.append((column, max(1, width - used(chosen))))
         else:
             fitted.append((column, time_width if column.key == "time" else column.width))
     return fitted
@@ -130,7 +135,7 @@ class RowFormatter:
         return display_time(
             epoch_us,
             local=self.local_time,
-            digits=6 if self.microseconds else 3,
+            digits=6 if self.microseconds and not self.compact_time else 3,
             compact=self.compact_time,
         )
 
@@ -201,15 +206,14 @@ class RowFormatter:
         return short
 
     def _instance_of(self, source_id: int, server_code: int) -> str:
-        """The instance: from the file's location, else the server's host name."""
+        """The instance: from the file's place, else the server's instance name."""
         key = (source_id, server_code)
         name = self._instance.get(key)
         if name is None:
-            name = self.index.sources[source_id].instance or ""
-            server = self.index.value("server", server_code) if server_code else None
-            if not name and server:
-                host = parse_host(server)
-                name = (host.name or host.address or "").split(".")[0]
-            name = inert(name)
+            named = self.index.sources[source_id].instance
+            if named is None and server_code:
+                servers = self.index.server_instances()
+                named = servers[server_code] if server_code < len(servers) else None
+            name = inert(named or "")
             self._instance[key] = name
         return name
