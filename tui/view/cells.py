@@ -38,7 +38,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("instance", "INSTANCE", 14, 75),
     Column("client", "CLIENT", 15, 85),
     Column("type", "TYPE", 9, 65),
-    Column("user", "USER", 22, 95),
+    Column("user", "USER", 20, 95),
     Column("auth", "A", 1, 90),
     Column("lang", "LANG", 7, 70),
     Column("path", "REQUEST", 16, 30),
