@@ -24,6 +24,7 @@ import http
 import re
 import socket
 import struct
+import sys
 import threading
 import time
 import uuid
@@ -33,7 +34,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import cast
+from typing import Any, cast
 from urllib.parse import parse_qsl, urlsplit
 from xml.sax.saxutils import escape
 
@@ -167,10 +168,8 @@ def envelope(action: str, result: bytes, request_id: str = "") -> bytes:
 def portion_xml(data: bytes, marker: str, pending: bool) -> bytes:
     """The result of a DownloadDBLogFilePortion answer (for ``scripted``)."""
     escaped, _ = _xml_data(data)
-    return (
-        f"    {_element('AdditionalDataPending', pending)}\n    {_element('Marker', marker)}\n"
-        "    <LogFileData>"
-    ).encode() + escaped + b"</LogFileData>\n"
+    head = f"    {_element('AdditionalDataPending', pending)}\n    {_element('Marker', marker)}\n"
+    return b"".join((head.encode(), b"    <LogFileData>", escaped, b"</LogFileData>\n"))
 
 
 def _find_newlines(data: bytes | bytearray) -> list[int]:
@@ -755,6 +754,13 @@ class _Server(ThreadingHTTPServer):
     ) -> None:
         self.fake = fake
         super().__init__(address, handler)
+
+    def handle_error(
+        self, request: socket.socket | tuple[bytes, socket.socket], client_address: Any
+    ) -> None:
+        """A client that went away in the middle of an answer is no error of the server's."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
     def get_request(self) -> tuple[socket.socket, tuple[str, int]]:
         connection, address = super().get_request()
