@@ -231,20 +231,23 @@ def test_a_corrupted_state_never_shrinks_a_file_and_heals(
 ) -> None:
     contents = cluster(rds, files=1, size=100_000)
     notes: list[str] = []
-    run = fetcher(rds, tmp_path, notes)
-    run.fetch(cluster="demo")
+    fetcher(rds, tmp_path, notes).fetch(cluster="demo")
     state = tmp_path / STATE_FILE
     corrupted = CORRUPTIONS[corruption](json.loads(state.read_bytes()))
     state.write_bytes(corrupted)
+    more = make_lines(WRITER, seed=77, size=30_000)  # one file grows: its Marker is used
+    rds.append(WRITER, "audit/audit.log.0", more)
+    contents[f"{WRITER}/audit_audit.log.0"] += more
     before = sizes(tmp_path)
-    run.fetch(cluster="demo")  # no exception, so no traceback
+    fetcher(rds, tmp_path, notes).fetch(cluster="demo")  # no exception: no traceback
     files = local_files(tmp_path)
     assert files.pop(f"{STATE_FILE}.bad", corrupted) == corrupted  # an unreadable one is kept
     assert files == contents  # nothing truncated, duplicated or kept aside
     assert all(sizes(tmp_path)[name] >= size for name, size in before.items())
     assert not any("\x1b" in note for note in notes)
     notes.clear()
-    assert run.fetch(cluster="demo").changed == 0 and notes == []  # healed: quiet, no transfer
+    assert fetcher(rds, tmp_path, notes).fetch(cluster="demo").changed == 0
+    assert notes == []  # healed: quiet, nothing transferred
 
 
 def test_a_local_copy_that_differs_from_the_server_is_kept_and_fetched_again(
