@@ -71,6 +71,7 @@ _METHODS = {
 }
 _MAX_MARKER = 256
 _MAX_ATTEMPTS = 4
+_MAX_PAGES = 10_000
 _CHUNK = 1 << 20
 ENABLE_HINT = (
     "enable audit logging: set neptune_enable_audit_log=1 in the cluster parameter group "
@@ -468,8 +469,9 @@ class Fetcher:
             marker = page.get("Marker")
             if not marker:
                 return files
-            if not isinstance(marker, str) or marker in seen:
-                raise unexpected(operation, instance, "the same page Marker twice")
+            if not isinstance(marker, str) or marker in seen or len(seen) >= _MAX_PAGES:
+                detail = f"the same page Marker twice, or over {_MAX_PAGES:,} pages"
+                raise unexpected(operation, instance, detail)
             seen.add(marker)
 
     # -- fetching -------------------------------------------------------------------------
@@ -741,11 +743,13 @@ class Fetcher:
         position = start
         received = records = idle = 0
         lines = self.initial_lines
+        gone = False
         descriptor = open_private(position.path, os.O_WRONLY | os.O_APPEND)
         try:
             while True:
                 portion = self._portion(remote, position.marker, lines)
                 if portion is None:
+                    gone = True  # nothing left to check against: the local copy stays as is
                     break
                 if portion.cut:
                     # Cut at 1 MB: ask the same Marker again for the whole lines that fit (and
@@ -782,7 +786,7 @@ class Fetcher:
                 idle = 0 if new or checked else self._idle(remote, idle + 1)
         finally:
             os.close(descriptor)
-        if position.ahead:
+        if position.ahead and not gone:
             raise _Mismatch(
                 f"the local copy has {position.ahead:,} bytes more than the server sent"
             )
