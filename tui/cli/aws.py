@@ -45,16 +45,16 @@ def _log_group(args: argparse.Namespace) -> str:
     return str(group)
 
 
-def time_ms(text: str | None, *, now_ms: int) -> int | None:
-    """``--since``/``--until``: a duration before now (``2h``) or a time (ISO, epoch)."""
+def time_us(text: str | None, *, now_us: int) -> int | None:
+    """``--since``/``--until`` in µs: a duration before now (``2h``) or a time (ISO, epoch)."""
     if not text:
         return None
     try:
-        return now_ms - parse_duration(text) // 1000
+        return now_us - parse_duration(text)
     except ValueError:
         pass
     try:
-        return parse_time(text) // 1000
+        return parse_time(text)
     except ValueError as error:
         raise AwsError(f"bad time {text!r}: {error}") from error
 
@@ -183,10 +183,10 @@ def cloudwatch_files(
 ) -> tuple[list[str], list[Background], str]:
     """``--cloudwatch``: the range's events as local files (and a live tail with --follow)."""
     group = _log_group(args)
-    now_ms = int(time.time() * 1000)
+    now_us = time.time_ns() // 1000
     pattern, after, before = pushdown(filter_node)
-    start = time_ms(args.since, now_ms=now_ms)
-    end = time_ms(args.until, now_ms=now_ms)
+    start = time_us(args.since, now_us=now_us)
+    end = time_us(args.until, now_us=now_us)
     start = max(v for v in (start, after) if v is not None) if (start or after) else None
     end = min(v for v in (end, before) if v is not None) if (end or before) else None
     directory = args.dir or cache_directory("cloudwatch", group, args.region)
@@ -194,7 +194,7 @@ def cloudwatch_files(
         # A cache of an earlier range would mix in other events: start it afresh.
         for stale in directory.rglob("*.log"):
             stale.unlink()
-    source = CloudWatchSource(options_of(args), group, directory)
+    source = CloudWatchSource(options_of(args), group, directory, since_us=start, until_us=end)
     downloaded = source.download(start, end, pattern)
     print(
         f"{downloaded.events:,} events from {len(downloaded.streams)} streams of {group}"
@@ -215,8 +215,8 @@ def cloudwatch_files(
 def insights_stats(args: argparse.Namespace) -> dict[str, Any]:
     """``stats --cloudwatch``: counts computed by CloudWatch Logs Insights."""
     group = _log_group(args)
-    now_ms = int(time.time() * 1000)
-    start = time_ms(args.since, now_ms=now_ms) or now_ms - 24 * 3_600_000
-    end = time_ms(args.until, now_ms=now_ms) or now_ms
+    now_us = time.time_ns() // 1000
+    start = time_us(args.since, now_us=now_us) or now_us - 24 * 3_600_000_000
+    end = time_us(args.until, now_us=now_us) or now_us
     source = CloudWatchSource(options_of(args), group, Path("."))
     return source.insights_stats(start, end)
