@@ -15,7 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-from tui.query import parse_duration, parse_time
+from tui.model.text import inert
+from tui.query import parse_moment
 from tui.sources import Background
 from tui.sources.aws.cloudwatch import CloudWatchSource, log_group_for, pushdown
 from tui.sources.aws.rds_logs import Fetcher, FetchEvent, FetchSummary, poll_forever
@@ -46,15 +47,12 @@ def _log_group(args: argparse.Namespace) -> str:
 
 
 def time_us(text: str | None, *, now_us: int) -> int | None:
-    """``--since``/``--until`` in µs: a duration before now (``2h``) or a time (ISO, epoch)."""
+    """``--since``/``--until`` in µs: a duration before now (``2h``, ``2h ago``), a time of
+    day (``08:15``, UTC) or a time (ISO, epoch), as ``parse_moment`` reads them."""
     if not text:
         return None
     try:
-        return now_us - parse_duration(text)
-    except ValueError:
-        pass
-    try:
-        return parse_time(text)
+        return parse_moment(text, back_from_us=now_us)
     except ValueError as error:
         raise AwsError(f"bad time {text!r}: {error}") from error
 
@@ -83,7 +81,7 @@ class _Reporter:
             )
 
             self.progress = Progress(
-                TextColumn("{task.description}"),
+                TextColumn("{task.description}", markup=False),  # names are data
                 BarColumn(),
                 DownloadColumn(),
                 TransferSpeedColumn(),
@@ -106,12 +104,12 @@ class _Reporter:
         with self._lock:
             if event.kind == "note":
                 if self.progress is not None:
-                    self.progress.console.print(f"note: {event.message}", markup=False)
+                    self.progress.console.print(f"note: {inert(event.message)}", markup=False)
                 else:
-                    print(f"note: {event.message}", file=self.stream)
+                    print(f"note: {inert(event.message)}", file=self.stream)
                 return
             assert event.file is not None
-            key = event.file.key
+            key = inert(event.file.key)
             if self.progress is None:
                 if event.kind == "done" and event.done_bytes:
                     print(f"{key}: {event.done_bytes:,} bytes", file=self.stream)
