@@ -171,7 +171,8 @@ class RowFormatter:
         path = index.value("path", int(index.column("path")[entry]))
         auth = int(index.column("auth")[entry])
         lang = LANG_NAMES[int(index.column("lang")[entry])]
-        query = text_field(index.text(entry, CELL_READ_LIMIT), "query")
+        cut = int(index.column("length")[entry]) > CELL_READ_LIMIT
+        query = text_field(index.text(entry, CELL_READ_LIMIT), "query", cut=cut)
         cells = {
             "time": time,
             "instance": self._instance_of(source_id, int(index.column("server")[entry])),
