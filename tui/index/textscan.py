@@ -1,18 +1,30 @@
 """Searching the raw text of many entries at file-reading speed.
 
-Entries of each source are read in large blocks and searched whole with a bytes pattern
-(after ASCII lower-casing for a case-insensitive literal); match positions are mapped to
-entries with a binary search. On an entry of pure ASCII that is exactly what the ``str``
-predicate (the reference meaning) says. The few entries holding other bytes, entries a match
-runs into from the one before, and patterns whose meaning depends on where an entry starts
-(anchors, lookbehind) are decoded and tested one by one instead. The block search also sees
-the CR bytes and trailing blank lines an entry's decoded text drops; nothing else differs.
+Entries of each source are read in large blocks and searched whole; match positions are
+mapped to entries with a binary search, and the entries a block cannot speak for are decoded
+and tested one by one with the ``str`` predicate (the reference meaning).
+
+A literal is a bytes pattern over the block (ASCII lower-cased for a case-insensitive
+literal): exact on pure-ASCII entries; entries holding other bytes and entries a match runs
+into from the one before are tested alone. It also sees the CR bytes and trailing blank lines
+an entry's decoded text drops; nothing else differs.
+
+A regex runs on the block with RE2 (``tui.query.regex.BlockRegex``), in linear time. The block
+reads as UTF-8 exactly like an entry's text, and ``(?m)`` makes ``^``/``$`` hold at every
+entry's start and end. A match proves its entry only when it stays inside the entry's text
+(not into its line end, trailing blank lines or the next entry) and, for a pattern with
+anchors, the entry is one line (inner lines have anchors of their own in the block). Entries
+with a CR or, in a block that is not valid UTF-8, any byte above 0x7F, and entries a match
+touched without proving, are tested alone. Every match of the reference is inside an entry's
+text, so the block finds it or an earlier match that sends the entry to be tested: the answer
+is exactly the reference one.
 """
 
 from __future__ import annotations
 
 import re
 import threading
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -21,11 +33,15 @@ import numpy.typing as npt
 
 from tui.index.index import Index
 from tui.model.parser import decode_entry_bytes
+from tui.query.regex import BlockRegex, Pattern, RegexError, compile_regex
 
 Bool = npt.NDArray[np.bool_]
 I64 = npt.NDArray[np.int64]
 
 BLOCK_BYTES = 16 << 20
+#: A regex searches a block this many bytes (whole entries) at a time: RE2 may read ahead
+#: past a match to settle its end, and a bounded window keeps repeated searches linear.
+WINDOW_BYTES = 64 << 10
 #: Below this share of a source's entries, candidates are read one by one instead.
 SPARSE_SHARE = 0.25
 
@@ -42,7 +58,8 @@ class TextQuery:
     gives the same answer on ASCII entries (with the patterns in ``also``: any of them), each
     match running at most to the end of its line; with ``lower`` the block is ASCII
     lower-cased first. ``never_ascii``: no ASCII entry can match (a non-ASCII literal), so
-    only the others need a look. With neither, every entry is tested alone.
+    only the others need a look. ``regex`` is an RE2 form of the test for whole blocks
+    (instead of ``block``). With none, every entry is tested alone.
     """
 
     test: Callable[[str], bool]
@@ -50,6 +67,7 @@ class TextQuery:
     lower: bool = False
     never_ascii: bool = False
     also: tuple[re.Pattern[bytes], ...] = ()  # more block patterns: a match of any counts
+    regex: BlockRegex | None = None
 
 
 def literal_query(value: str) -> TextQuery:
@@ -65,26 +83,20 @@ def literal_query(value: str) -> TextQuery:
     )
 
 
-_ANCHORS = re.compile(r"(?<![\\\[])\^|(?<!\\)\$|\\[AZ]|\(\?<[=!]")
-_LEADING_FLAGS = re.compile(r"\(\?[aiLmsux]+\)")
+def regex_query(pattern: Pattern | re.Pattern[str]) -> TextQuery:
+    """Regex search: ``pattern.search`` on each entry's text.
 
-
-def regex_query(pattern: re.Pattern[str]) -> TextQuery:
-    """Regex search (``re.search`` semantics on each entry's text)."""
-    block: re.Pattern[bytes] | None = None
-    source = pattern.pattern
-    flags = _LEADING_FLAGS.match(source)
-    prefix, body = (flags.group(0), source[flags.end() :]) if flags else ("", source)
-    usable = source.isascii() and "u" not in prefix and not pattern.flags & re.VERBOSE
-    if usable and not _ANCHORS.search(body):
+    A ``re.Pattern`` (the viewer's search, until it compiles with ``compile_regex``) is
+    recompiled with RE2, or, when RE2 refuses it, tested entry by entry as before.
+    """
+    if isinstance(pattern, re.Pattern):
         try:
-            block = re.compile(
-                (prefix + "(?:" + body + r")[^\n]*").encode(),
-                pattern.flags & (re.IGNORECASE | re.DOTALL | re.MULTILINE),
-            )
-        except re.error:
-            block = None
-    return TextQuery(test=lambda text: pattern.search(text) is not None, block=block)
+            ignore_case = bool(pattern.flags & re.IGNORECASE)
+            pattern = compile_regex(pattern.pattern, ignore_case=ignore_case)
+        except RegexError:
+            legacy = pattern
+            return TextQuery(test=lambda text: legacy.search(text) is not None, block=None)
+    return TextQuery(test=pattern.search, block=None, regex=pattern.block_regex())
 
 
 def source_entries(index: Index, size: int, source: int) -> I64:
@@ -131,7 +143,8 @@ def search(
     """Which of the ``candidates`` (a mask over the first ``size`` entries) match."""
     result = np.zeros(size, bool)
     for source, ids, wanted in _sources(index, size, candidates):
-        if query.block is None or len(wanted) < SPARSE_SHARE * len(ids):
+        blockwise = query.block is not None or query.regex is not None
+        if not blockwise or len(wanted) < SPARSE_SHARE * len(ids):
             for entry in wanted.tolist():
                 _check_cancel(cancel)
                 if query.test(index.text(entry)):
@@ -139,20 +152,22 @@ def search(
             continue
         # Dense: search every entry of the file, whole blocks at a time.
         for block_ids, data, starts, _ in _blocks(index, source, ids, cancel):
-            result[_search_block(index, query, data, block_ids, starts)] = True
+            if query.regex is not None:
+                found = _regex_block(query.regex, query.test, data, starts)
+            else:
+                found = _search_block(query, data, starts)
+            result[block_ids[found]] = True
     result &= candidates
     return result
 
 
-def _search_block(
-    index: Index, query: TextQuery, data: bytes, ids: I64, relative_starts: I64
-) -> I64:
-    """Entry ids of a block that match."""
+def _search_block(query: TextQuery, data: bytes, relative_starts: I64) -> I64:
+    """Positions (in the block) of the entries that match a literal query."""
     entry_ends = [*relative_starts[1:].tolist(), len(data)]
     alone: set[int] = set()  # positions (in this block) of entries to test one by one
     matched: set[int] = set()
     if query.block is None and not query.never_ascii:
-        alone.update(range(len(ids)))
+        alone.update(range(len(relative_starts)))
     else:
         alone.update(_non_ascii_entries(data, relative_starts))
     if query.block is not None:
@@ -178,8 +193,80 @@ def _search_block(
         text = decode_entry_bytes(data[relative_starts[position] : entry_ends[position]])
         if query.test(text):
             matched.add(position)
-    positions = np.array(sorted(matched), np.int64)
-    return ids[positions] if len(positions) else np.empty(0, np.int64)
+    return np.array(sorted(matched), np.int64)
+
+
+def _regex_block(
+    regex: BlockRegex, test: Callable[[str], bool], data: bytes, relative_starts: I64
+) -> I64:
+    """Positions (in the block) of the entries that match a regex (see the module doc)."""
+    starts: list[int] = relative_starts.tolist()
+    bounds = [*starts[1:], len(data)]  # entry k is data[starts[k]:bounds[k]]
+    alone = set(_unclean_entries(data, relative_starts))
+    matched: list[int] = []
+    window_first = 0
+    while window_first < len(starts):
+        after = max(
+            window_first + 1,
+            bisect_left(starts, starts[window_first] + WINDOW_BYTES, window_first + 1),
+        )
+        window_end = bounds[after - 1]
+        pos = starts[window_first]
+        while pos < window_end:
+            span = regex.search(data, pos, window_end)
+            if span is None or span[0] >= window_end:
+                break
+            start, end = span
+            first = bisect_right(starts, start, window_first) - 1
+            last = bisect_right(starts, max(end - 1, start), first) - 1
+            if (
+                first == last
+                and first not in alone
+                and _proves(regex, data, end, first, starts, bounds)
+            ):
+                matched.append(first)
+            else:
+                alone.update(range(first, last + 1))
+            pos = bounds[last]
+        window_first = after
+    for position in alone:
+        if test(decode_entry_bytes(data[starts[position] : bounds[position]])):
+            matched.append(position)
+    return np.array(sorted(set(matched)), np.int64)
+
+
+def _proves(
+    regex: BlockRegex, data: bytes, end: int, entry: int, starts: list[int], bounds: list[int]
+) -> bool:
+    """Whether a match ending at ``end`` that starts in a clean ``entry`` and stays in its
+    bytes is a match of the entry's own text."""
+    entry_start, text_end = starts[entry], bounds[entry]
+    while text_end > entry_start and data[text_end - 1] == 0x0A:
+        text_end -= 1
+    one_line = data.find(b"\n", entry_start, text_end) < 0
+    if not one_line:
+        # Trailing blank lines are no part of the text (of a clean entry, a prefix of it).
+        text_end = entry_start + len(decode_entry_bytes(data[entry_start : bounds[entry]]).encode())
+    return end <= text_end and (one_line or not regex.line_anchored)
+
+
+def _unclean_entries(data: bytes, relative_starts: I64) -> list[int]:
+    """Positions of the entries whose bytes a regex cannot read as their text: holding a CR,
+    or, when the block is not valid UTF-8, any byte above 0x7F."""
+    suspects: list[npt.NDArray[np.intp]] = []
+    raw = np.frombuffer(data, np.uint8)
+    if b"\r" in data:
+        suspects.append(np.flatnonzero(raw == 0x0D))
+    if not data.isascii():
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            suspects.append(np.flatnonzero(raw >= 0x80))
+    if not suspects:
+        return []
+    high = np.concatenate(suspects)
+    owners: list[int] = np.unique(np.searchsorted(relative_starts, high, side="right") - 1).tolist()
+    return owners
 
 
 def _non_ascii_entries(data: bytes, relative_starts: I64) -> list[int]:

@@ -33,6 +33,9 @@ __all__ = ["BlockRegex", "Pattern", "RegexError", "compile_regex", "escape"]
 #: pattern is refused as too large, and a search falls back to RE2's slower linear NFA.
 MAX_MEM = 16 << 20
 
+#: RE2's largest ``{n,m}`` (a bigger count that overflows would silently be literal text).
+MAX_REPEAT = 1000
+
 _LINEAR = "regexes run in linear time"
 
 
@@ -287,7 +290,7 @@ _GROUP_PREFIXES: tuple[tuple[str, str], ...] = (
 _RECURSION = re.compile(r"\(\?[+-]?[0-9]")
 _FLAGS = re.compile(r"\(\?([A-Za-z-]*)[:)]")
 _NAMED_GROUP = re.compile(r"\(\?P?<[A-Za-z_][A-Za-z0-9_]*>")
-_COUNTED = re.compile(r"\{[0-9]+(?:,[0-9]*)?\}")
+_COUNTED = re.compile(r"\{([0-9]+)(?:,([0-9]*))?\}")
 _BRACED_ESCAPE = re.compile(r"\\[xpP]\{[^}]*\}?")
 _ESCAPES: dict[str, str] = {
     "Z": "\\Z is not supported: write \\z for the end of the text",
@@ -343,6 +346,8 @@ def _inspect(source: str) -> _Shape:
                 quantifier_start = pos
             pos += 1
         elif (counted := _COUNTED.match(source, pos)) is not None:
+            if any(int(count) > MAX_REPEAT for count in counted.groups() if count):
+                raise RegexError(f"a repetition count is at most {MAX_REPEAT}", pos)
             quantifier_start = pos
             pos = counted.end()
         else:
