@@ -200,9 +200,47 @@ def _regex_block(
     regex: BlockRegex, test: Callable[[str], bool], data: bytes, relative_starts: I64
 ) -> I64:
     """Positions (in the block) of the entries that match a regex (see the module doc)."""
-    starts: list[int] = relative_starts.tolist()
+    starts: list[int] = np.minimum(relative_starts, len(data)).tolist()
     bounds = [*starts[1:], len(data)]  # entry k is data[starts[k]:bounds[k]]
-    alone = set(_unclean_entries(data, relative_starts))
+    if regex.literal:
+        matched, alone = _search_literal_entries(regex, data, starts, bounds)
+    else:
+        alone = _unclean_entries(data, starts, bounds)
+        matched = _search_windows(regex, data, starts, bounds, alone)
+    for position in alone:
+        if test(decode_entry_bytes(data[starts[position] : bounds[position]])):
+            matched.append(position)
+    return np.array(sorted(set(matched)), np.int64)
+
+
+def _search_literal_entries(
+    regex: BlockRegex, data: bytes, starts: list[int], bounds: list[int]
+) -> tuple[list[int], set[int]]:
+    """Only an entry holding the pattern's literal can match: find those, then ask RE2 about
+    each alone. (entries that match, entries to test alone)"""
+    matched: list[int] = []
+    alone: set[int] = set()
+    pos = 0
+    entry = 0
+    while (found := data.find(regex.literal, pos)) >= 0:
+        entry = bisect_right(starts, found, entry) - 1
+        start, bound = starts[entry], bounds[entry]
+        if not _clean(data[start:bound]):
+            alone.add(entry)
+        elif (span := regex.search(data, start, bound)) is not None:
+            if _proves(regex, data, span[1], start, bound):
+                matched.append(entry)
+            else:
+                alone.add(entry)
+        pos = bound
+    return matched, alone
+
+
+def _search_windows(
+    regex: BlockRegex, data: bytes, starts: list[int], bounds: list[int], alone: set[int]
+) -> list[int]:
+    """Run RE2 along the block, a window at a time: each match proves its entry or sends the
+    entries it touches to ``alone`` (which holds the unclean ones already)."""
     matched: list[int] = []
     window_first = 0
     while window_first < len(starts):
@@ -222,51 +260,59 @@ def _regex_block(
             if (
                 first == last
                 and first not in alone
-                and _proves(regex, data, end, first, starts, bounds)
+                and _proves(regex, data, end, starts[first], bounds[first])
             ):
                 matched.append(first)
             else:
                 alone.update(range(first, last + 1))
             pos = bounds[last]
         window_first = after
-    for position in alone:
-        if test(decode_entry_bytes(data[starts[position] : bounds[position]])):
-            matched.append(position)
-    return np.array(sorted(set(matched)), np.int64)
+    return matched
 
 
-def _proves(
-    regex: BlockRegex, data: bytes, end: int, entry: int, starts: list[int], bounds: list[int]
-) -> bool:
-    """Whether a match ending at ``end`` that starts in a clean ``entry`` and stays in its
-    bytes is a match of the entry's own text."""
-    entry_start, text_end = starts[entry], bounds[entry]
-    while text_end > entry_start and data[text_end - 1] == 0x0A:
-        text_end -= 1
-    one_line = data.find(b"\n", entry_start, text_end) < 0
-    if not one_line:
-        # Trailing blank lines are no part of the text (of a clean entry, a prefix of it).
-        text_end = entry_start + len(decode_entry_bytes(data[entry_start : bounds[entry]]).encode())
+def _proves(regex: BlockRegex, data: bytes, end: int, start: int, bound: int) -> bool:
+    """Whether a match ending at ``end`` in the clean entry ``data[start:bound]`` (where it
+    starts) is a match of the entry's text."""
+    newline = data.find(b"\n", start, bound)
+    if newline < 0:
+        return True  # a last line without its newline: all text
+    if newline == bound - 1:
+        return end <= newline  # one line
+    # Several lines, or blank ones after: the text is a prefix of the bytes (clean entry).
+    text_end = start + len(decode_entry_bytes(data[start:bound]).encode())
+    one_line = data.find(b"\n", start, text_end) < 0
     return end <= text_end and (one_line or not regex.line_anchored)
 
 
-def _unclean_entries(data: bytes, relative_starts: I64) -> list[int]:
-    """Positions of the entries whose bytes a regex cannot read as their text: holding a CR,
-    or, when the block is not valid UTF-8, any byte above 0x7F."""
-    suspects: list[npt.NDArray[np.intp]] = []
+def _clean(entry_bytes: bytes) -> bool:
+    """Whether a regex reads an entry's bytes as its text: UTF-8, and no CR."""
+    if b"\r" in entry_bytes:
+        return False
+    if entry_bytes.isascii():
+        return True
+    try:
+        entry_bytes.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _unclean_entries(data: bytes, starts: list[int], bounds: list[int]) -> set[int]:
+    """Positions of the entries that are not ``_clean``."""
+    suspects: list[int] = []
     raw = np.frombuffer(data, np.uint8)
     if b"\r" in data:
-        suspects.append(np.flatnonzero(raw == 0x0D))
+        suspects += np.flatnonzero(raw == 0x0D).tolist()
     if not data.isascii():
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError:
-            suspects.append(np.flatnonzero(raw >= 0x80))
-    if not suspects:
-        return []
-    high = np.concatenate(suspects)
-    owners: list[int] = np.unique(np.searchsorted(relative_starts, high, side="right") - 1).tolist()
-    return owners
+        # Eight bytes at a time: bytes above 0x7F are few, so are the words holding one.
+        whole = len(data) // 8
+        words = np.frombuffer(data, np.uint64, whole)
+        hits = np.flatnonzero(words & np.uint64(0x8080808080808080)) * 8
+        suspects += hits.tolist()
+        suspects += (hits + 7).tolist()  # a word may hold the end of one entry and the next
+        suspects += range(whole * 8, len(data))  # the bytes after the last whole word
+    owners = {bisect_right(starts, offset) - 1 for offset in suspects}
+    return {entry for entry in owners if not _clean(data[starts[entry] : bounds[entry]])}
 
 
 def _non_ascii_entries(data: bytes, relative_starts: I64) -> list[int]:

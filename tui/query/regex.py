@@ -152,7 +152,10 @@ class Pattern:
             if shape.line_anchored:
                 block_source = "(?m)" + _rewrite(self._source, shape.text_anchors)
                 regex = _compile(block_source, self._ignore_case)
-            self._block = BlockRegex(regex, shape.line_anchored)
+            literal = "" if self._ignore_case else _required_literal(self._source)
+            if any(char in literal for char in "\r\n\ufffd"):
+                literal = ""  # these differ between raw bytes and decoded text
+            self._block = BlockRegex(regex, shape.line_anchored, literal.encode())
         return self._block
 
     def __eq__(self, other: object) -> bool:
@@ -181,13 +184,16 @@ class BlockRegex:
     It is compiled with ``(?m)`` and ``\\A``/``\\z`` read as ``^``/``$``, so on a block an anchor
     holds at the start and end of every line: of every entry, exactly as on the entry's own
     text, but also of the inner lines of a multi-line entry. ``line_anchored`` says the
-    pattern has anchors, so a match inside a multi-line entry proves nothing.
+    pattern has anchors, so a match inside a multi-line entry proves nothing. ``literal``,
+    when not empty, is in every match (case and all) and in the raw bytes of any entry
+    whose text matches.
     """
 
-    __slots__ = ("line_anchored", "search")
+    __slots__ = ("line_anchored", "literal", "search")
 
-    def __init__(self, regex: Any, line_anchored: bool) -> None:
+    def __init__(self, regex: Any, line_anchored: bool, literal: bytes = b"") -> None:
         self.line_anchored = line_anchored
+        self.literal = literal
         #: ``search(data, pos, endpos)``: span of the leftmost match that starts at or after
         #: ``pos`` and ends by ``endpos`` (the bytes beyond still count for anchors and
         #: ``\\b``), or None.
@@ -327,8 +333,7 @@ def _inspect(source: str) -> _Shape:
             if escaped in ("A", "z"):
                 line_anchored = True
                 text_anchors.append((pos, "^" if escaped == "A" else "$"))
-            braced = _BRACED_ESCAPE.match(source, pos)
-            pos = braced.end() if braced else pos + 2
+            pos = _escape_end(source, pos)
         elif char == "[":
             pos = _class_end(source, pos)
         elif source.startswith("(?", pos):
@@ -414,3 +419,70 @@ def _rewrite(source: str, anchors: tuple[tuple[int, str], ...]) -> str:
         previous = offset + 2
     pieces.append(source[previous:])
     return "".join(pieces)
+
+
+_SPECIAL = frozenset(".^$*+?()[]{}|\\")
+_FLAGS_WITH_I = re.compile(r"\(\?[A-Za-z]*i[A-Za-z-]*[:)]")
+
+
+def _required_literal(source: str) -> str:
+    """The longest run of plain characters every match holds, from the pattern's top-level
+    sequence (none with a top-level ``|`` or an ``i`` flag)."""
+    if _FLAGS_WITH_I.search(source):
+        return ""
+    runs: list[str] = []
+    run: list[str] = []
+    depth = 0
+    pos = 0
+    while pos < len(source):
+        char = source[pos]
+        end = pos + 1
+        literal: str | None = None
+        if char == "\\":
+            if source.startswith("\\Q", pos):
+                return ""  # rare: not worth reading
+            end = _escape_end(source, pos)
+            escaped = source[pos + 1 : end]
+            if escaped in _ESCAPED:  # punctuation: itself
+                literal = escaped
+        elif char == "[":
+            end = _class_end(source, pos)
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            return ""
+        elif char in "*+?" or (char == "{" and _COUNTED.match(source, pos)):
+            counted = _COUNTED.match(source, pos)
+            end = counted.end() if counted else end
+            if run:
+                run.pop()  # the quantified character may repeat or vanish
+        elif char not in _SPECIAL:
+            literal = char
+        if literal is not None and depth == 0:
+            run.append(literal)
+        else:
+            runs.append("".join(run))
+            run = []
+        pos = end
+    runs.append("".join(run))
+    return max(runs, key=len)
+
+
+def _escape_end(source: str, pos: int) -> int:
+    """Just past the escape sequence starting with the backslash at ``pos``."""
+    braced = _BRACED_ESCAPE.match(source, pos)
+    if braced is not None:
+        return braced.end()
+    escaped = source[pos + 1 : pos + 2]
+    if escaped == "x":
+        return pos + 4  # \xHH
+    if escaped in ("p", "P"):
+        return pos + 3  # \pL
+    if escaped and escaped in "01234567":
+        end = pos + 2
+        while end < min(pos + 4, len(source)) and source[end] in "01234567":
+            end += 1
+        return end
+    return pos + 2
