@@ -220,19 +220,26 @@ def _search_literal_entries(
     each alone. (entries that match, entries to test alone)"""
     matched: list[int] = []
     alone: set[int] = set()
+    literal, search, anchored = regex.literal, regex.search, regex.line_anchored
     pos = 0
     entry = 0
-    while (found := data.find(regex.literal, pos)) >= 0:
+    while (found := data.find(literal, pos)) >= 0:
         entry = bisect_right(starts, found, entry) - 1
-        start, bound = starts[entry], bounds[entry]
-        if not _clean(data[start:bound]):
+        pos = bounds[entry]
+        piece = data[starts[entry] : pos]
+        if b"\r" in piece or not (piece.isascii() or _utf8(piece)):
             alone.add(entry)
-        elif (span := regex.search(data, start, bound)) is not None:
-            if _proves(regex, data, span[1], start, bound):
+        elif (span := search(piece, 0, len(piece))) is not None:
+            # Inlined _proves for the usual one-line entry, which is most of the work here.
+            newline = piece.find(b"\n")
+            if newline == len(piece) - 1 or newline < 0:
+                proven = newline < 0 or span[1] <= newline
+            else:
+                proven = _proves(anchored, piece, span[1])
+            if proven:
                 matched.append(entry)
             else:
                 alone.add(entry)
-        pos = bound
     return matched, alone
 
 
@@ -260,7 +267,9 @@ def _search_windows(
             if (
                 first == last
                 and first not in alone
-                and _proves(regex, data, end, starts[first], bounds[first])
+                and _proves(
+                    regex.line_anchored, data[starts[first] : bounds[first]], end - starts[first]
+                )
             ):
                 matched.append(first)
             else:
@@ -270,28 +279,28 @@ def _search_windows(
     return matched
 
 
-def _proves(regex: BlockRegex, data: bytes, end: int, start: int, bound: int) -> bool:
-    """Whether a match ending at ``end`` in the clean entry ``data[start:bound]`` (where it
-    starts) is a match of the entry's text."""
-    newline = data.find(b"\n", start, bound)
+def _proves(line_anchored: bool, entry_bytes: bytes, end: int) -> bool:
+    """Whether a match (of a pattern with anchors or not) ending at ``end`` in a clean
+    entry's bytes, where it starts, is a match of the entry's text."""
+    newline = entry_bytes.find(b"\n")
     if newline < 0:
         return True  # a last line without its newline: all text
-    if newline == bound - 1:
+    if newline == len(entry_bytes) - 1:
         return end <= newline  # one line
     # Several lines, or blank ones after: the text is a prefix of the bytes (clean entry).
-    text_end = start + len(decode_entry_bytes(data[start:bound]).encode())
-    one_line = data.find(b"\n", start, text_end) < 0
-    return end <= text_end and (one_line or not regex.line_anchored)
+    text_end = len(decode_entry_bytes(entry_bytes).encode())
+    one_line = entry_bytes.find(b"\n", 0, text_end) < 0
+    return end <= text_end and (one_line or not line_anchored)
 
 
 def _clean(entry_bytes: bytes) -> bool:
     """Whether a regex reads an entry's bytes as its text: UTF-8, and no CR."""
-    if b"\r" in entry_bytes:
-        return False
-    if entry_bytes.isascii():
-        return True
+    return b"\r" not in entry_bytes and (entry_bytes.isascii() or _utf8(entry_bytes))
+
+
+def _utf8(data: bytes) -> bool:
     try:
-        entry_bytes.decode("utf-8")
+        data.decode("utf-8")
     except UnicodeDecodeError:
         return False
     return True
