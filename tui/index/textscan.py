@@ -9,15 +9,16 @@ literal): exact on pure-ASCII entries; entries holding other bytes and entries a
 into from the one before are tested alone. It also sees the CR bytes and trailing blank lines
 an entry's decoded text drops; nothing else differs.
 
-A regex runs on the block with RE2 (``tui.query.regex.BlockRegex``), in linear time. The block
-reads as UTF-8 exactly like an entry's text, and ``(?m)`` makes ``^``/``$`` hold at every
-entry's start and end. A match proves its entry only when it stays inside the entry's text
-(not into its line end, trailing blank lines or the next entry) and, for a pattern with
-anchors, the entry is one line (inner lines have anchors of their own in the block). Entries
-with a CR or, in a block that is not valid UTF-8, any byte above 0x7F, and entries a match
-touched without proving, are tested alone. Every match of the reference is inside an entry's
-text, so the block finds it or an earlier match that sends the entry to be tested: the answer
-is exactly the reference one.
+A regex runs on the block with RE2 (``tui.query.regex.BlockRegex``), in linear time. A
+clean entry (UTF-8, no CR) reads in the block exactly like its text, and ``(?m)`` makes
+``^``/``$`` hold at every entry's start and end. A match proves its entry when it stays
+inside the entry's text (not into its line end, trailing blank lines or the next entry)
+and, for a pattern with anchors, the entry is one line (inner lines have anchors of their
+own in the block). Unclean entries, and entries a match touched without proving, are tested
+alone. Every match of the reference lies inside an entry's text, so the block finds it or an
+earlier match that settles that entry: the answer is exactly the reference one. A pattern
+with a literal every match holds skips RE2's scan: ``bytes.find`` locates the entries holding
+the literal and RE2 looks at each of those alone.
 """
 
 from __future__ import annotations
