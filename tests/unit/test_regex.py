@@ -308,3 +308,12 @@ def awkward(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Index]:
     index = build_index([directory], workers=1)
     yield index
     index.close()
+
+
+def test_the_viewer_search_still_passes_re_patterns_until_it_switches() -> None:
+    import re
+
+    query = textscan.regex_query(re.compile("worker-1[0-9]", re.IGNORECASE))
+    assert query.regex is not None and query.test("WORKER-12")
+    refused = textscan.regex_query(re.compile("(?<=a)b"))
+    assert refused.regex is None and refused.block is None and refused.test("ab")
