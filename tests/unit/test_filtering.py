@@ -70,6 +70,20 @@ EXPRESSIONS = [
     "/(?i)s.REN/",
     "query:zoë",
     "/[^a-z]route[s]?/",
+    # Regexes run by RE2: anchors per entry, Unicode case folding, "." and newlines, matches
+    # that would run from one entry into the next, and a pattern that backtracks in re.
+    "/\\d{3}$/",
+    "/\\A1795/",
+    "/(?m)^\\s+\\S/",
+    "/ZOË|SØREN/i",
+    "/é/i",
+    "/(?s)MATCH.*LIMIT/",
+    "/LIMIT \\d+\\n/",
+    "/\\n\\d/",
+    "/\\s$/",
+    "agent:/^curl/",
+    "query:/(?i)^match/",
+    "/(a|aa)*c/",
 ]
 
 

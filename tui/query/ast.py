@@ -7,12 +7,12 @@ evaluates a tree over columns, ``tui.query.predicate`` over one parsed record).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Literal
 
 from tui.model.payload import LANGUAGES
 from tui.model.record import AUTH_NAMES
+from tui.query.regex import Pattern
 
 #: Fields a ``field:value`` term may name, in the order the help lists them.
 FIELDS: tuple[str, ...] = (
@@ -67,7 +67,7 @@ class Text:
 class Regex:
     """A bare ``/regex/``: searched in the raw log text (``/.../i`` ignores case)."""
 
-    pattern: re.Pattern[str]
+    pattern: Pattern
     span: Span
 
 
@@ -79,7 +79,7 @@ class FieldMatch:
     field: str
     op: MatchOp
     value: str
-    pattern: re.Pattern[str] | None
+    pattern: Pattern | None
     span: Span
 
 

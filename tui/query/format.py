@@ -8,8 +8,6 @@ filters, the probe toggle) without hand-made quoting.
 
 from __future__ import annotations
 
-import re
-
 from tui.query.ast import (
     And,
     FieldMatch,
@@ -98,10 +96,10 @@ def format_filter(node: Node) -> str:
     if isinstance(node, Text):
         return format_value(node.value)
     if isinstance(node, Regex):
-        return format_regex(node.pattern.pattern, _ignores_case(node))
+        return format_regex(node.pattern.source, node.pattern.ignore_case)
     if isinstance(node, FieldMatch):
         if node.op == "regex" and node.pattern is not None:
-            return f"{node.field}:" + format_regex(node.value, _ignores_case(node))
+            return f"{node.field}:" + format_regex(node.value, node.pattern.ignore_case)
         return format_value(node.value, f"{node.field}{'=' if node.op == 'equals' else ':'}")
     if isinstance(node, TimeBound):
         return f"{node.op}:{format_time_us(node.epoch_us)}"
@@ -116,11 +114,6 @@ def format_filter(node: Node) -> str:
             for child in node.operands
         )
     return " OR ".join(format_filter(child) for child in node.operands)
-
-
-def _ignores_case(node: Regex | FieldMatch) -> bool:
-    pattern = node.pattern
-    return pattern is not None and bool(pattern.flags & re.IGNORECASE)
 
 
 def all_of(nodes: list[Node]) -> Node:

@@ -2,7 +2,8 @@
 
 The index evaluates filters over columns for speed; for the fields it has no column for
 (``agent``, ``query``, ``header``) it calls ``field_matches`` on parsed records, and the
-tests check that both agree entry by entry.
+tests check that both agree entry by entry. Regexes are RE2 patterns (``tui.query.regex``),
+the same engine the index's block search uses.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def user_equals(principal: Principal, value: str) -> bool:
 def text_matches(node: FieldMatch, text: str) -> bool:
     """Whether one field text satisfies a field term's operator."""
     if node.op == "regex":
-        return node.pattern is not None and node.pattern.search(text) is not None
+        return node.pattern is not None and node.pattern.search(text)
     if node.op == "equals":
         return text.lower() == node.value.lower()
     return node.value.lower() in text.lower()
@@ -99,7 +100,7 @@ def matches(node: Node, entry: Entry, raw: str, *, epoch_us: int, newest_us: int
     if isinstance(node, Text):
         return node.value.lower() in raw.lower()
     if isinstance(node, Regex):
-        return node.pattern.search(raw) is not None
+        return node.pattern.search(raw)
     if isinstance(node, FieldMatch):
         return field_matches(node, entry)
     if isinstance(node, TimeBound):

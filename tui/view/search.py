@@ -22,9 +22,11 @@ import numpy.typing as npt
 
 from tui.index.index import Index
 from tui.index.textscan import TextQuery, literal_query, regex_query, search
+from tui.query.regex import Pattern, RegexError, compile_regex, escape
 
 #: ``/source/`` or ``/source/i``: a regex.
 _REGEX = re.compile(r"/(.+)/(i?)", re.DOTALL)
+_LEADING_I = re.compile(r"\(\?[msU]*i[imsU]*\)")
 
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
@@ -36,7 +38,7 @@ class SearchSpec:
     """What to find: ``text`` as typed; a regex or a case-insensitive literal."""
 
     text: str
-    pattern: re.Pattern[str]
+    pattern: Pattern
     regex: bool
 
     @classmethod
@@ -46,17 +48,17 @@ class SearchSpec:
         written = _REGEX.fullmatch(stripped)
         if written is not None:
             source = written.group(1).replace("\\/", "/")
-            flags = re.IGNORECASE if written.group(2) else 0
             try:
-                return cls(stripped, re.compile(source, flags), regex=True)
-            except (re.error, OverflowError, RecursionError) as error:
-                raise ValueError(f"invalid regex: {error}") from None
-        return cls(stripped, re.compile(re.escape(stripped), re.IGNORECASE), regex=False)
+                pattern = compile_regex(source, ignore_case=bool(written.group(2)))
+            except RegexError as error:
+                raise ValueError(f"invalid regex: {error.message}") from None
+            return cls(stripped, pattern, regex=True)
+        return cls(stripped, compile_regex(escape(stripped), ignore_case=True), regex=False)
 
     @property
     def ignore_case(self) -> bool:
-        """Whether case is ignored."""
-        return not self.regex or bool(self.pattern.flags & re.IGNORECASE)
+        """Whether case is ignored (by ``/re/i`` or a leading ``(?i)``)."""
+        return self.pattern.ignore_case or _LEADING_I.match(self.pattern.source) is not None
 
     def query(self) -> TextQuery:
         """The raw-text query the index searches with."""
@@ -64,9 +66,7 @@ class SearchSpec:
 
     def spans(self, text: str) -> Iterator[tuple[int, int]]:
         """Where ``text`` (a cell, a detail line) matches: non-empty (start, end) spans."""
-        for match in self.pattern.finditer(text):
-            if match.end() > match.start():
-                yield match.start(), match.end()
+        yield from self.pattern.finditer_spans(text)
 
 
 @dataclass(frozen=True)
