@@ -279,3 +279,27 @@ def test_history_helpers_survive_scalars(state_home: Path) -> None:
         assert load_history("search") == []
     path.write_text(json.dumps(["a", 1, None, "b"]))
     assert load_history("search") == ["a", "b"]
+
+
+async def test_a_catastrophic_regex_in_the_filter_bar_does_not_freeze(
+    tmp_path: Path, state_home: Path
+) -> None:
+    lines = [
+        f"{BASE_MS + n}, 10.0.1.5:4000{n}, 10.0.3.215:8182, Bolt, [unknown], [unknown], "
+        f"[unknown], {'a' * 30_000}"
+        for n in range(20)
+    ]
+    write(tmp_path / "audit.log", lines)
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_ready(app)
+        started = time.monotonic()
+        await pilot.press("slash", *"/(a+)+b/")
+        await pilot.pause(0.4)
+        await settle(app, timeout=20)
+        info = str(app.query_one("#filter-info", Static).content)
+        assert "0 of 20 records match" in info
+        await pilot.press("escape", "s", *"/(a|aa)*c/", "enter")
+        await settle(app, timeout=20)
+        assert time.monotonic() - started < 20
+        assert app.is_running
