@@ -352,12 +352,13 @@ def test_quick_values_come_from_the_columns(sample: Loaded) -> None:
         entry = index.entry(view.cursor_entry or 0)
         values = view.quick_values()
         if not isinstance(entry, Record):
-            assert values == {"source": entry.source}
+            assert values == {"source": entry.source, "marked": None}
             continue
         assert values["client"] == (entry.client.key if entry.client else None)
         assert values["user"] == entry.arn and values["type"] == entry.conn_type
         assert values["lang"] == (entry.lang or "none") and values["path"] == entry.path
         assert values["source"] == entry.source
+        assert values["instance"] == entry.instance and values["marked"] is None
 
 
 def test_regex_search_is_anchored_per_entry(sample: Loaded) -> None:

@@ -39,6 +39,9 @@ RECORD_KEYS: tuple[str, ...] = (
 #: Extra CSV columns written with ``--malformed``.
 MALFORMED_KEYS: tuple[str, ...] = ("malformed", "error", "raw")
 
+#: Export formats by file name suffix (the viewer's ``w``).
+FORMAT_BY_SUFFIX: dict[str, str] = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
+
 
 def record_object(record: Record) -> dict[str, Any]:
     """The export form of a record."""
@@ -225,3 +228,10 @@ def stats_text(stats: Stats) -> str:
     section("top users", stats.top_users)
     section("top paths", stats.top_paths)
     return "\n".join(lines) + "\n"
+
+
+def make_writer(form: str, out: IO[str], *, with_malformed: bool = False) -> Writer:
+    """The writer of a file format (``jsonl`` or ``csv``) on ``out``."""
+    if form == "csv":
+        return CsvWriter(out, with_malformed=with_malformed, terminal=out.isatty())
+    return JsonLinesWriter(out)

@@ -24,7 +24,7 @@ from typing import IO, Any
 import numpy as np
 
 from tui import __version__
-from tui.cli.export import CsvWriter, JsonLinesWriter, TableWriter, Writer, stats_object, stats_text
+from tui.cli.export import TableWriter, Writer, make_writer, stats_object, stats_text
 from tui.index.filtering import FilterResult, evaluate, filtered_order
 from tui.index.index import Index
 from tui.index.schema import KIND_MALFORMED
@@ -94,6 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     view.add_argument(
         "--interval", type=float, default=5.0, help="with --cluster --follow: poll every N s"
+    )
+    view.add_argument(
+        "--no-session",
+        action="store_true",
+        help="start clean: do not restore (or save) the filter, marks and cursor of last time",
     )
     aws_sources(view)
 
@@ -256,7 +261,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         args.interval = getattr(args, "interval", 5.0)
         args.paths, jobs, label = cluster_files(args)
     if args.command == "view":
-        return _view(args.paths, args.filter, follow=follow, background=jobs, live_label=label)
+        return _view(
+            args.paths,
+            args.filter,
+            follow=follow,
+            background=jobs,
+            live_label=label,
+            session=not args.no_session and not remote,
+        )
     if args.command == "query" and args.follow:
         return _run_with(jobs, lambda: _query_follow(args, node))
     index, _ = _load(args.paths)
@@ -360,11 +372,9 @@ def _query(index: Index, result: FilterResult, args: argparse.Namespace, out: IO
 
 
 def _writer_for(args: argparse.Namespace, out: IO[str]) -> Writer:
-    if args.format == "jsonl":
-        return JsonLinesWriter(out)
-    if args.format == "csv":
-        return CsvWriter(out, with_malformed=args.malformed, terminal=out.isatty())
-    return TableWriter(out, width=shutil.get_terminal_size((160, 24)).columns)
+    if args.format == "table":
+        return TableWriter(out, width=shutil.get_terminal_size((160, 24)).columns)
+    return make_writer(args.format, out, with_malformed=args.malformed)
 
 
 def _query_follow(args: argparse.Namespace, node: Node) -> int:
@@ -459,7 +469,7 @@ def _demo(args: argparse.Namespace) -> int:
         if args.rate > 0:
             writer.start()
         try:
-            return _view([directory], "", follow=args.rate > 0)
+            return _view([directory], "", follow=args.rate > 0, session=False)
         finally:
             stop.set()
 
@@ -471,6 +481,7 @@ def _view(
     follow: bool = False,
     background: Sequence[Background] = (),
     live_label: str = "",
+    session: bool = True,
 ) -> int:
     """Run the viewer (imported here: the headless commands never load textual)."""
     files = expand_paths(paths)
@@ -485,6 +496,7 @@ def _view(
         follow=follow,
         background=background,
         live_label=live_label,
+        session=session,
     )
     app.run()
     app.index.close()

@@ -10,6 +10,7 @@ while it is still being built: each progress report asks for the rows again.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import shlex
 import subprocess
@@ -20,6 +21,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
+import numpy.typing as npt
 from rich.text import Text
 from textual import events, on, work
 from textual.app import App, ComposeResult, SuspendNotSupported
@@ -31,13 +34,15 @@ from textual.timer import Timer
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from tui.cli.export import FORMAT_BY_SUFFIX, make_writer
 from tui.index.filtering import Cancelled
 from tui.index.index import Index
+from tui.index.schema import KIND_MALFORMED
 from tui.model.record import Record
 from tui.model.text import inert
 from tui.query import FilterError
 from tui.sources import Background
-from tui.sources.files import FileReader, private_directory, state_directory
+from tui.sources.files import FileReader, private_directory, state_directory, write_private
 from tui.sources.follow import Follower
 from tui.sources.local import LogFile, Progress, SourceError, expand_paths, load
 from tui.ui.commands import ViewerCommands
@@ -46,18 +51,30 @@ from tui.ui.filter_bar import FilterBar
 from tui.ui.keymap import load_keymap
 from tui.ui.messages import (
     DetailReady,
+    ExportDone,
+    ExportProgress,
     Followed,
     IndexFailed,
     IndexLoaded,
     IndexProgress,
+    JumpReady,
     PagerReady,
     PreviewReady,
     RowsFailed,
     RowsReady,
     SearchReady,
+    SessionPlaces,
 )
 from tui.ui.record_table import RecordTable
-from tui.ui.screens import ColumnsScreen, GotoScreen, HelpGroup, HelpScreen, QuickFilterScreen
+from tui.ui.screens import (
+    ColumnsScreen,
+    ExportChoice,
+    ExportScreen,
+    GotoScreen,
+    HelpGroup,
+    HelpScreen,
+    QuickFilterScreen,
+)
 from tui.ui.status import StatusLine
 from tui.view import (
     RowsRequest,
@@ -71,6 +88,15 @@ from tui.view import (
     preview_text,
 )
 from tui.view.cells import RowFormatter
+from tui.view.session import (
+    Session,
+    find_places,
+    from_json,
+    place_of,
+    session_key,
+    session_path,
+    to_json,
+)
 
 _PROGRESS_INTERVAL_S = 0.1
 _ROWS_REFRESH_S = 0.25
@@ -78,6 +104,7 @@ _PREVIEW_DELAY_S = 0.2
 _DETAIL_SIZES = (6, 40)  # rows below the table (min, max)
 _DETAIL_WIDTHS = (30, 80)  # percent of the width beside the table (min, max)
 _TABLE_MIN_ROWS = 4  # rows the table keeps however small the terminal
+_SESSIONS_KEPT = 64  # sessions kept (of the most recently used sets of files)
 _QUERY_MOST = 16 * QUERY_SHOWN  # characters of a query the pane shows at most (1 MB)
 
 
@@ -161,6 +188,14 @@ class NeptuneAuditApp(App[None]):
         Binding("c", "choose_columns", "Columns", show=False, id="view.columns"),
         Binding("y", "copy_record", "Copy", show=False, id="record.copy"),
         Binding("F", "toggle_follow", "Follow", id="follow.toggle"),
+        Binding("m", "toggle_mark", "Mark", show=False, id="mark.toggle"),
+        Binding("apostrophe", "next_mark(1)", "Next mark", show=False, id="mark.next"),
+        Binding("quotation_mark", "next_mark(-1)", "Previous mark", show=False, id="mark.previous"),
+        Binding("e", "next_malformed(1)", "Next malformed", show=False, id="malformed.next"),
+        Binding(
+            "E", "next_malformed(-1)", "Previous malformed", show=False, id="malformed.previous"
+        ),
+        Binding("w", "export", "Write", id="view.export"),
         Binding("tab", "switch_focus", "Table/detail", show=False, id="view.focus"),
         Binding("escape", "escape", "Clear search", show=False, id="app.escape"),
     ]
@@ -177,9 +212,14 @@ class NeptuneAuditApp(App[None]):
         follow_interval: float = 0.25,
         background: Sequence[Background] = (),
         live_label: str = "",
+        session: bool = True,
     ) -> None:
         super().__init__()
         self.paths = list(paths)
+        self._session_key = session_key(self.paths) if session and self.paths else None
+        self._filter_given = bool(filter_text.strip())
+        self._restore: Session | None = None  # marks and cursor, restored once loaded
+        self._restore_cursor: int | None = None
         self.files = list(files) if files is not None else None
         self.clock = clock
         self.reader = FileReader()
@@ -224,6 +264,7 @@ class NeptuneAuditApp(App[None]):
             self.set_keymap(self._keymap)
         self.query_one(FilterBar).display = False
         self.table.focus()
+        self._restore_settings()
         self._apply_detail_size(self.size.height)
         self._update_status()
         self._show_detail()
@@ -328,6 +369,9 @@ class NeptuneAuditApp(App[None]):
 
     @quiet_when_closing
     def on_index_loaded(self, message: IndexLoaded) -> None:
+        if self._restore is not None:
+            self._find_session_places(self._restore)
+            self._restore = None
         self.view.loaded()
         self.table.reformat()  # time precision and widths are known only now
         self._refresh_rows(now=True)
@@ -393,8 +437,14 @@ class NeptuneAuditApp(App[None]):
         self._check_ready()
 
     def _check_ready(self) -> None:
-        """Say (to tests and benchmarks) when everything is indexed and shown."""
+        """Say (to tests and benchmarks) when everything is indexed and shown; a restored
+        cursor goes to its record then."""
         if not self.view.loading and self.view.up_to_date:
+            if self._restore_cursor is not None:
+                row = self.view.row_of_entry(self._restore_cursor)
+                self._restore_cursor = None
+                if row is not None and not self.view.tailing:
+                    self.table.move_to(row, center=True)
             self.ready.set()
 
     @quiet_when_closing
@@ -453,6 +503,84 @@ class NeptuneAuditApp(App[None]):
         self._update_status()
         self._refresh_rows()
 
+    # -- sessions ---------------------------------------------------------------------------
+
+    def _restore_settings(self) -> None:
+        """Take the settings of the last session on these files (marks and the cursor wait
+        for the files to be indexed). A session that cannot be read is ignored, and said."""
+        if self._session_key is None:
+            return
+        path = session_path(state_directory(), self._session_key)
+        try:
+            document = json.loads(path.read_bytes())
+            session = from_json(document)
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError, RecursionError) as error:
+            self.tell(f"the saved session was ignored: {error}", title="session", timeout=8)
+            return
+        view_filter = self.view.filter
+        if not self._filter_given:
+            try:
+                view_filter = ViewFilter.parse(session.filter_text)
+            except FilterError:
+                view_filter = ViewFilter()
+        self.view.set_filter(view_filter.with_probes_hidden(session.hide_probes))
+        self.table.set_columns(frozenset(session.hidden_columns), frozenset(session.pinned_columns))
+        main = self.query_one("#main")
+        main.set_class(session.layout == "beside", "beside")
+        main.set_class(session.layout == "below", "below")
+        self._detail_rows, self._detail_percent = session.detail_rows, session.detail_percent
+        self.detail.display = session.detail_shown
+        self._raw = session.raw
+        self.formatter.local_time = self.view.local_time = session.local_time
+        self._restore = session
+
+    @work(thread=True, group="session", exit_on_error=False)
+    def _find_session_places(self, session: Session) -> None:
+        places = [*session.marks, *([session.cursor] if session.cursor else [])]
+        found = find_places(self.index, places)
+        marks = {entry for entry in found[: len(session.marks)] if entry is not None}
+        cursor = found[-1] if session.cursor is not None else None
+        self.post_message(SessionPlaces(marks, cursor))
+
+    @quiet_when_closing
+    def on_session_places(self, message: SessionPlaces) -> None:
+        if message.marks and not self.view.marks:
+            self.view.marks = set(message.marks)
+            self.table.reformat()
+        self._restore_cursor = message.cursor
+        self._update_status()
+        self._check_ready()
+
+    def _save_session(self) -> None:
+        """Keep this session for the next run on the same files (private to the user)."""
+        if self._session_key is None:
+            return
+        cursor = self.view.cursor_entry
+        session = Session(
+            filter_text=self.view.filter.editable_text,
+            hide_probes=self.view.filter.hide_probes,
+            hidden_columns=tuple(sorted(self.table.hidden_columns)),
+            pinned_columns=tuple(sorted(self.table.pinned_columns)),
+            layout="beside" if self.query_one("#main").has_class("beside") else "below",
+            detail_rows=self._detail_rows,
+            detail_percent=self._detail_percent,
+            detail_shown=bool(self.detail.display),
+            raw=self._raw,
+            local_time=self.view.local_time,
+            marks=tuple(place_of(self.index, e) for e in sorted(self.view.marks)),
+            cursor=place_of(self.index, cursor) if cursor is not None else None,
+        )
+        path = session_path(state_directory(), self._session_key)
+        try:
+            write_private(path, json.dumps(to_json(session)).encode())
+            kept = sorted(path.parent.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+            for old in kept[_SESSIONS_KEPT:]:
+                old.unlink(missing_ok=True)
+        except OSError:
+            pass  # not worth more than losing the session
+
     def on_unmount(self) -> None:
         self._shutting_down = True
         self._follow_stop.set()
@@ -461,6 +589,7 @@ class NeptuneAuditApp(App[None]):
         self._preview_cancel.set()
 
     async def action_quit(self) -> None:
+        self._save_session()
         self._shutting_down = True
         await super().action_quit()
 
@@ -630,6 +759,112 @@ class NeptuneAuditApp(App[None]):
     def action_clear_filters(self) -> None:
         self.set_filter(self.view.filter.cleared())
 
+    # -- marks and malformed entries ---------------------------------------------------------
+
+    def action_toggle_mark(self) -> None:
+        before = bool(self.view.marks)
+        if self.view.toggle_mark() is None:
+            return
+        if before != bool(self.view.marks):
+            self.table.reformat()  # the marks' gutter came or went
+        self.table.refresh()
+        self._update_status()
+
+    def action_next_mark(self, direction: int) -> None:
+        row = self.view.next_mark(direction)
+        if row is None:
+            self.tell("no marked record shown (m marks the cursor's record)", timeout=2)
+            return
+        self.table.move_to(row, center=True)
+
+    def action_next_malformed(self, direction: int) -> None:
+        self._find_malformed(self.view.ids, self.view.cursor_row, direction)
+
+    @work(thread=True, exclusive=True, group="jump", exit_on_error=False)
+    def _find_malformed(self, ids: npt.NDArray[np.int32], row: int, direction: int) -> None:
+        kinds = self.index.column("kind")
+        if direction > 0:
+            found = np.flatnonzero(kinds[ids[row + 1 :]] == KIND_MALFORMED)
+            target = row + 1 + int(found[0]) if len(found) else None
+        else:
+            found = np.flatnonzero(kinds[ids[:row]] == KIND_MALFORMED)
+            target = int(found[-1]) if len(found) else None
+        self.post_message(JumpReady(ids, target, "no malformed entry that way"))
+
+    @quiet_when_closing
+    def on_jump_ready(self, message: JumpReady) -> None:
+        if message.ids is not self.view.ids:
+            return  # the rows changed meanwhile
+        if message.row is None:
+            self.tell(message.none, timeout=2)
+        else:
+            self.table.move_to(message.row, center=True)
+
+    # -- writing the view to a file -----------------------------------------------------------
+
+    def action_export(self) -> None:
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(self.clock()))
+        marked = len(self.view.marks)
+        screen = ExportScreen(
+            Path.cwd() / f"neptune-audit-{stamp}.jsonl",
+            shown=self.view.counts.shown_records
+            if self.view.filter.active
+            else self.view.counts.records,
+            marked=marked,
+            suffixes=tuple(FORMAT_BY_SUFFIX),
+        )
+        self.push_screen(screen, self._export_chosen)
+
+    def _export_chosen(self, choice: ExportChoice | None) -> None:
+        if choice is None:
+            return
+        if choice.marked_only:
+            marks = np.fromiter(self.view.marks, np.int64, len(self.view.marks))
+            entries = self.index.in_order(marks)
+        else:
+            entries = self.view.ids.astype(np.int64)
+        form = FORMAT_BY_SUFFIX[choice.path.suffix.lower()]
+        self.view.task = f"writing {choice.path.name}…"
+        self._update_status()
+        self._write_export(choice.path, form, entries)
+
+    @work(thread=True, exclusive=True, group="export", exit_on_error=False)
+    def _write_export(self, path: Path, form: str, entries: npt.NDArray[np.int64]) -> None:
+        written = 0
+        last = time.monotonic()
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+                writer = make_writer(form, out)
+                for number, entry in enumerate(entries.tolist()):
+                    parsed = self.index.entry(entry)
+                    if isinstance(parsed, Record):
+                        writer.record(parsed)
+                        written += 1
+                    if time.monotonic() - last > 0.2:
+                        last = time.monotonic()
+                        self.post_message(ExportProgress(path, number + 1, len(entries)))
+                writer.close()
+        except OSError as error:
+            self.post_message(ExportDone(path, written, f"{error.strerror or error}"))
+            return
+        self.post_message(ExportDone(path, written, None))
+
+    @quiet_when_closing
+    def on_export_progress(self, message: ExportProgress) -> None:
+        share = message.done / max(message.total, 1)
+        self.view.task = f"writing {message.path.name} {share:.0%}"
+        self._update_status()
+
+    @quiet_when_closing
+    def on_export_done(self, message: ExportDone) -> None:
+        self.view.task = None
+        self._update_status()
+        if message.error:
+            self.tell(f"cannot write {message.path}: {message.error}", severity="error")
+        else:
+            self.tell(f"wrote {message.written:,} records to {message.path}", timeout=8)
+
     def action_quick_filter(self, exclude: bool) -> None:
         def chosen(field: str | None) -> None:
             if field is not None:
@@ -639,6 +874,12 @@ class NeptuneAuditApp(App[None]):
 
     def action_quick(self, field: str, exclude: bool) -> None:
         """Only (or all but) the records with the cursor record's value of ``field``."""
+        if field == "marked":
+            if exclude:
+                self.tell("= m shows only the marked records; hiding them is not offered")
+            elif self.view.marks:
+                self.set_filter(self.view.filter.with_only(frozenset(self.view.marks)))
+            return
         value = self.view.quick_values().get(field)
         if value is None:
             self.tell(f"the record has no {field}", timeout=2)

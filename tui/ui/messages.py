@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
 from rich.console import RenderableType
 from textual.message import Message
 
@@ -85,3 +87,38 @@ class PagerReady(Message):
     """A record's text, written to a private temporary file for $PAGER."""
 
     path: Path
+
+
+@dataclass
+class JumpReady(Message):
+    """Where a jump over ``ids`` goes (None: nowhere, and ``none`` says so)."""
+
+    ids: npt.NDArray[np.int32]
+    row: int | None
+    none: str
+
+
+@dataclass
+class ExportProgress(Message):
+    """Writing the view: ``done`` of ``total`` entries."""
+
+    path: Path
+    done: int
+    total: int
+
+
+@dataclass
+class ExportDone(Message):
+    """The view was written (``error``: why it was not)."""
+
+    path: Path
+    written: int
+    error: str | None
+
+
+@dataclass
+class SessionPlaces(Message):
+    """The entries a restored session names: its marks and its cursor (None: gone)."""
+
+    marks: set[int]
+    cursor: int | None

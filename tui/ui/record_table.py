@@ -55,6 +55,7 @@ class RecordTable(ScrollView, can_focus=True):
         "record-table--unknown",
         "record-table--match",
         "record-table--dim",
+        "record-table--mark",
     }
 
     DEFAULT_CSS = """
@@ -201,6 +202,7 @@ class RecordTable(ScrollView, can_focus=True):
 
     def _layout(self) -> list[tuple[Column, int]]:
         width = self.scrollable_content_region.width or self.size.width
+        width -= 1 if self.view.marks else 0  # the marks' gutter
         if width != self._layout_width:  # a scrollbar came or went, or the size changed
             self._layout_width = width
             self._columns = []
@@ -236,6 +238,10 @@ class RecordTable(ScrollView, can_focus=True):
             style += self.get_component_rich_style("record-table--cursor")
         match_style = self.get_component_rich_style("record-table--match")
         segments: list[Segment] = []
+        if self.view.marks:  # a gutter shows the marks while there are any
+            marked = entry in self.view.marks
+            mark_style = style + self.get_component_rich_style("record-table--mark")
+            segments.append(Segment("▌" if marked else " ", mark_style if marked else style))
         for column, column_width in columns:
             text = data.cells.get(column.key, "")
             if column.key == "query":
@@ -259,7 +265,8 @@ class RecordTable(ScrollView, can_focus=True):
             if column.key == "query" and self.query_offset:
                 title = f"QUERY (+{self.query_offset})"
             parts.append(set_cell_size(title, column_width))
-        return Strip([Segment(" ".join(parts), style)]).crop_extend(0, width, style)
+        gutter = " " if self.view.marks else ""
+        return Strip([Segment(gutter + " ".join(parts), style)]).crop_extend(0, width, style)
 
     def _highlight(self, cell: str, style: Style, match_style: Style) -> list[Segment]:
         if self.search is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 
 from rich.table import Table
@@ -126,6 +127,8 @@ QUICK_FIELDS: tuple[tuple[str, str, str], ...] = (
     ("l", "lang", "query language"),
     ("p", "path", "HTTP path"),
     ("s", "source", "file"),
+    ("i", "instance", "instance"),
+    ("m", "marked", "marks (the marked records)"),
 )
 
 
@@ -215,4 +218,79 @@ class ColumnsScreen(ModalScreen[None]):
         self.app.post_message(self.Changed(self.hidden, self.pinned))
 
     def action_close(self) -> None:
+        self.dismiss(None)
+
+
+@dataclass(frozen=True)
+class ExportChoice:
+    """Where to write the view, and whether only the marked records."""
+
+    path: Path
+    marked_only: bool
+
+
+class ExportScreen(ModalScreen[ExportChoice | None]):
+    """Ask where to write the current view: the format follows the file's suffix
+    (``.jsonl`` or ``.csv``); with marks, space chooses between them and the whole view."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="export.cancel"),
+        Binding("ctrl+t", "toggle_marked", "Marked only", id="export.marked"),
+    ]
+
+    def __init__(self, default: Path, *, shown: int, marked: int, suffixes: Sequence[str]) -> None:
+        super().__init__()
+        self.default = default
+        self.shown = shown
+        self.marked = marked
+        self.suffixes = tuple(suffixes)
+        self.marked_only = marked > 0
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="export-box", classes="dialog"):
+            yield Label("Write the view to a file (.jsonl or .csv)", classes="dialog-title")
+            yield Input(str(self.default), id="export-input")
+            yield Static(id="export-what")
+            yield Static(id="export-error")
+
+    def on_mount(self) -> None:
+        field = self.query_one("#export-input", Input)
+        field.focus()
+        field.cursor_position = len(field.value)
+        self._describe()
+
+    def _describe(self) -> None:
+        if self.marked and self.marked_only:
+            what = f"the {self.marked:,} marked records · ctrl+t: all {self.shown:,} shown"
+        elif self.marked:
+            what = f"all {self.shown:,} records shown · ctrl+t: only the {self.marked:,} marked"
+        else:
+            what = f"all {self.shown:,} records shown"
+        self.query_one("#export-what", Static).update(Text(what, "dim"))
+
+    def action_toggle_marked(self) -> None:
+        if self.marked:
+            self.marked_only = not self.marked_only
+            self._describe()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        path = Path(text).expanduser()
+        problem = None
+        if not text:
+            problem = "give a file name"
+        elif path.suffix.lower() not in self.suffixes:
+            problem = f"the name must end with {' or '.join(self.suffixes)}"
+        elif path.is_dir():
+            problem = "that is a directory"
+        elif path.exists():
+            problem = f"{path.name} exists: choose another name"
+        elif not path.parent.is_dir():
+            problem = f"no directory {path.parent}"
+        if problem is not None:
+            self.query_one("#export-error", Static).update(Text("✗ " + inert(problem), "red"))
+            return
+        self.dismiss(ExportChoice(path, self.marked_only and self.marked > 0))
+
+    def action_cancel(self) -> None:
         self.dismiss(None)

@@ -3,7 +3,7 @@
 Used by the Textual app (``tui.ui``) and by ``query --follow``; tested without an app.
 """
 
-from tui.view.filters import PROBES, QUICK_FIELDS, ViewFilter
+from tui.view.filters import PROBES, ViewFilter
 from tui.view.model import Applied, ViewModel
 from tui.view.rows import Counts, RowsRequest, RowsUpdate, compute_rows, count_matches
 from tui.view.search import SearchRequest, SearchSpec, SearchUpdate, compute_search
@@ -11,7 +11,6 @@ from tui.view.status import StatusFacts, plural, preview_text, status_parts
 
 __all__ = [
     "PROBES",
-    "QUICK_FIELDS",
     "Applied",
     "Counts",
     "RowsRequest",

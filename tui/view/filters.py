@@ -18,9 +18,6 @@ from tui.query.format import NO_SPAN, all_of, field_term, format_filter
 #: Hides health probes: ``-path:/status``.
 PROBES: Node = Not(FieldMatch("path", "contains", "/status", None, NO_SPAN), NO_SPAN)
 
-#: Fields the quick filters offer, in the order the chooser lists them.
-QUICK_FIELDS: tuple[str, ...] = ("client", "user", "type", "lang", "path", "source")
-
 
 @dataclass(frozen=True)
 class ViewFilter:
@@ -30,6 +27,7 @@ class ViewFilter:
     node: Node = MatchAll(Span(0, 0))
     quick: tuple[Node, ...] = ()
     hide_probes: bool = False
+    only: frozenset[int] | None = None  # only these entries (the marked ones), when set
 
     @classmethod
     def parse(cls, text: str, *, hide_probes: bool = False) -> ViewFilter:
@@ -38,7 +36,11 @@ class ViewFilter:
 
     def with_text(self, text: str) -> ViewFilter:
         """The typed text replaced (and with it the quick filters it now contains)."""
-        return ViewFilter.parse(text, hide_probes=self.hide_probes)
+        return replace(ViewFilter.parse(text, hide_probes=self.hide_probes), only=self.only)
+
+    def with_only(self, entries: frozenset[int] | None) -> ViewFilter:
+        """Only these entries (None: all that the rest keeps)."""
+        return replace(self, only=entries)
 
     def with_probes_hidden(self, hidden: bool) -> ViewFilter:
         """The probe toggle set."""
@@ -64,7 +66,7 @@ class ViewFilter:
     @property
     def active(self) -> bool:
         """Whether anything is filtered out."""
-        return not isinstance(self.combined, MatchAll)
+        return self.only is not None or not isinstance(self.combined, MatchAll)
 
     @property
     def editable_text(self) -> str:
@@ -76,6 +78,8 @@ class ViewFilter:
         parts = [self.editable_text] if self.editable_text else []
         if self.hide_probes:
             parts.append("(probes hidden)")
+        if self.only is not None:
+            parts.append("(marked only)")
         return " ".join(parts)
 
     def _probes(self) -> tuple[Node, ...]:

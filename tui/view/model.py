@@ -75,12 +75,14 @@ class ViewModel:
         self.tailing = following  # the cursor stays on the newest row
         self.new_below = 0  # rows that arrived below the cursor while not tailing
         self.search = SearchState()
+        self.marks: set[int] = set()  # entry ids the user marked
         self.loading = True
         self.progress: float | None = None
         self.rate_mb_s: float | None = None
         self.error: str | None = None
         self.live_label = live_label
         self.local_time = False
+        self.task: str | None = None
         self._generation = 0
         self._result: FilterResult | None = None
         self._in_flight: int | None = None  # generation of the rows request being computed
@@ -126,6 +128,7 @@ class ViewModel:
             previous_ids=self.ids if result is not None else EMPTY_IDS,
             previous_counts=self.counts if result is not None else Counts(),
             anchor=self._anchor,
+            only=self.filter.only,
         )
 
     @property
@@ -198,6 +201,47 @@ class ViewModel:
             self.new_below = 0
         return self.cursor_row
 
+    # -- marks ------------------------------------------------------------------------------
+
+    def toggle_mark(self) -> bool | None:
+        """Mark or unmark the cursor's entry; whether it is marked now (None: no entry)."""
+        entry = self.cursor_entry
+        if entry is None:
+            return None
+        if entry in self.marks:
+            self.marks.discard(entry)
+            return False
+        self.marks.add(entry)
+        return True
+
+    def row_of_entry(self, entry: int) -> int | None:
+        """The row showing ``entry``, or None when the filter hides it (bisection by time,
+        then a walk over the rows of the same time)."""
+        times = self.index.column("epoch_us")
+        moment = int(times[entry])
+        row = first_row_at(self.index, self.ids, moment)
+        while row < len(self.ids) and int(times[self.ids[row]]) == moment:
+            if int(self.ids[row]) == entry:
+                return row
+            row += 1
+        return None
+
+    def marked_rows(self) -> list[int]:
+        """The rows of the marked entries shown, top to bottom."""
+        rows = (self.row_of_entry(entry) for entry in self.marks if entry < self.index.size)
+        return sorted(row for row in rows if row is not None)
+
+    def next_mark(self, direction: int) -> int | None:
+        """The next (1) or previous (-1) marked row from the cursor, wrapping around."""
+        rows = self.marked_rows()
+        if not rows:
+            return None
+        if direction > 0:
+            after = [row for row in rows if row > self.cursor_row]
+            return after[0] if after else rows[0]
+        before = [row for row in rows if row < self.cursor_row]
+        return before[-1] if before else rows[-1]
+
     # -- following --------------------------------------------------------------------------
 
     def set_following(self, following: bool) -> None:
@@ -259,8 +303,9 @@ class ViewModel:
             return {}
         index = self.index
         source = index.sources[int(index.column("source")[entry])].name
+        marked = f"{len(self.marks):,} marked" if self.marks else None
         if int(index.column("kind")[entry]) != KIND_RECORD:
-            return {"source": source}
+            return {"source": source, "marked": marked}
 
         def value(column: str) -> str | None:
             return index.value(column, int(index.column(column)[entry]))
@@ -272,6 +317,8 @@ class ViewModel:
             "lang": LANG_NAMES[int(index.column("lang")[entry])] or "none",
             "path": value("path"),
             "source": source,
+            "instance": index.instance_of(entry),
+            "marked": marked,
         }
 
     # -- status -----------------------------------------------------------------------------
@@ -294,4 +341,6 @@ class ViewModel:
             search_matches=self.search.matches,
             error=self.error,
             local_time=self.local_time,
+            marks=len(self.marks),
+            task=self.task,
         )

@@ -50,6 +50,7 @@ class RowsRequest:
     previous_ids: I32
     previous_counts: Counts
     anchor: int | None
+    only: frozenset[int] | None = None  # keep only these entries (the marked ones)
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,11 @@ def compute_rows(
         result = evaluate(index, request.node, cancel=cancel)
     else:
         result = extend(index, request.node, previous, cancel=cancel)
+    if request.only is not None:
+        kept = np.zeros(result.size, bool)
+        chosen = np.fromiter(request.only, np.int64, len(request.only))
+        kept[chosen[chosen < result.size]] = True
+        result = FilterResult(result.mask & kept, result.size)
     ids = filtered_order(index, result)
     placed = _placed(ids, result, previous, request.previous_ids)
     counts = _counts(index, result, request.previous_counts if placed is not None else None)

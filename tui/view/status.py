@@ -49,6 +49,8 @@ class StatusFacts:
     search_matches: int = 0
     error: str | None = None
     local_time: bool = False
+    marks: int = 0
+    task: str | None = None  # work under way the user asked for (an export)
 
 
 def plural(count: int, noun: str) -> str:
@@ -85,6 +87,10 @@ def status_parts(facts: StatusFacts) -> list[tuple[str, Role]]:
             parts.append((f"indexing {facts.progress:.0%}{rate}", "progress"))
         else:
             parts.append(("indexing…", "progress"))
+    if facts.task:
+        parts.append((facts.task, "progress"))
+    if facts.marks:
+        parts.append((f"{facts.marks:,} marked", "plain"))
     if facts.error:
         parts.append((facts.error, "error"))
     if facts.search_text is not None:
