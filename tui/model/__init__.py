@@ -31,10 +31,11 @@ from tui.model.record import (
     Query,
     Record,
 )
-from tui.model.text import inert
+from tui.model.text import ESCAPE_MARKER, csv_cell, inert, inert_line
 
 __all__ = [
     "ABSENT_VALUES",
+    "ESCAPE_MARKER",
     "FRAGMENT_REASON",
     "GREMLIN",
     "KNOWN_TYPES",
@@ -50,9 +51,11 @@ __all__ = [
     "Record",
     "absent",
     "auth_succeeded",
+    "csv_cell",
     "decode_entry_bytes",
     "decode_query",
     "inert",
+    "inert_line",
     "language_for",
     "parse_arn",
     "parse_auth_context",
