@@ -31,6 +31,7 @@ from tui.model.record import (
     Query,
     Record,
 )
+from tui.model.secrets import has_secret, mask, mask_entry, mask_record, mask_text
 from tui.model.text import ESCAPE_MARKER, csv_cell, inert, inert_line
 
 __all__ = [
@@ -54,9 +55,14 @@ __all__ = [
     "csv_cell",
     "decode_entry_bytes",
     "decode_query",
+    "has_secret",
     "inert",
     "inert_line",
     "language_for",
+    "mask",
+    "mask_entry",
+    "mask_record",
+    "mask_text",
     "parse_arn",
     "parse_auth_context",
     "parse_entry",
