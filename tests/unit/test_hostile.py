@@ -15,7 +15,8 @@ from tests.hostile import (
     HOSTILE_TEXTS,
     MALFORMED_LINES,
 )
-from tui.model import Malformed, Record, parse_entry
+from tui.model import Malformed, Record, csv_cell, inert, inert_line, mask_entry, parse_entry
+from tui.model.text import ESCAPED
 
 
 def strings(value: object) -> list[str]:
@@ -83,3 +84,19 @@ def test_credential_lines_parse_and_hold_their_secrets(name: str) -> None:
     found = strings(entry)
     for secret in secrets:
         assert any(secret in s for s in found), secret
+
+
+MULTILINE_ESCAPED = ESCAPED - {0x0A, 0x09}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_LINES))
+def test_every_parsed_string_is_made_safe(name: str) -> None:
+    """Whatever a hostile line parses into, each string shows inert, stays on one line as a
+    message, and cannot start a formula as a CSV cell; masking finds no credential in it."""
+    entry = parse_entry(HOSTILE_LINES[name])
+    for text in strings(entry):
+        assert not any(ord(c) in ESCAPED for c in inert(text))
+        assert not any(ord(c) in MULTILINE_ESCAPED for c in inert(text, multiline=True))
+        assert "\n" not in inert_line(text, 80) and len(inert_line(text, 80)) <= 80
+        assert csv_cell(text)[:1] not in ("=", "+", "-", "@", "\t", "\r")
+    assert mask_entry(entry) is entry
