@@ -215,15 +215,15 @@ async def test_log_text_is_inert(ui_logs: Path, state_home: Path) -> None:
         assert "[bold red]boom[/] [@click=a" in screen and "[b]x[/b]" in screen
         query = app.formatter.row(int(app.view.ids[0])).cells["query"]
         assert "[@click=app.quit]quit[/]" in query
-        assert "\\x1b[31mred\\x1b[0m\\x07" in query and "\\u202eevil" in query
+        assert "‹ESC›[31mred‹ESC›[0m‹BEL›" in query and "‹U+202E›evil" in query
         for text in (screen, query):
             assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
         text = detail_text(app)
-        assert "[bold red]boom[/]" in text and "\\x1b[31m" in text
+        assert "[bold red]boom[/]" in text and "‹ESC›[31m" in text
         await pilot.press("j")
         await settle(app)
         text = detail_text(app)
-        assert "[blink]agent[/blink]\\x1b]0;title\\x07" in text
+        assert "[blink]agent[/blink]‹ESC›]0;title‹BEL›" in text
         assert "\x1b" not in text
         await pilot.press("enter", "y")  # a click action in the data must not fire
         assert app.is_running
