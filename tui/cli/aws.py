@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-from tui.model.text import inert
+from tui.model.text import inert_line
 from tui.query import parse_moment
 from tui.sources import Background
 from tui.sources.aws.cloudwatch import CloudWatchSource, log_group_for, pushdown
@@ -104,12 +104,12 @@ class _Reporter:
         with self._lock:
             if event.kind == "note":
                 if self.progress is not None:
-                    self.progress.console.print(f"note: {inert(event.message)}", markup=False)
+                    self.progress.console.print(f"note: {inert_line(event.message)}", markup=False)
                 else:
-                    print(f"note: {inert(event.message)}", file=self.stream)
+                    print(f"note: {inert_line(event.message)}", file=self.stream)
                 return
             assert event.file is not None
-            key = inert(event.file.key)
+            key = inert_line(event.file.key)
             if self.progress is None:
                 if event.kind == "done" and event.done_bytes:
                     print(f"{key}: {event.done_bytes:,} bytes", file=self.stream)
@@ -139,7 +139,7 @@ def _fetch(args: argparse.Namespace, directory: Path, out: IO[str], workers: int
     with _Reporter(sys.stderr) as reporter:
         fetcher = Fetcher(options_of(args), directory, on_event=reporter, workers=workers)
         summary = fetcher.fetch(cluster=args.cluster, instances=args.instance or ())
-    print(describe_summary(summary, directory, time.perf_counter() - started), file=out)
+    print(inert_line(describe_summary(summary, directory, time.perf_counter() - started)), file=out)
     return fetcher
 
 
@@ -194,11 +194,8 @@ def cloudwatch_files(
             stale.unlink()
     source = CloudWatchSource(options_of(args), group, directory, since_us=start, until_us=end)
     downloaded = source.download(start, end, pattern)
-    print(
-        f"{downloaded.events:,} events from {len(downloaded.streams)} streams of {group}"
-        + (f" (filter pattern {pattern})" if pattern else ""),
-        file=sys.stderr,
-    )
+    said = f"{downloaded.events:,} events from {len(downloaded.streams)} streams of {group}"
+    print(inert_line(said + (f" (filter pattern {pattern})" if pattern else "")), file=sys.stderr)
     jobs: list[Background] = []
     if follow:
 

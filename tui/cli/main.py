@@ -30,7 +30,7 @@ from tui.index.index import Index
 from tui.index.schema import KIND_MALFORMED
 from tui.index.stats import Stats, compute_stats
 from tui.model.record import Malformed, Record
-from tui.model.text import inert
+from tui.model.text import inert_line
 from tui.query import FilterError, parse_filter
 from tui.query.ast import Node
 from tui.sources import Background
@@ -68,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
             default="",
             metavar="EXPR",
             help="filter expression; one that starts with '-' (-f -path:/status) works too",
+        )
+        sub.add_argument(
+            "--show-secrets",
+            action="store_true",
+            help="show credentials from the logs in clear (they are masked by default)",
         )
 
     def aws_sources(sub: argparse.ArgumentParser) -> None:
@@ -109,6 +114,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--malformed", action="store_true", help="also print malformed entries, after the records"
     )
     query.add_argument("--limit", type=int, metavar="N", help="print at most N records")
+    query.add_argument(
+        "--csv-raw",
+        action="store_true",
+        help="with --format csv: no ' before cells a spreadsheet would run as formulas",
+    )
     query.add_argument(
         "--follow",
         action="store_true",
@@ -217,7 +227,7 @@ def attach_filter_values(args: list[str]) -> list[str]:
 
 
 def _fail(message: str) -> None:
-    print(f"neptune-audit: {inert(message)}", file=sys.stderr)
+    print(f"neptune-audit: {inert_line(message)}", file=sys.stderr)
 
 
 def _silence_stdout() -> None:
@@ -246,7 +256,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "stats" and args.cloudwatch and not args.filter:
         from tui.cli.aws import insights_stats
 
-        return _insights(insights_stats(args), args.format, sys.stdout)
+        return _insights(insights_stats(args), args.format, sys.stdout, reveal=args.show_secrets)
     follow = bool(getattr(args, "follow", False))
     if args.cloudwatch or args.log_group:
         from tui.cli.aws import cloudwatch_files
@@ -268,6 +278,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             background=jobs,
             live_label=label,
             session=not args.no_session and not remote,
+            reveal=args.show_secrets,
         )
     if args.command == "query" and args.follow:
         return _run_with(jobs, lambda: _query_follow(args, node))
@@ -275,7 +286,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     try:
         result = evaluate(index, node)
         if args.command == "stats":
-            return _stats(index, result, args.format, sys.stdout)
+            return _stats(index, result, args.format, sys.stdout, reveal=args.show_secrets)
         return _query(index, result, args, sys.stdout)
     finally:
         index.close()
@@ -325,19 +336,23 @@ class _ProgressLine:
             self.stream.flush()
 
 
-def _stats(index: Index, result: FilterResult, form: str, out: IO[str]) -> int:
-    _print_stats(compute_stats(index, result.mask), form, out)
+def _stats(
+    index: Index, result: FilterResult, form: str, out: IO[str], *, reveal: bool = False
+) -> int:
+    _print_stats(compute_stats(index, result.mask), form, out, reveal=reveal)
     return 0
 
 
-def _print_stats(stats: Stats, form: str, out: IO[str], note: str = "") -> None:
+def _print_stats(
+    stats: Stats, form: str, out: IO[str], note: str = "", *, reveal: bool = False
+) -> None:
     """``stats`` as JSON (a note goes to stderr, keeping stdout JSON) or as a table."""
     if form == "json":
-        out.write(json.dumps(stats_object(stats), indent=2) + "\n")
+        out.write(json.dumps(stats_object(stats, reveal=reveal), indent=2) + "\n")
         if note:
-            print(f"neptune-audit: {note}", file=sys.stderr)
+            print(f"neptune-audit: {inert_line(note)}", file=sys.stderr)
     else:
-        out.write(stats_text(stats))
+        out.write(stats_text(stats, reveal=reveal))
         if note:
             out.write(f"\n{note}\n")
 
@@ -373,8 +388,15 @@ def _query(index: Index, result: FilterResult, args: argparse.Namespace, out: IO
 
 def _writer_for(args: argparse.Namespace, out: IO[str]) -> Writer:
     if args.format == "table":
-        return TableWriter(out, width=shutil.get_terminal_size((160, 24)).columns)
-    return make_writer(args.format, out, with_malformed=args.malformed)
+        width = shutil.get_terminal_size((160, 24)).columns
+        return TableWriter(out, width=width, reveal=args.show_secrets)
+    return make_writer(
+        args.format,
+        out,
+        with_malformed=args.malformed,
+        reveal=args.show_secrets,
+        formulas=args.csv_raw,
+    )
 
 
 def _query_follow(args: argparse.Namespace, node: Node) -> int:
@@ -403,7 +425,7 @@ def _query_follow(args: argparse.Namespace, node: Node) -> int:
                 return 0  # like tail -f: a reader that went away ends the follow
             update = follower.poll()
             for event in update.events:
-                print(f"neptune-audit: {inert(event)}", file=sys.stderr)
+                print(f"neptune-audit: {inert_line(event)}", file=sys.stderr)
             if index.size > result.size:
                 result, batch = arrivals(index, node, result)
                 _write_entries(index, writer, batch, args.malformed)
@@ -451,8 +473,10 @@ def _demo(args: argparse.Namespace) -> int:
         except OSError as error:
             raise UsageError(f"{args.write}: {error.strerror or error}") from error
         print(
-            f"wrote {truth.records:,} records and {truth.malformed} malformed lines "
-            f"in {len(truth.files)} files under {args.write}"
+            inert_line(
+                f"wrote {truth.records:,} records and {truth.malformed} malformed lines "
+                f"in {len(truth.files)} files under {args.write}"
+            )
         )
         return 0
     with tempfile.TemporaryDirectory(prefix="neptune-audit-demo-") as directory:
@@ -482,6 +506,7 @@ def _view(
     background: Sequence[Background] = (),
     live_label: str = "",
     session: bool = True,
+    reveal: bool = False,
 ) -> int:
     """Run the viewer (imported here: the headless commands never load textual)."""
     files = expand_paths(paths)
@@ -497,6 +522,7 @@ def _view(
         background=background,
         live_label=live_label,
         session=session,
+        reveal=reveal,
     )
     app.run()
     app.index.close()
@@ -508,7 +534,7 @@ def _run_with(jobs: Sequence[Background], body: Callable[[], int]) -> int:
     stop = threading.Event()
 
     def report(message: str) -> None:
-        print(f"neptune-audit: {inert(message)}", file=sys.stderr)
+        print(f"neptune-audit: {inert_line(message)}", file=sys.stderr)
 
     for job in jobs:
         threading.Thread(target=job, args=(stop, report), daemon=True).start()
@@ -518,8 +544,8 @@ def _run_with(jobs: Sequence[Background], body: Callable[[], int]) -> int:
         stop.set()
 
 
-def _insights(counts: dict[str, Any], form: str, out: IO[str]) -> int:
+def _insights(counts: dict[str, Any], form: str, out: IO[str], *, reveal: bool = False) -> int:
     """Print ``stats`` that Logs Insights computed, saying so."""
     note = "counted by CloudWatch Logs Insights in AWS (nothing was downloaded)"
-    _print_stats(Stats(**counts), form, out, note)
+    _print_stats(Stats(**counts), form, out, note, reveal=reveal)
     return 0

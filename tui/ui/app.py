@@ -38,8 +38,9 @@ from tui.cli.export import FORMAT_BY_SUFFIX, make_writer
 from tui.index.filtering import Cancelled
 from tui.index.index import Index
 from tui.index.schema import KIND_MALFORMED
-from tui.model.record import Record
-from tui.model.text import inert
+from tui.model.record import Entry, Record
+from tui.model.secrets import mask_entry, mask_text
+from tui.model.text import inert, inert_line
 from tui.query import FilterError
 from tui.sources import Background
 from tui.sources.files import FileReader, private_directory, state_directory, write_private
@@ -68,6 +69,7 @@ from tui.ui.messages import (
 from tui.ui.record_table import RecordTable
 from tui.ui.screens import (
     ColumnsScreen,
+    ConfirmScreen,
     ExportChoice,
     ExportScreen,
     GotoScreen,
@@ -114,12 +116,12 @@ def quiet_when_closing(handler: Callable[..., None]) -> Callable[..., None]:
 
     @functools.wraps(handler)
     def wrapper(self: NeptuneAuditApp, *args: Any) -> None:
-        if self._shutting_down:
+        if self.closing:
             return
         try:
             handler(self, *args)
         except NoMatches:
-            if not self._shutting_down:
+            if not self.closing:
                 raise
 
     return wrapper
@@ -196,6 +198,7 @@ class NeptuneAuditApp(App[None]):
             "E", "next_malformed(-1)", "Previous malformed", show=False, id="malformed.previous"
         ),
         Binding("w", "export", "Write", id="view.export"),
+        Binding("S", "toggle_secrets", "Show/mask credentials", show=False, id="view.secrets"),
         Binding("tab", "switch_focus", "Table/detail", show=False, id="view.focus"),
         Binding("escape", "escape", "Clear search", show=False, id="app.escape"),
     ]
@@ -213,6 +216,7 @@ class NeptuneAuditApp(App[None]):
         background: Sequence[Background] = (),
         live_label: str = "",
         session: bool = True,
+        reveal: bool = False,
     ) -> None:
         super().__init__()
         self.paths = list(paths)
@@ -228,6 +232,7 @@ class NeptuneAuditApp(App[None]):
             self.index, ViewFilter.parse(filter_text), following=follow, live_label=live_label
         )
         self.formatter = RowFormatter(self.index)
+        self.view.reveal = self.formatter.reveal = reveal
         self.ready = threading.Event()  # set once everything is indexed and shown
         self.follow_interval = follow_interval
         self.background = list(background)
@@ -272,6 +277,11 @@ class NeptuneAuditApp(App[None]):
         for job in self.background:
             self._run_background(job)
 
+    @property
+    def closing(self) -> bool:
+        """Whether the app is on its way out (its widgets may be gone)."""
+        return self._shutting_down or self._exit or self._closing or self._closed
+
     def tell(
         self,
         message: str,
@@ -283,7 +293,11 @@ class NeptuneAuditApp(App[None]):
         """A notification whose text is shown as it is: never markup, never a control
         character (file names and server messages go through here)."""
         self.notify(
-            inert(message), title=inert(title), severity=severity, timeout=timeout, markup=False
+            inert_line(message),
+            title=inert_line(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
         )
 
     def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
@@ -321,9 +335,7 @@ class NeptuneAuditApp(App[None]):
         """A source that feeds the followed files (AWS polling, a CloudWatch live tail)."""
 
         def report(message: str) -> None:
-            self.call_from_thread(
-                self.notify, inert(message), title="source", severity="error", timeout=15
-            )
+            self.call_from_thread(self.tell, message, title="source", severity="error", timeout=15)
 
         job(self._stop_all, report)
 
@@ -608,6 +620,7 @@ class NeptuneAuditApp(App[None]):
 
     # -- the cursor and the detail ----------------------------------------------------------
 
+    @quiet_when_closing
     def on_record_table_cursor_moved(self, message: RecordTable.CursorMoved) -> None:
         self._update_status()
         self._show_detail()
@@ -636,7 +649,7 @@ class NeptuneAuditApp(App[None]):
 
     @work(thread=True, exclusive=True, group="detail", exit_on_error=False)
     def _build_detail(self, generation: int, entry: int, options: DetailOptions) -> None:
-        parsed = self.index.entry(entry)
+        parsed = self._shown(self.index.entry(entry))
         if get_current_worker().is_cancelled:
             return
         self.post_message(DetailReady(generation, build_detail(parsed, options)))
@@ -668,9 +681,13 @@ class NeptuneAuditApp(App[None]):
         if entry is not None:
             self._write_pager_text(entry, self._raw)
 
+    def _shown(self, entry: Entry) -> Entry:
+        """An entry as it may be shown: credentials masked unless the user revealed them."""
+        return entry if self.view.reveal else mask_entry(entry)
+
     @work(thread=True, group="pager", exit_on_error=False)
     def _write_pager_text(self, entry: int, raw: bool) -> None:
-        parsed = self.index.entry(entry)
+        parsed = self._shown(self.index.entry(entry))
         text = parsed.raw
         if isinstance(parsed, Record) and not raw and parsed.query is not None:
             text = parsed.query.text
@@ -826,16 +843,18 @@ class NeptuneAuditApp(App[None]):
         form = FORMAT_BY_SUFFIX[choice.path.suffix.lower()]
         self.view.task = f"writing {choice.path.name}…"
         self._update_status()
-        self._write_export(choice.path, form, entries)
+        self._write_export(choice.path, form, entries, self.view.reveal)
 
     @work(thread=True, exclusive=True, group="export", exit_on_error=False)
-    def _write_export(self, path: Path, form: str, entries: npt.NDArray[np.int64]) -> None:
+    def _write_export(
+        self, path: Path, form: str, entries: npt.NDArray[np.int64], reveal: bool
+    ) -> None:
         written = 0
         last = time.monotonic()
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-                writer = make_writer(form, out)
+                writer = make_writer(form, out, reveal=reveal)
                 for number, entry in enumerate(entries.tolist()):
                     parsed = self.index.entry(entry)
                     if isinstance(parsed, Record):
@@ -969,6 +988,7 @@ class NeptuneAuditApp(App[None]):
         low, high = _DETAIL_SIZES
         return max(low, min(high // 2, height * 3 // 8))
 
+    @quiet_when_closing
     def on_resize(self, event: events.Resize) -> None:
         self._apply_detail_size(event.size.height)
 
@@ -1004,6 +1024,32 @@ class NeptuneAuditApp(App[None]):
         self._show_detail()
         self._update_status()
 
+    def action_toggle_secrets(self) -> None:
+        """Show credentials from the logs in clear (after a confirmation), or mask them."""
+        if self.view.reveal:
+            self._reveal(False)
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._reveal(True)
+
+        self.push_screen(
+            ConfirmScreen(
+                "Show credentials from the logs in clear?",
+                "Signatures, session tokens, passwords and cookies will show on screen and in "
+                "copies and exports until you press S again.",
+            ),
+            answered,
+        )
+
+    def _reveal(self, reveal: bool) -> None:
+        self.view.reveal = self.formatter.reveal = reveal
+        self.table.reformat()
+        self._show_detail()
+        self._update_status()
+        self.tell("credentials shown in clear" if reveal else "credentials masked", timeout=3)
+
     def action_switch_focus(self) -> None:
         if self.table.has_focus and self.detail.display:
             self.detail.focus()
@@ -1023,7 +1069,8 @@ class NeptuneAuditApp(App[None]):
         entry = self.view.cursor_entry
         if entry is None:
             return
-        self.copy_to_clipboard(self.index.text(entry))
+        text = self.index.text(entry)
+        self.copy_to_clipboard(text if self.view.reveal else mask_text(text))
         self.tell("record copied to the clipboard (OSC 52)", timeout=2)
 
     # -- go to time -------------------------------------------------------------------------

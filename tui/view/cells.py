@@ -16,6 +16,7 @@ from tui.index.schema import AUTH_FAILED, AUTH_OK, KIND_MALFORMED, KIND_RECORD, 
 from tui.model.fields import parse_arn
 from tui.model.parser import text_field
 from tui.model.record import KNOWN_TYPES
+from tui.model.secrets import mask_text
 from tui.model.text import inert
 from tui.query import display_time
 
@@ -107,6 +108,7 @@ class RowFormatter:
         self.index = index
         self.local_time = False
         self.compact_time = False
+        self.reveal = False  # credentials in clear (masked unless the user asks)
         self._cache: OrderedDict[int, Row] = OrderedDict()
         self._cache_size = cache_size
         self._short_user: dict[int, str] = {}
@@ -157,7 +159,8 @@ class RowFormatter:
         time = self.time_text(int(index.column("epoch_us")[entry]))
         if int(index.column("kind")[entry]) == KIND_MALFORMED:
             reason = index.value("reason", int(index.column("reason")[entry])) or "malformed"
-            raw = " ".join(index.text(entry, CELL_READ_LIMIT).split())[:_QUERY_CELL_LIMIT]
+            raw = self._secret(index.text(entry, CELL_READ_LIMIT))
+            raw = " ".join(raw.split())[:_QUERY_CELL_LIMIT]
             cells = dict.fromkeys(COLUMN_KEYS, "")
             cells.update(
                 time=time,
@@ -182,7 +185,7 @@ class RowFormatter:
             "auth": "✓" if auth == AUTH_OK else "✗" if auth == AUTH_FAILED else "",
             "lang": _LANG_SHORT.get(lang or "", ""),
             "path": inert(" ".join(p for p in (method, path) if p)),
-            "query": inert(" ".join((query or "").split())[:_QUERY_CELL_LIMIT]),
+            "query": inert(" ".join(self._secret(query or "").split())[:_QUERY_CELL_LIMIT]),
         }
         return Row(
             cells,
@@ -190,6 +193,9 @@ class RowFormatter:
             failed_auth=auth == AUTH_FAILED,
             unknown_type=conn_type is not None and conn_type not in KNOWN_TYPES,
         )
+
+    def _secret(self, text: str) -> str:
+        return text if self.reveal else mask_text(text)
 
     def instance(self, entry: int) -> str:
         """The instance an entry belongs to (from the columns)."""

@@ -82,6 +82,7 @@ class ViewModel:
         self.error: str | None = None
         self.live_label = live_label
         self.local_time = False
+        self.reveal = False  # credentials in clear
         self.task: str | None = None
         self._generation = 0
         self._result: FilterResult | None = None
@@ -343,4 +344,5 @@ class ViewModel:
             local_time=self.local_time,
             marks=len(self.marks),
             task=self.task,
+            secrets_shown=self.reveal,
         )

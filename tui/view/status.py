@@ -51,6 +51,7 @@ class StatusFacts:
     local_time: bool = False
     marks: int = 0
     task: str | None = None  # work under way the user asked for (an export)
+    secrets_shown: bool = False
 
 
 def plural(count: int, noun: str) -> str:
@@ -91,6 +92,8 @@ def status_parts(facts: StatusFacts) -> list[tuple[str, Role]]:
         parts.append((facts.task, "progress"))
     if facts.marks:
         parts.append((f"{facts.marks:,} marked", "plain"))
+    if facts.secrets_shown:
+        parts.append(("credentials shown in clear", "error"))
     if facts.error:
         parts.append((facts.error, "error"))
     if facts.search_text is not None:
