@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterable
 from typing import IO, Any
 
-from tui.index.stats import Stats
+from tui.index.stats import Stats, Timeline, sparkline
 from tui.model.record import Malformed, Record
 from tui.model.secrets import mask_entry, mask_record, mask_text
 from tui.model.text import csv_cell, inert
@@ -226,6 +226,21 @@ def stats_object(stats: Stats, *, reveal: bool = False) -> dict[str, Any]:
         "top_clients": shown(stats.top_clients),
         "top_users": shown(stats.top_users),
         "top_paths": shown(stats.top_paths),
+        "top_instances": shown(stats.top_instances),
+        "failed_by_user": shown(stats.failed_by_user),
+        "timeline": timeline_object(stats.timeline),
+    }
+
+
+def timeline_object(timeline: Timeline | None) -> dict[str, Any] | None:
+    """The JSON form of a timeline."""
+    if timeline is None:
+        return None
+    return {
+        "start": format_time_us(timeline.start_us),
+        "bucket_seconds": timeline.bucket_us / 1_000_000,
+        "records": list(timeline.total),
+        "failed_auth": list(timeline.failed),
     }
 
 
@@ -254,8 +269,28 @@ def stats_text(stats: Stats, *, reveal: bool = False) -> str:
     section("by auth", stats.by_auth.items())
     section("top clients", data["top_clients"])
     section("top users", data["top_users"])
+    section("top instances", data["top_instances"])
     section("top paths", data["top_paths"])
+    section("failed authentications by user", data["failed_by_user"])
+    timeline = stats.timeline
+    if timeline is not None and len(timeline.total) > 1:
+        end = timeline.start_us + timeline.bucket_us * len(timeline.total)
+        lines.append("")
+        lines.append(f"timeline ({_bucket_words(timeline.bucket_us)} per mark)")
+        lines.append(f"  {sparkline(timeline.total)}  records")
+        if any(timeline.failed):
+            lines.append(f"  {sparkline(timeline.failed)}  failed authentications")
+        lines.append(f"  {format_time_us(timeline.start_us)} → {format_time_us(end)}")
     return "\n".join(lines) + "\n"
+
+
+def _bucket_words(bucket_us: int) -> str:
+    seconds = bucket_us // 1_000_000
+    for unit, size in (("day", 86_400), ("h", 3_600), ("min", 60)):
+        if seconds >= size and seconds % size == 0:
+            amount = seconds // size
+            return f"{amount} {unit}{'s' if unit == 'day' and amount > 1 else ''}"
+    return f"{seconds} s"
 
 
 def make_writer(
