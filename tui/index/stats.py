@@ -106,6 +106,8 @@ class Stats:
     top_instances: list[tuple[str, int]] = field(default_factory=list)
     failed_by_user: list[tuple[str, int]] = field(default_factory=list)
     timeline: Timeline | None = None
+    by_op: dict[str, int] = field(default_factory=dict)
+    top_fingerprints: list[tuple[str, int, str]] = field(default_factory=list)  # id, n, example
 
 
 def _ranked(codes: I64, values: list[str | None], top: int) -> list[tuple[str, int]]:

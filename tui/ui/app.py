@@ -38,6 +38,7 @@ from tui.cli.export import FORMAT_BY_SUFFIX, make_writer
 from tui.index.filtering import Cancelled
 from tui.index.index import Index
 from tui.index.schema import KIND_MALFORMED
+from tui.index.stats import compute_stats
 from tui.model.record import Entry, Record
 from tui.model.secrets import mask_entry, mask_text
 from tui.model.text import inert, inert_line
@@ -59,6 +60,7 @@ from tui.ui.messages import (
     IndexLoaded,
     IndexProgress,
     JumpReady,
+    OverviewReady,
     PagerReady,
     PreviewReady,
     RowsFailed,
@@ -66,6 +68,7 @@ from tui.ui.messages import (
     SearchReady,
     SessionPlaces,
 )
+from tui.ui.overview import OverviewChoice, OverviewScreen
 from tui.ui.record_table import RecordTable
 from tui.ui.screens import (
     ColumnsScreen,
@@ -106,6 +109,7 @@ _PREVIEW_DELAY_S = 0.2
 _DETAIL_SIZES = (6, 40)  # rows below the table (min, max)
 _DETAIL_WIDTHS = (30, 80)  # percent of the width beside the table (min, max)
 _TABLE_MIN_ROWS = 4  # rows the table keeps however small the terminal
+_EVERYWHERE = frozenset({"quit", "command_palette", "screenshot", "help"})
 _SESSIONS_KEPT = 64  # sessions kept (of the most recently used sets of files)
 _QUERY_MOST = 16 * QUERY_SHOWN  # characters of a query the pane shows at most (1 MB)
 
@@ -198,6 +202,7 @@ class NeptuneAuditApp(App[None]):
             "E", "next_malformed(-1)", "Previous malformed", show=False, id="malformed.previous"
         ),
         Binding("w", "export", "Write", id="view.export"),
+        Binding("i", "overview", "Overview", id="view.overview"),
         Binding("S", "toggle_secrets", "Show/mask credentials", show=False, id="view.secrets"),
         Binding("tab", "switch_focus", "Table/detail", show=False, id="view.focus"),
         Binding("escape", "escape", "Clear search", show=False, id="app.escape"),
@@ -253,6 +258,8 @@ class NeptuneAuditApp(App[None]):
         self._stop_all = threading.Event()  # stops background sources on exit
         self._follower: Follower | None = None
         self._shutting_down = False
+        self._overview: OverviewScreen | None = None
+        self._overview_counted = 0.0
 
     # -- layout -----------------------------------------------------------------------------
 
@@ -276,6 +283,23 @@ class NeptuneAuditApp(App[None]):
         self._load()
         for job in self.background:
             self._run_background(job)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The viewer's keys act on the table: over another screen (help, a dialog, the
+        overview) only quitting, help and the palette stay."""
+        if len(self.screen_stack) > 1 and action in self._viewer_actions:
+            return False
+        return True
+
+    @functools.cached_property
+    def _viewer_actions(self) -> frozenset[str]:
+        """The actions of the viewer's own key bindings that act on the main screen."""
+        actions = {
+            binding.action.split("(")[0]
+            for binding in self.BINDINGS
+            if isinstance(binding, Binding)
+        }
+        return frozenset(actions - _EVERYWHERE)
 
     @property
     def closing(self) -> bool:
@@ -444,6 +468,9 @@ class NeptuneAuditApp(App[None]):
             self.table.sync()
             self._update_status()
             self._request_search()
+            if self._overview is not None and time.monotonic() - self._overview_counted > 1.0:
+                self._overview_counted = time.monotonic()
+                self._count_overview()
         if applied.again:
             self._refresh_rows(now=applied.stale)
         self._check_ready()
@@ -775,6 +802,50 @@ class NeptuneAuditApp(App[None]):
 
     def action_clear_filters(self) -> None:
         self.set_filter(self.view.filter.cleared())
+
+    # -- the overview ---------------------------------------------------------------------------
+
+    def action_overview(self) -> None:
+        """Counts, top lists and a timeline of the records shown."""
+        what = self.view.filter.describe() or "all records"
+        screen = OverviewScreen(f"Overview · {what}")
+        self._overview = screen
+        self.push_screen(screen, self._overview_chosen)
+        self._count_overview()
+
+    def _count_overview(self) -> None:
+        result = self.view.result
+        if self._overview is None or result is None:
+            return
+        buckets = max(20, self.size.width - 2)
+        self._overview_stats(result.mask, result.size, buckets)
+
+    @work(thread=True, exclusive=True, group="overview", exit_on_error=False)
+    def _overview_stats(self, mask: npt.NDArray[np.bool_], size: int, buckets: int) -> None:
+        started = time.perf_counter()
+        stats = compute_stats(self.index, mask[:size], buckets=buckets)
+        self.post_message(OverviewReady(stats, time.perf_counter() - started))
+
+    @quiet_when_closing
+    def on_overview_ready(self, message: OverviewReady) -> None:
+        screen = self._overview
+        if screen is None or not screen.is_attached:
+            return
+        note = f"{message.stats.records:,} records · counted in {message.seconds:.2f} s"
+        if self.view.loading:
+            note += " · still indexing"
+        screen.show_stats(
+            message.stats, reveal=self.view.reveal, local_time=self.view.local_time, note=note
+        )
+
+    def _overview_chosen(self, choice: OverviewChoice | None) -> None:
+        self._overview = None
+        if choice is None:
+            return
+        if choice.start_us is not None and choice.end_us is not None:
+            self.set_filter(self.view.filter.with_time_range(choice.start_us, choice.end_us))
+        elif choice.terms:
+            self.set_filter(self.view.filter.with_terms(choice.terms, exclude=choice.exclude))
 
     # -- marks and malformed entries ---------------------------------------------------------
 

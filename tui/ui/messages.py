@@ -10,6 +10,7 @@ import numpy.typing as npt
 from rich.console import RenderableType
 from textual.message import Message
 
+from tui.index.stats import Stats
 from tui.sources.follow import FollowUpdate
 from tui.sources.local import Progress
 from tui.view.rows import Counts, RowsUpdate
@@ -122,3 +123,11 @@ class SessionPlaces(Message):
 
     marks: set[int]
     cursor: int | None
+
+
+@dataclass
+class OverviewReady(Message):
+    """The overview's counts over the records shown, and how long they took."""
+
+    stats: Stats
+    seconds: float

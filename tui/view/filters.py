@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from tui.query import MatchAll, Node, Span, parse_filter
-from tui.query.ast import FieldMatch, Not
+from tui.query.ast import FieldMatch, Not, TimeBound
 from tui.query.format import NO_SPAN, all_of, field_term, format_filter
 
 #: Hides health probes: ``-path:/status``.
@@ -37,6 +37,18 @@ class ViewFilter:
     def with_text(self, text: str) -> ViewFilter:
         """The typed text replaced (and with it the quick filters it now contains)."""
         return replace(ViewFilter.parse(text, hide_probes=self.hide_probes), only=self.only)
+
+    def with_terms(
+        self, terms: tuple[tuple[str, str], ...], *, exclude: bool = False
+    ) -> ViewFilter:
+        """Only (or all but) the records where every ``field`` equals its ``value``."""
+        node = all_of([field_term(field, value) for field, value in terms])
+        return replace(self, quick=(*self.quick, Not(node, NO_SPAN) if exclude else node))
+
+    def with_time_range(self, start_us: int, end_us: int) -> ViewFilter:
+        """Only the records at or after ``start_us`` and before ``end_us``."""
+        span = (TimeBound("after", start_us, NO_SPAN), TimeBound("before", end_us, NO_SPAN))
+        return replace(self, quick=(*self.quick, *span))
 
     def with_only(self, entries: frozenset[int] | None) -> ViewFilter:
         """Only these entries (None: all that the rest keeps)."""

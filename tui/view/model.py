@@ -133,6 +133,11 @@ class ViewModel:
         )
 
     @property
+    def result(self) -> FilterResult | None:
+        """What the current filter keeps, over the entries it has seen so far."""
+        return self._result
+
+    @property
     def up_to_date(self) -> bool:
         """Whether the rows cover every entry indexed, for the current filter, with no
         request under way."""
