@@ -10,6 +10,8 @@ from urllib.parse import quote_plus
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pygments.lexer import RegexLexer
+from pygments.lexers.graph import CypherLexer
 
 from tests.unit.test_model import (
     SPEC_BOLT,
@@ -34,7 +36,10 @@ from tui.insight import (
     record_fingerprint,
     shape_of,
 )
+from tui.insight.fastlex import FastLexer
+from tui.insight.lexers import OpenCypherLexer, SparqlLexer
 from tui.model import GREMLIN, OPENCYPHER, SPARQL, Record, parse_entry
+from tui.model.gremlin_lexer import GremlinLexer
 from tui.sources.demo import INSTANCES, iter_lines
 
 G, S, C = GREMLIN, SPARQL, OPENCYPHER
@@ -675,3 +680,43 @@ def test_gremlin_literals_never_change_the_shape(name: str, number: int) -> None
 def test_public_names() -> None:
     assert OPERATIONS == ("read", "write", "delete", "admin", "health", "unknown")
     assert {"fingerprint", "operation", "operation_of", "Fingerprint"} <= set(insight.__all__)
+
+
+# --------------------------------------------------------------------------------------
+# FastLexer: the lexers' own tokens, faster
+
+LEXERS: list[RegexLexer] = [GremlinLexer(), SparqlLexer(), OpenCypherLexer(), CypherLexer()]
+SAMPLE_QUERIES = sorted(
+    {
+        entry.query.text
+        for instance in INSTANCES
+        for entry in map(parse_entry, iter_lines(600, seed=13, instance=instance))
+        if isinstance(entry, Record) and entry.query is not None
+    }
+)
+
+
+@pytest.mark.parametrize("lexer", LEXERS, ids=lambda lexer: type(lexer).__name__)
+def test_fast_lexer_gives_the_lexers_own_tokens(lexer: RegexLexer) -> None:
+    fast = FastLexer(lexer)
+    for text in SAMPLE_QUERIES:
+        assert list(fast.tokens(text)) == list(lexer.get_tokens_unprocessed(text)), text
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.text(st.sampled_from("gV().'\"{}[]<>?$:;,-*/#\\\n\t aeSELCTMAhs019_`@^|=!%~é")),
+    which=st.integers(0, len(LEXERS) - 1),
+)
+def test_fast_lexer_on_any_text(text: str, which: int) -> None:
+    lexer = LEXERS[which]
+    assert list(FastLexer(lexer).tokens(text)) == list(lexer.get_tokens_unprocessed(text))
+
+
+def test_fast_lexer_joins_every_state_it_can() -> None:
+    fast = FastLexer(OpenCypherLexer())
+    list(fast.tokens("MATCH (n {x: 'a'}) RETURN n"))
+    assert fast.joined_states() == {"root": True}
+    stock = FastLexer(CypherLexer())  # its string rule has a backreference
+    list(stock.tokens("MATCH (n {x: 'a'}) RETURN n"))
+    assert stock.joined_states() == {"root": False}

@@ -39,7 +39,6 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Final
 
-from pygments.lexer import RegexLexer
 from pygments.token import (
     Comment,
     Keyword,
@@ -51,6 +50,7 @@ from pygments.token import (
     is_token_subtype,
 )
 
+from tui.insight.fastlex import FastLexer
 from tui.insight.lexers import OpenCypherLexer, SparqlLexer
 from tui.model.fields import split_top_level
 from tui.model.gremlin_lexer import (
@@ -148,13 +148,11 @@ def _shape(query_text: str, lang: str | None, bytecode: bool) -> Fingerprint:
     else:
         tokens, operation = [(_W, word) for word in head.split()], UNKNOWN
     shape = _render(tokens, lang)
-    digest = hashlib.blake2b(digest_size=4)
-    digest.update((lang or "").encode())
-    for kind, text in tokens:
-        digest.update(b"\x1f" + kind.encode() + text.encode("utf-8", "surrogatepass"))
+    key = "\x1f".join([lang or "", *[kind + text for kind, text in tokens]])
     if tail:
-        digest.update(b"\x1e" + tail.encode("utf-8", "surrogatepass"))
+        key += "\x1e" + tail
         shape += " …"
+    digest = hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=4)
     return Fingerprint(digest.hexdigest(), shape, lang, operation)
 
 
@@ -192,11 +190,11 @@ def _family(token: _TokenType) -> int:
     return _NAME if is_token_subtype(token, Name) else _OTHER
 
 
-def _significant(lexer: RegexLexer, text: str) -> list[tuple[_TokenType, int, str]]:
+def _significant(lexer: FastLexer, text: str) -> list[tuple[_TokenType, int, str]]:
     """The lexer's tokens, with their families, without whitespace and comments."""
     return [
         (token, family, value)
-        for _, token, value in lexer.get_tokens_unprocessed(text)
+        for _, token, value in lexer.tokens(text)
         if (family := _family(token)) != _COMMENT and value.strip()
     ]
 
@@ -265,7 +263,7 @@ _TIGHT: dict[str, tuple[frozenset[str], frozenset[str]]] = {
 # --------------------------------------------------------------------------------------
 # Gremlin.
 
-_GREMLIN = GremlinLexer()
+_GREMLIN = FastLexer(GremlinLexer())
 _GREMLIN_WRITES = frozenset(
     {"addV", "addE", "property", "mergeV", "mergeE", "addVertex", "addEdge"}
 )
@@ -368,7 +366,7 @@ def _bytecode_argument(argument: str) -> str:
 # --------------------------------------------------------------------------------------
 # SPARQL.
 
-_SPARQL = SparqlLexer()
+_SPARQL = FastLexer(SparqlLexer())
 _SPARQL_DELETES = frozenset({"DELETE", "CLEAR", "DROP", "MOVE", "COPY"})
 _SPARQL_WRITES = frozenset({"INSERT", "LOAD", "CREATE", "ADD"})
 #: Keywords after which an IRI names a graph (or a service) and is kept.
@@ -596,7 +594,7 @@ def _punctuation(value: str, frames: list[_Frame], pattern: _Frame | None, value
 # --------------------------------------------------------------------------------------
 # openCypher.
 
-_CYPHER = OpenCypherLexer()
+_CYPHER = FastLexer(OpenCypherLexer())
 _CYPHER_DELETES = frozenset({"DELETE", "DETACH"})
 _CYPHER_WRITES = frozenset({"CREATE", "MERGE", "SET", "REMOVE"})
 #: Functions Pygments lexes as keywords.

@@ -63,6 +63,11 @@ class OpenCypherLexer(CypherLexer):
             (words(CYPHER_KEYWORDS, prefix=r"(?<![\w$`])", suffix=r"\b"), Keyword),
             inherit,
         ],
+        "strings": [  # Pygments' rule without its backreference, so FastLexer can join it
+            (r"'(?:\\[tbnrf'\"\\]|[^\\])*?'", String),
+            (r'"(?:\\[tbnrf\'"\\]|[^\\])*?"', String),
+            (r"`(?:``|[^`])+`", Name.Variable),
+        ],
         "relations": [
             (r"<-\[|-\[", Operator),
             (r"\]->|\]-", Operator),
