@@ -1,9 +1,10 @@
 """Query fingerprints: a query reduced to its shape, and a short stable id for the shape.
 
 Like ``pt-fingerprint`` and ``pg_stat_statements`` do for SQL, a query is lexed (with the
-Gremlin lexer and Pygments' SPARQL and Cypher lexers, see :mod:`tui.insight.lexers`) and
-rebuilt from its tokens: comments and whitespace go, keyword case is folded, literals become
-``?``. What stays is what makes two queries different work:
+Gremlin lexer and Pygments' SPARQL and Cypher lexers, see :mod:`tui.insight.lexers`, run by
+:class:`~tui.insight.fastlex.FastLexer`) and rebuilt from its tokens: comments and whitespace
+go, keyword case is folded, literals become ``?``. What stays is what makes two queries
+different work:
 
 - **Gremlin**: steps, predicates, enums (``desc``, ``T.id`` as ``id``), ``true false null``
   and the traversal's punctuation. Strings, numbers, list literals and variables (script
@@ -78,8 +79,9 @@ WRITE: Final = "write"
 DELETE: Final = "delete"
 UNKNOWN: Final = "unknown"
 
-#: Queries longer than this are shaped from their start (lexing runs at about 1 MB/s).
-MAX_SHAPE_CHARS: Final = 100_000
+#: Queries longer than this are shaped from their start (a token costs a few µs: the first
+#: 32 K characters of a dense traversal take about 0.1 s).
+MAX_SHAPE_CHARS: Final = 32_768
 #: Distinct (query, language) pairs the cache keeps; texts above ``_CACHED_CHARS`` get their
 #: own small cache so that a few huge queries cannot hold much memory.
 CACHE_SIZE: Final = 1 << 16
@@ -149,10 +151,10 @@ def _shape(query_text: str, lang: str | None, bytecode: bool) -> Fingerprint:
         tokens, operation = [(_W, word) for word in head.split()], UNKNOWN
     shape = _render(tokens, lang)
     key = "\x1f".join([lang or "", *[kind + text for kind, text in tokens]])
-    if tail:
-        key += "\x1e" + tail
-        shape += " …"
     digest = hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=4)
+    if tail:
+        digest.update(("\x1e" + tail).encode("utf-8", "surrogatepass"))
+        shape += " …"
     return Fingerprint(digest.hexdigest(), shape, lang, operation)
 
 
