@@ -5,8 +5,8 @@ token. :class:`FastLexer` joins each state's rules into one alternation, tried i
 order inside the regex engine, so a token costs one call; callbacks (``bygroups``, ``using``)
 get their rule's own match, and states change as in ``RegexLexer.get_tokens_unprocessed``.
 The tokens are the same (the tests compare both on every query shape); a state whose rules
-cannot be joined (one with a backreference, whose group number would shift) runs rule by
-rule as Pygments does.
+cannot be joined (one with a backreference, whose group number would shift, or one that
+does not compile joined) runs rule by rule as Pygments does.
 """
 
 from __future__ import annotations
@@ -56,10 +56,15 @@ class FastLexer:
             scoped = f"(?{letters}:{_uncaptured(pattern)})"
             # The marker group goes last: a branch that starts with a literal or a character
             # set is then skipped at once when the text does not start with it.
-            patterns.append(f"{scoped}(?P<r{len(patterns)}>)")
+            patterns.append(f"{scoped}()")
         joined = None
         if len(patterns) == len(rules):
-            joined = (re.compile("|".join(patterns)), rules)
+            try:
+                regex = re.compile("|".join(patterns))
+            except re.error:  # a construct that does not survive joining: rule by rule
+                regex = None
+            if regex is not None and regex.groups == len(rules):
+                joined = (regex, rules)  # only the markers capture: group k is rule k - 1
         self._joined[name] = joined
         return joined
 
@@ -82,7 +87,7 @@ class FastLexer:
             if state is not None:
                 match = state[0].match(text, pos)
                 if match is not None:
-                    rule = state[1][int(match.lastgroup[1:])]  # type: ignore[index]
+                    rule = state[1][match.lastindex - 1]  # type: ignore[operator]
             else:
                 for candidate in rules:
                     match = candidate[0](text, pos)
