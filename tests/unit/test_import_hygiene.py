@@ -18,6 +18,8 @@ PACKAGE = ROOT / "tui"
     "module",
     [
         "tui.model",
+        "tui.model.gremlin_lexer",
+        "tui.insight",
         "tui.query",
         "tui.index",
         "tui.index.schema",

@@ -36,10 +36,10 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from tui.model.gremlin_lexer import GremlinLexer
 from tui.model.record import Entry, Malformed, Record
 from tui.model.text import inert
 from tui.query import ago, display_time
-from tui.ui.gremlin_lexer import GremlinLexer
 from tui.view.search import SearchSpec
 
 SECTION = Style(bold=True)
