@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import IO, Any
 
 from tui.index.stats import Stats, Timeline, sparkline
+from tui.insight import operation, record_fingerprint
 from tui.model.record import Malformed, Record
 from tui.model.secrets import mask_entry, mask_record, mask_text
 from tui.model.text import csv_cell, inert
@@ -34,6 +35,8 @@ RECORD_KEYS: tuple[str, ...] = (
     "path",
     "lang",
     "query",
+    "fingerprint",
+    "op",
     "payload",
     "header",
     "source",
@@ -62,6 +65,8 @@ def record_object(record: Record) -> dict[str, Any]:
         "path": record.path,
         "lang": record.lang,
         "query": record.query.text if record.query else None,
+        "fingerprint": shape.id if (shape := record_fingerprint(record)) is not None else None,
+        "op": operation(record),
         "payload": record.payload,
         "header": record.header_raw,
         "source": record.source,
@@ -229,6 +234,17 @@ def stats_object(stats: Stats, *, reveal: bool = False) -> dict[str, Any]:
         "top_instances": shown(stats.top_instances),
         "failed_by_user": shown(stats.failed_by_user),
         "timeline": timeline_object(stats.timeline),
+        **(
+            {
+                "by_op": stats.by_op,
+                "top_fingerprints": [
+                    [fp, count, example if reveal else mask_text(example)]
+                    for fp, count, example in stats.top_fingerprints
+                ],
+            }
+            if stats.by_op
+            else {}
+        ),
     }
 
 
@@ -241,6 +257,7 @@ def timeline_object(timeline: Timeline | None) -> dict[str, Any] | None:
         "bucket_seconds": timeline.bucket_us / 1_000_000,
         "records": list(timeline.total),
         "failed_auth": list(timeline.failed),
+        **({"deletes": list(timeline.deletes)} if timeline.deletes else {}),
     }
 
 
@@ -267,11 +284,17 @@ def stats_text(stats: Stats, *, reveal: bool = False) -> str:
     section("by type", stats.by_type.items())
     section("by language", stats.by_lang.items())
     section("by auth", stats.by_auth.items())
+    section("by operation", stats.by_op.items())
     section("top clients", data["top_clients"])
     section("top users", data["top_users"])
     section("top instances", data["top_instances"])
     section("top paths", data["top_paths"])
     section("failed authentications by user", data["failed_by_user"])
+    if stats.top_fingerprints:
+        lines.append("")
+        lines.append("top query shapes")
+        for fp, count, example in data["top_fingerprints"]:
+            lines.append(f"  {count:>10,}  {fp}  {inert(example)[:100]}")
     timeline = stats.timeline
     if timeline is not None and len(timeline.total) > 1:
         end = timeline.start_us + timeline.bucket_us * len(timeline.total)
@@ -280,6 +303,8 @@ def stats_text(stats: Stats, *, reveal: bool = False) -> str:
         lines.append(f"  {sparkline(timeline.total)}  records")
         if any(timeline.failed):
             lines.append(f"  {sparkline(timeline.failed)}  failed authentications")
+        if any(timeline.deletes):
+            lines.append(f"  {sparkline(timeline.deletes)}  deletes")
         lines.append(f"  {format_time_us(timeline.start_us)} → {format_time_us(end)}")
     return "\n".join(lines) + "\n"
 

@@ -48,6 +48,7 @@ _DICT_FIELDS = {
     "path": "path",
 }
 _PARSED_FIELDS = frozenset({"agent", "query", "header"})
+_INSIGHT_FIELDS = frozenset({"op", "fp"})
 #: Below this many candidates, parse them all rather than pre-filter the raw text.
 _PARSE_DIRECTLY = 50_000
 #: Percent-encoded or JSON-escaped letters and digits: a query decoded from these may hold
@@ -191,6 +192,8 @@ class _Evaluator:
         candidates = candidates & self.is_record
         if node.field == "instance":
             return self.instance(node, candidates)
+        if node.field in _INSIGHT_FIELDS:
+            return self.insight_field(node, candidates)
         if node.field == "auth":
             return _mask(candidates & (self.col("auth") == AUTH_BY_NAME[node.value]))
         if node.field == "lang":
@@ -242,6 +245,14 @@ class _Evaluator:
             lut = np.array([t is not None and text_matches(node, t) for t in texts], bool)
             result[np.flatnonzero(rest)] = lut[where]
         return result
+
+    def insight_field(self, node: FieldMatch, candidates: Bool) -> Bool:
+        """``op`` and ``fp``: the insight columns (classified first where they are not yet)."""
+        insight = self.index.insight
+        insight.fill(self.size, cancel=self.cancel)
+        matches = insight.codes_matching(node.field, lambda value: text_matches(node, value))
+        codes = (insight.op if node.field == "op" else insight.fp)[: self.size]
+        return _mask(candidates & matches[codes])
 
     def instance(self, node: FieldMatch, candidates: Bool) -> Bool:
         """The file's instance when its place names one, else the server's instance name."""
@@ -328,7 +339,7 @@ def _cost(node: Node) -> int:
     if isinstance(node, (MatchAll, TimeBound, Last)):
         return 0
     if isinstance(node, FieldMatch):
-        return 3 if node.field in _PARSED_FIELDS else 1
+        return 3 if node.field in _PARSED_FIELDS | _INSIGHT_FIELDS else 1
     if isinstance(node, (Text, Regex)):
         return 2
     if isinstance(node, Not):

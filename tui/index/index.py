@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -31,6 +31,9 @@ from tui.index.schema import (
 from tui.model.fields import server_instance_names
 from tui.model.parser import decode_entry_bytes, parse_entry
 from tui.model.record import Entry, Malformed, Record
+
+if TYPE_CHECKING:
+    from tui.index.insight import Insight
 
 #: Columns a commit copies from the span as they are (codes already translated).
 _COPIED = tuple(name for name in COLUMNS if name not in ("offset", "length", "line", "source"))
@@ -98,6 +101,7 @@ class Index:
         self._rebuild = False
         self._scanner = Scanner()  # parses single entries again when they grow
         self._server_instances: list[str | None] = []
+        self._insight: Insight | None = None
 
     # -- reading ----------------------------------------------------------------------
 
@@ -153,6 +157,15 @@ class Index:
         if isinstance(parsed, Record):
             return replace(parsed, instance=self.instance_of(entry))
         return parsed
+
+    @property
+    def insight(self) -> Insight:
+        """The operation classes and query shapes of the records (filled on demand)."""
+        if self._insight is None:
+            from tui.index.insight import Insight  # it reads the index: imported late
+
+            self._insight = Insight(self)
+        return self._insight
 
     def server_instances(self) -> list[str | None]:
         """The instance name of each server code (see ``server_instance_names``)."""

@@ -7,13 +7,16 @@ whole 1 GB benchmark set is counted in well under a second.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
 from tui.index.index import Index
+from tui.index.insight import OP_CODES
 from tui.index.schema import AUTH_BY_NAME, AUTH_FAILED, KIND_MALFORMED, KIND_RECORD, LANG_NAMES
+from tui.model.record import DELETE
 
 Bool = npt.NDArray[np.bool_]
 I64 = npt.NDArray[np.int64]
@@ -141,10 +144,17 @@ def instance_codes(index: Index, size: int) -> tuple[I64, list[str | None]]:
 
 
 def compute_stats(
-    index: Index, mask: Bool | None = None, *, top: int = TOP, buckets: int = 60
+    index: Index,
+    mask: Bool | None = None,
+    *,
+    top: int = TOP,
+    buckets: int = 60,
+    shapes: bool = False,
+    cancel: threading.Event | None = None,
 ) -> Stats:
     """Counts over the entries in ``mask`` (default: all), and their timeline in at most
-    ``buckets`` buckets."""
+    ``buckets`` buckets; with ``shapes``, operation classes and query shapes too (the
+    records are classified first where they are not yet: that parses queries)."""
     size = index.size if mask is None else len(mask)
     kind = index.column("kind")[:size]
     selected = np.ones(size, bool) if mask is None else mask
@@ -171,11 +181,20 @@ def compute_stats(
     failed = auth == AUTH_FAILED
     principals = index.column("principal")[:size][records].astype(np.int64)
     instances, instance_names = instance_codes(index, size)
+    by_op: dict[str, int] = {}
+    top_fingerprints: list[tuple[str, int, str]] = []
+    deletes = None
+    if shapes:
+        insight = index.insight
+        insight.fill(size, cancel=cancel)
+        by_op = insight.by_op(records)
+        top_fingerprints = insight.top_shapes(records, top)
+        deletes = insight.op[:size][records] == OP_CODES[DELETE]
     timeline = None
     if len(times):
         first, last = int(times.min()), int(times.max())
         timeline = compute_timeline(
-            times, failed, None, buckets=buckets, first_us=first, last_us=last
+            times, failed, deletes, buckets=buckets, first_us=first, last_us=last
         )
     return Stats(
         lines=index.lines,
@@ -198,4 +217,6 @@ def compute_stats(
         top_instances=_ranked(instances[records], instance_names, top),
         failed_by_user=_ranked(principals[failed], index.tables["principal"].values, top),
         timeline=timeline,
+        by_op=by_op,
+        top_fingerprints=top_fingerprints,
     )

@@ -61,7 +61,7 @@ from tui.model.gremlin_lexer import (
     GremlinLexer,
 )
 from tui.model.payload import GREMLIN, OPENCYPHER, SPARQL, bytecode_to_traversal
-from tui.model.record import Record
+from tui.model.record import DELETE, READ, UNKNOWN, WRITE, Record
 
 __all__ = [
     "CACHE_SIZE",
@@ -73,11 +73,6 @@ __all__ = [
     "record_fingerprint",
     "shape_of",
 ]
-
-READ: Final = "read"
-WRITE: Final = "write"
-DELETE: Final = "delete"
-UNKNOWN: Final = "unknown"
 
 #: Queries longer than this are shaped from their start (a token costs a few µs: the first
 #: 32 K characters of a dense traversal take about 0.1 s).

@@ -37,9 +37,9 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Final
 
-from tui.insight.fingerprints import DELETE, READ, UNKNOWN, WRITE, fingerprint
+from tui.insight.fingerprints import fingerprint
 from tui.model.payload import LANGUAGES
-from tui.model.record import Record
+from tui.model.record import ADMIN, DELETE, HEALTH, OPERATIONS, READ, UNKNOWN, WRITE, Record
 
 __all__ = [
     "ADMIN",
@@ -55,11 +55,6 @@ __all__ = [
     "path_operation",
 ]
 
-ADMIN: Final = "admin"
-HEALTH: Final = "health"
-
-#: The operation classes, in the order lists show them.
-OPERATIONS: Final = (READ, WRITE, DELETE, ADMIN, HEALTH, UNKNOWN)
 
 #: ``path_operation`` result meaning "the query decides".
 BY_QUERY: Final = "query"

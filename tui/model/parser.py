@@ -148,12 +148,28 @@ def text_field(text: str, name: str, *, cut: bool = False) -> str | None:
         request = request_of(fields)
         return request.user_agent if request else None
     if name == "query":
-        # The header is needed only when the payload does not carry the query itself.
-        payload = (fields.payload or "").strip()
-        needs_header = not payload or (payload.startswith("/") and "?" not in payload)
-        query = query_of(fields, request_of(fields) if needs_header else None)
+        query = _query_only(fields)
         return query.text if query else None
     raise ValueError(f"no text field {name!r}")
+
+
+def query_field(text: str, *, cut: bool = False) -> Query | None:
+    """The decoded query of an entry's text (with its form), as ``parse_entry`` decodes it,
+    without parsing the rest; ``cut`` as for ``text_field``."""
+    fields = raw_fields(text)
+    if isinstance(fields, str):
+        return None
+    payload = fields.payload
+    if cut and payload is not None and payload.startswith('"') and not payload.endswith('"'):
+        fields = replace(fields, payload=payload[1:].replace('""', '"'))
+    return _query_only(fields)
+
+
+def _query_only(fields: RawFields) -> Query | None:
+    # The header is needed only when the payload does not carry the query itself.
+    payload = (fields.payload or "").strip()
+    needs_header = not payload or (payload.startswith("/") and "?" not in payload)
+    return query_of(fields, request_of(fields) if needs_header else None)
 
 
 def decode_entry_bytes(data: bytes) -> str:

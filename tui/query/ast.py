@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from tui.model.payload import LANGUAGES
-from tui.model.record import AUTH_NAMES
+from tui.model.record import AUTH_NAMES, OPERATIONS
 from tui.query.regex import Pattern
 
 #: Fields a ``field:value`` term may name, in the order the help lists them.
@@ -29,10 +29,15 @@ FIELDS: tuple[str, ...] = (
     "header",
     "source",
     "instance",
+    "op",
+    "fp",
 )
 
 #: Values ``auth:`` accepts.
 AUTH_VALUES: tuple[str, ...] = tuple(AUTH_NAMES.values())
+
+#: Values ``op:`` accepts: the operation classes.
+OP_VALUES: tuple[str, ...] = OPERATIONS
 
 #: Values ``lang:`` accepts (``none``: records without a query language, such as ``/status``).
 LANG_VALUES: tuple[str, ...] = (*LANGUAGES, "none")

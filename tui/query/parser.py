@@ -26,6 +26,7 @@ from tui.query.ast import (
     AUTH_VALUES,
     FIELDS,
     LANG_VALUES,
+    OP_VALUES,
     And,
     FieldMatch,
     Last,
@@ -254,7 +255,7 @@ class _Parser:
             return TimeBound("after" if name == "after" else "before", epoch_us, span)
         if name == "last":
             return Last(self.value_of(operand, parse_duration, _DURATION_EXPECTED), span)
-        if name in ("auth", "lang"):
+        if name in ("auth", "lang", "op"):
             return self.enum_field(name, operand, span)
         if operand.kind == "REGEX":
             return FieldMatch(name, "regex", operand.value, self.compile(operand), span)
@@ -271,8 +272,9 @@ class _Parser:
             raise self.error(str(exc), operand.start, expected) from None
 
     def enum_field(self, name: str, operand: Token, span: Span) -> FieldMatch:
-        """``auth:`` and ``lang:`` take one of a fixed set of values, compared for equality."""
-        allowed = AUTH_VALUES if name == "auth" else LANG_VALUES
+        """``auth:``, ``lang:`` and ``op:`` take one of a fixed set of values, compared for
+        equality."""
+        allowed = {"auth": AUTH_VALUES, "lang": LANG_VALUES, "op": OP_VALUES}[name]
         expected = f"one of {', '.join(allowed)}"
         if operand.kind == "REGEX":
             raise self.error(f"{name}: does not take a regex", operand.start, expected)

@@ -822,18 +822,48 @@ class NeptuneAuditApp(App[None]):
 
     @work(thread=True, exclusive=True, group="overview", exit_on_error=False)
     def _overview_stats(self, mask: npt.NDArray[np.bool_], size: int, buckets: int) -> None:
+        """Counts at once; operations and query shapes once the records are classified
+        (a pass that parses each distinct query, with progress)."""
+        worker = get_current_worker()
         started = time.perf_counter()
-        stats = compute_stats(self.index, mask[:size], buckets=buckets)
-        self.post_message(OverviewReady(stats, time.perf_counter() - started))
+        insight = self.index.insight
+        classified = insight.done >= size
+        stats = compute_stats(self.index, mask[:size], buckets=buckets, shapes=classified)
+        self.post_message(OverviewReady(stats, time.perf_counter() - started, classified, None))
+        if classified or worker.is_cancelled:
+            return
+        cancel = threading.Event()
+
+        def progress(done: int, total: int) -> None:
+            if worker.is_cancelled:
+                cancel.set()
+            self.post_message(OverviewReady(stats, 0.0, False, done / max(total, 1)))
+
+        try:
+            insight.fill(size, cancel=cancel, on_progress=progress)
+        except Cancelled:
+            return
+        started = time.perf_counter()
+        stats = compute_stats(self.index, mask[:size], buckets=buckets, shapes=True)
+        self.post_message(OverviewReady(stats, time.perf_counter() - started, True, None))
 
     @quiet_when_closing
     def on_overview_ready(self, message: OverviewReady) -> None:
         screen = self._overview
         if screen is None or not screen.is_attached:
             return
-        note = f"{message.stats.records:,} records · counted in {message.seconds:.2f} s"
+        note = f"{message.stats.records:,} records"
+        if message.seconds:
+            note += f" · counted in {message.seconds:.2f} s"
+        if message.classifying is not None:
+            note += f" · classifying queries {message.classifying:.0%}"
+        elif not message.shapes:
+            note += " · classifying queries…"
         if self.view.loading:
             note += " · still indexing"
+        if message.classifying is not None:
+            screen.set_note(note)
+            return
         screen.show_stats(
             message.stats, reveal=self.view.reveal, local_time=self.view.local_time, note=note
         )

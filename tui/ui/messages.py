@@ -127,7 +127,11 @@ class SessionPlaces(Message):
 
 @dataclass
 class OverviewReady(Message):
-    """The overview's counts over the records shown, and how long they took."""
+    """The overview's counts over the records shown and how long they took; ``shapes``:
+    with operations and query shapes; ``classifying``: share of the pass that classifies
+    queries done (None when none is under way)."""
 
     stats: Stats
     seconds: float
+    shapes: bool
+    classifying: float | None

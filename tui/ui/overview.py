@@ -236,6 +236,11 @@ class TopList(OptionList):
 
     def __init__(self, section: Section, total: int) -> None:
         self.section = section
+        super().__init__(*self._prompts(section, total), id=f"top-{section.key}")
+        self.border_title = section.title
+
+    @staticmethod
+    def _prompts(section: Section, total: int) -> list[Option]:
         options = []
         for number, (_, text, count) in enumerate(section.rows):
             share = 100 * count / total if total else 0.0
@@ -244,8 +249,16 @@ class TopList(OptionList):
             prompt.append(f"{share:5.1f}% ", "dim")
             prompt.append(text)
             options.append(Option(prompt, id=str(number)))
-        super().__init__(*options, id=f"top-{section.key}")
-        self.border_title = section.title
+        return options
+
+    def update(self, section: Section, total: int) -> None:
+        """Show new counts, keeping the highlighted row where it can."""
+        highlighted = self.highlighted
+        self.section = section
+        self.clear_options()
+        self.add_options(self._prompts(section, total))
+        if highlighted is not None and self.option_count:
+            self.highlighted = min(highlighted, self.option_count - 1)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
@@ -292,26 +305,27 @@ class OverviewScreen(Screen[OverviewChoice | None]):
     def on_mount(self) -> None:
         self.query_one(TimelineChart).focus()
 
-    def show_stats(self, stats: Stats, *, reveal: bool, local_time: bool, note: str) -> None:
-        """Draw (or redraw, as records arrive) the counts."""
-        self.stats = stats
+    def set_note(self, note: str) -> None:
+        """Say how far the counting is, after the title."""
         self.query_one("#overview-title", Static).update(
             Text.assemble((self.title_text, "bold"), ("  " + note, "dim"))
         )
+
+    def show_stats(self, stats: Stats, *, reveal: bool, local_time: bool, note: str) -> None:
+        """Draw (or redraw, as records arrive) the counts."""
+        self.stats = stats
+        self.set_note(note)
         self.query_one(TimelineChart).show(stats.timeline, local_time=local_time)
         self.query_one("#overview-wait", Static).display = False
         grid = self.query_one("#overview-grid", Grid)
-        focused = self.focused.id if isinstance(self.focused, TopList) else None
-        highlighted = self.focused.highlighted if isinstance(self.focused, TopList) else None
-        grid.remove_children()
-        lists = [TopList(section, stats.records) for section in sections_of(stats, reveal=reveal)]
-        grid.mount_all(lists)
+        existing = {top.section.key: top for top in grid.query(TopList)}
+        for number, section in enumerate(sections_of(stats, reveal=reveal)):
+            shown = existing.get(section.key)
+            if shown is not None:
+                shown.update(section, stats.records)
+            else:
+                grid.mount(TopList(section, stats.records), before=number)
         self._fit_grid()
-        for top in lists:
-            if top.id == focused:
-                top.focus()
-                if highlighted is not None and highlighted < top.option_count:
-                    top.highlighted = highlighted
 
     def on_resize(self) -> None:
         self._fit_grid()

@@ -56,6 +56,7 @@ class RecordTable(ScrollView, can_focus=True):
         "record-table--match",
         "record-table--dim",
         "record-table--mark",
+        "record-table--delete",
     }
 
     DEFAULT_CSS = """

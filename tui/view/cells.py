@@ -12,10 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from tui.index.index import Index
+from tui.index.insight import OP_NAMES
 from tui.index.schema import AUTH_FAILED, AUTH_OK, KIND_MALFORMED, KIND_RECORD, LANG_NAMES
+from tui.insight import fingerprint, operation_of
 from tui.model.fields import parse_arn
-from tui.model.parser import text_field
-from tui.model.record import KNOWN_TYPES
+from tui.model.parser import query_field
+from tui.model.record import DELETE, KNOWN_TYPES, Query
 from tui.model.secrets import mask_text
 from tui.model.text import inert
 from tui.query import display_time
@@ -42,7 +44,9 @@ COLUMNS: tuple[Column, ...] = (
     Column("user", "USER", 20, 95),
     Column("auth", "A", 1, 90),
     Column("lang", "LANG", 7, 70),
+    Column("op", "OP", 3, 68),
     Column("path", "REQUEST", 16, 30),
+    Column("fp", "SHAPE", 8, 25),
     Column("query", "QUERY", 0, 100),
 )
 COLUMN_KEYS: tuple[str, ...] = tuple(column.key for column in COLUMNS)
@@ -54,6 +58,14 @@ _QUERY_CELL_LIMIT = 2000
 #: Bytes of an entry read for its cells: a multi-megabyte query costs no more than this.
 CELL_READ_LIMIT = 64 * 1024
 _LANG_SHORT = {"gremlin": "gremlin", "sparql": "sparql", "opencypher": "cypher"}
+_OP_SHORT = {
+    "read": "r",
+    "write": "W",
+    "delete": "DEL",
+    "admin": "adm",
+    "health": "hp",
+    "unknown": "?",
+}
 
 
 def compact_time(width: int) -> bool:
@@ -99,6 +111,7 @@ class Row:
     malformed: bool
     failed_auth: bool
     unknown_type: bool
+    delete: bool = False
 
 
 class RowFormatter:
@@ -175,7 +188,9 @@ class RowFormatter:
         auth = int(index.column("auth")[entry])
         lang = LANG_NAMES[int(index.column("lang")[entry])]
         cut = int(index.column("length")[entry]) > CELL_READ_LIMIT
-        query = text_field(index.text(entry, CELL_READ_LIMIT), "query", cut=cut)
+        decoded = query_field(index.text(entry, CELL_READ_LIMIT), cut=cut)
+        query = decoded.text if decoded else None
+        op, shape = self._insight(entry, path, lang, decoded)
         cells = {
             "time": time,
             "instance": self._instance_of(source_id, int(index.column("server")[entry])),
@@ -185,6 +200,8 @@ class RowFormatter:
             "auth": "✓" if auth == AUTH_OK else "✗" if auth == AUTH_FAILED else "",
             "lang": _LANG_SHORT.get(lang or "", ""),
             "path": inert(" ".join(p for p in (method, path) if p)),
+            "op": _OP_SHORT.get(op, "?"),
+            "fp": shape,
             "query": inert(" ".join(self._secret(query or "").split())[:_QUERY_CELL_LIMIT]),
         }
         return Row(
@@ -192,7 +209,24 @@ class RowFormatter:
             malformed=False,
             failed_auth=auth == AUTH_FAILED,
             unknown_type=conn_type is not None and conn_type not in KNOWN_TYPES,
+            delete=op == DELETE,
         )
+
+    def _insight(
+        self, entry: int, path: str | None, lang: str | None, query: Query | None
+    ) -> tuple[str, str]:
+        """(operation class, shape id) of a record: from the index's insight columns once
+        classified, else from the query decoded for the row."""
+        insight = self.index.insight
+        if entry < insight.done:
+            code = int(insight.fp[entry])
+            shape = insight.shapes[code]
+            return OP_NAMES[int(insight.op[entry])] or "", shape.id if shape else ""
+        if query is None:
+            return operation_of(path, lang, None), ""
+        bytecode = query.form == "bytecode"
+        found = fingerprint(query.text, lang, bytecode=bytecode)
+        return operation_of(path, lang, query.text, bytecode=bytecode), found.id
 
     def _secret(self, text: str) -> str:
         return text if self.reveal else mask_text(text)
