@@ -166,7 +166,7 @@ async def test_resizing_keeps_the_table_and_sizes_the_detail_at_once(
             await pilot.resize_terminal(*size)
             await pilot.pause(0.1)
             assert app.table.size.height >= 5, size  # a header and at least four rows
-            assert app.detail.size.height + app.table.size.height <= size[1] - 2
+            assert app.detail.size.height + app.table.size.height <= size[1] - 3
 
 
 async def test_the_principal_outlasts_other_columns_and_turned_on_columns_show(

@@ -79,6 +79,18 @@ def compute_timeline(
     )
 
 
+def timeline_of(index: Index, mask: Bool, *, buckets: int) -> Timeline | None:
+    """The timeline of the records in ``mask`` (None when there are none)."""
+    size = len(mask)
+    records = mask & (index.column("kind")[:size] == KIND_RECORD)
+    times = index.column("epoch_us")[:size][records]
+    if not len(times):
+        return None
+    failed = index.column("auth")[:size][records] == AUTH_FAILED
+    first, last = int(times.min()), int(times.max())
+    return compute_timeline(times, failed, None, buckets=buckets, first_us=first, last_us=last)
+
+
 def sparkline(counts: tuple[int, ...] | list[int]) -> str:
     """Counts as a line of block characters (an empty bucket is a space)."""
     most = max(counts, default=0)

@@ -38,7 +38,7 @@ from tui.cli.export import FORMAT_BY_SUFFIX, make_writer
 from tui.index.filtering import Cancelled
 from tui.index.index import Index
 from tui.index.schema import KIND_MALFORMED
-from tui.index.stats import compute_stats
+from tui.index.stats import compute_stats, timeline_of
 from tui.model.record import Entry, Record
 from tui.model.secrets import mask_entry, mask_text
 from tui.model.text import inert, inert_line
@@ -67,6 +67,7 @@ from tui.ui.messages import (
     RowsReady,
     SearchReady,
     SessionPlaces,
+    TimelineReady,
 )
 from tui.ui.overview import OverviewChoice, OverviewScreen
 from tui.ui.record_table import RecordTable
@@ -80,6 +81,7 @@ from tui.ui.screens import (
     HelpScreen,
     QuickFilterScreen,
 )
+from tui.ui.sparkline import TimelineLine
 from tui.ui.status import StatusLine
 from tui.view import (
     RowsRequest,
@@ -203,6 +205,7 @@ class NeptuneAuditApp(App[None]):
         ),
         Binding("w", "export", "Write", id="view.export"),
         Binding("i", "overview", "Overview", id="view.overview"),
+        Binding("T", "toggle_timeline", "Timeline line", show=False, id="view.timeline"),
         Binding("S", "toggle_secrets", "Show/mask credentials", show=False, id="view.secrets"),
         Binding("tab", "switch_focus", "Table/detail", show=False, id="view.focus"),
         Binding("escape", "escape", "Clear search", show=False, id="app.escape"),
@@ -259,12 +262,14 @@ class NeptuneAuditApp(App[None]):
         self._follower: Follower | None = None
         self._shutting_down = False
         self._overview: OverviewScreen | None = None
+        self._timeline_counted = (-1, 0.0)  # (generation, when) of the last count
         self._overview_counted = 0.0
 
     # -- layout -----------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
+        yield TimelineLine(id="timeline")
         with Container(id="main", classes="below"):
             yield RecordTable(self.view, self.formatter, id="table")
             yield DetailPane(id="detail")
@@ -471,6 +476,7 @@ class NeptuneAuditApp(App[None]):
             if self._overview is not None and time.monotonic() - self._overview_counted > 1.0:
                 self._overview_counted = time.monotonic()
                 self._count_overview()
+            self._count_timeline(message.update.generation)
         if applied.again:
             self._refresh_rows(now=applied.stale)
         self._check_ready()
@@ -651,6 +657,7 @@ class NeptuneAuditApp(App[None]):
     def on_record_table_cursor_moved(self, message: RecordTable.CursorMoved) -> None:
         self._update_status()
         self._show_detail()
+        self._mark_timeline()
 
     def _show_detail(self) -> None:
         """Show the cursor's entry in the detail pane (built in a worker: a record of any
@@ -853,8 +860,6 @@ class NeptuneAuditApp(App[None]):
         if screen is None or not screen.is_attached:
             return
         note = f"{message.stats.records:,} records"
-        if message.seconds:
-            note += f" · counted in {message.seconds:.2f} s"
         if message.classifying is not None:
             note += f" · classifying queries {message.classifying:.0%}"
         elif not message.shapes:
@@ -876,6 +881,46 @@ class NeptuneAuditApp(App[None]):
             self.set_filter(self.view.filter.with_time_range(choice.start_us, choice.end_us))
         elif choice.terms:
             self.set_filter(self.view.filter.with_terms(choice.terms, exclude=choice.exclude))
+
+    # -- the timeline line -------------------------------------------------------------------
+
+    def action_toggle_timeline(self) -> None:
+        line = self.query_one(TimelineLine)
+        line.display = not line.display
+        self._apply_detail_size(self.size.height)
+        if line.display:
+            self._timeline_counted = (-1, 0.0)
+            self._count_timeline(self.view.generation)
+
+    def _count_timeline(self, generation: int) -> None:
+        """Count the timeline line again: at once for a new filter, at most every second
+        while records arrive."""
+        line = self.query_one(TimelineLine)
+        result = self.view.result
+        counted_generation, counted_at = self._timeline_counted
+        if not line.display or result is None:
+            return
+        if generation == counted_generation and time.monotonic() - counted_at < 1.0:
+            return
+        self._timeline_counted = (generation, time.monotonic())
+        buckets = max(10, line.size.width - 30)
+        self._timeline_counts(result.mask[: result.size], buckets)
+
+    @work(thread=True, exclusive=True, group="timeline", exit_on_error=False)
+    def _timeline_counts(self, mask: npt.NDArray[np.bool_], buckets: int) -> None:
+        self.post_message(TimelineReady(timeline_of(self.index, mask, buckets=buckets)))
+
+    @quiet_when_closing
+    def on_timeline_ready(self, message: TimelineReady) -> None:
+        line = self.query_one(TimelineLine)
+        line.local_time = self.view.local_time
+        line.show(message.timeline)
+        self._mark_timeline()
+
+    def _mark_timeline(self) -> None:
+        entry = self.view.cursor_entry
+        moment = int(self.index.column("epoch_us")[entry]) if entry is not None else None
+        self.query_one(TimelineLine).mark(moment)
 
     # -- marks and malformed entries ---------------------------------------------------------
 
@@ -1109,7 +1154,8 @@ class NeptuneAuditApp(App[None]):
             detail.styles.height = "1fr"
             return
         wanted = self._detail_rows or self._default_detail_rows(height)
-        room = height - 2 - 1 - _TABLE_MIN_ROWS  # status and footer lines, table header
+        fixed = 2 + (1 if self.query_one(TimelineLine).display else 0)  # status, footer
+        room = height - fixed - 1 - _TABLE_MIN_ROWS  # and the table's header
         detail.styles.height = max(3, min(wanted, room))
         detail.styles.width = "1fr"
 
@@ -1124,6 +1170,9 @@ class NeptuneAuditApp(App[None]):
         self.table.reformat()
         self._show_detail()
         self._update_status()
+        line = self.query_one(TimelineLine)
+        line.local_time = local
+        line.refresh()
 
     def action_toggle_secrets(self) -> None:
         """Show credentials from the logs in clear (after a confirmation), or mask them."""

@@ -10,7 +10,7 @@ import numpy.typing as npt
 from rich.console import RenderableType
 from textual.message import Message
 
-from tui.index.stats import Stats
+from tui.index.stats import Stats, Timeline
 from tui.sources.follow import FollowUpdate
 from tui.sources.local import Progress
 from tui.view.rows import Counts, RowsUpdate
@@ -135,3 +135,10 @@ class OverviewReady(Message):
     seconds: float
     shapes: bool
     classifying: float | None
+
+
+@dataclass
+class TimelineReady(Message):
+    """The timeline line's counts over the records shown (None: no records)."""
+
+    timeline: Timeline | None

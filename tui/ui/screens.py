@@ -21,6 +21,7 @@ from textual.widgets.selection_list import Selection
 from tui.model.text import inert
 from tui.query.ast import FIELDS
 from tui.view.cells import CHOOSABLE
+from tui.view.status import plural
 
 
 @dataclass(frozen=True)
@@ -260,12 +261,14 @@ class ExportScreen(ModalScreen[ExportChoice | None]):
         self._describe()
 
     def _describe(self) -> None:
+        shown = plural(self.shown, "record")
+        marked = plural(self.marked, "marked record")
         if self.marked and self.marked_only:
-            what = f"the {self.marked:,} marked records · ctrl+t: all {self.shown:,} shown"
+            what = f"the {marked} · ctrl+t: all {shown} shown"
         elif self.marked:
-            what = f"all {self.shown:,} records shown · ctrl+t: only the {self.marked:,} marked"
+            what = f"all {shown} shown · ctrl+t: only the {marked}"
         else:
-            what = f"all {self.shown:,} records shown"
+            what = f"all {shown} shown"
         self.query_one("#export-what", Static).update(Text(what, "dim"))
 
     def action_toggle_marked(self) -> None:
