@@ -27,6 +27,7 @@ from tui.index.schema import (
     KIND_MALFORMED,
     KIND_RECORD,
     NO_TIME,
+    SPAN_COLUMNS,
 )
 from tui.model.fields import server_instance_names
 from tui.model.parser import decode_entry_bytes, parse_entry
@@ -218,8 +219,8 @@ class Index:
             cols[name] = known[codes] if known is not None else np.zeros(len(codes), np.uint32)
         cols["reason"] = cols["reason"].astype(np.uint16)
         times = cols["epoch_us"]
-        local_order = None
-        if not np.any(times == NO_TIME):
+        local_order = span.local_order  # a cached span brings its own
+        if local_order is None and not np.any(times == NO_TIME):
             local_order = np.argsort(times, kind="stable")
         return SpanData(
             span.start,
@@ -292,6 +293,41 @@ class Index:
             if grew_previous and previous >= 0:
                 self._reparse(previous)
             return ids
+
+    def source_span(self, source_id: int) -> SpanData:
+        """Everything indexed of a source as one span in the scanner's form (codes local to
+        it, with their values): what a persistent cache keeps to commit it again later."""
+        with self._lock:
+            source = self.sources[source_id]
+            runs = source.runs
+            ids = np.sort(np.concatenate(runs)) if runs else np.empty(0, np.int64)
+            store = self.store
+            columns: dict[str, npt.NDArray[np.generic]] = {}
+            new_values: dict[str, tuple[int, list[str | None]]] = {}
+            for name, dtype in SPAN_COLUMNS.items():
+                column = store.column(name)[ids]
+                if name == "line":
+                    column = column.astype(np.int64) - 1  # commit counts from 1
+                if name in DICT_COLUMNS:
+                    used, local = np.unique(column, return_inverse=True)
+                    if len(used) and used[0] != 0:
+                        used = np.concatenate([[0], used])
+                        local = local + 1
+                    values = self.tables[name].values
+                    new_values[name] = (1, [values[int(code)] for code in used[1:]])
+                    column = local
+                columns[name] = np.asarray(column).astype(dtype)
+            times = columns["epoch_us"]
+            return SpanData(
+                0,
+                source.end,
+                source.lines,
+                source.blank_lines,
+                columns,
+                new_values,
+                0,
+                local_order=np.argsort(times, kind="stable").astype(np.int64),
+            )
 
     def _apply_new_values(self, span: SpanData) -> dict[str, npt.NDArray[np.uint32]]:
         """Learn the values a span's scanner added; returns that scanner's code maps."""
