@@ -239,7 +239,7 @@ def _checksum(arrays: dict[str, npt.NDArray[Any]]) -> str:
             continue
         array = arrays[name]
         crc = zlib.crc32(f"{name}:{array.dtype.str}:{array.shape}".encode(), crc)
-        crc = zlib.crc32(memoryview(np.ascontiguousarray(array)).cast("B"), crc)
+        crc = zlib.crc32(np.ascontiguousarray(array).tobytes(), crc)
     return f"{crc:08x}"
 
 
