@@ -131,7 +131,7 @@ class IndexCache:
             return None
         try:
             identity, span = _decode(data)
-        except (ValueError, KeyError, OSError, zipfile.BadZipFile, json.JSONDecodeError):
+        except (ValueError, KeyError, TypeError, EOFError, OSError, zipfile.BadZipFile):
             entry.unlink(missing_ok=True)
             return None
         try:
