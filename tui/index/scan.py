@@ -434,8 +434,10 @@ class Scanner:
         seps, found = _separators(buf, sep0[live] + 2, 5)
         ok = found & (seps[:, 4] < le[live])
         ok &= buf[sep0[live] + 2] != 34  # client, server, type and arn never quoted
-        ok &= (buf[seps[:, :3] + 2] != 34).all(axis=1)  # (auth may be)
-        live, seps = live[ok], seps[ok]
+        for k in range(3):  # (auth may be)
+            ok &= buf[seps[:, k] + 2] != 34
+        if not ok.all():
+            live, seps = live[ok], seps[ok]
         if not len(live):
             return _ints(records)
         le = le[live]
@@ -604,29 +606,34 @@ _FAR = np.iinfo(np.int64).max // 2  # a position past any span
 
 def _separators(buf: U8, start: I64, count: int) -> tuple[I64, Bool]:
     """The first ``count`` ", " at or after each ``start`` (rows of positions), and whether
-    all of them lie within the search windows. The commas of a window are found at once and
-    only those followed by a space are kept; rows take their first ``count``."""
+    all of them lie within the search windows. The separators of all windows are found at
+    once; each row's first one is found by its window's offset among them."""
     seps = np.zeros((len(start), count), np.int64)
     found = np.zeros(len(start), bool)
-    todo = np.arange(len(start))
+    todo: I64 | None = None
     for width in _SEP_WINDOWS:
-        if not len(todo):
+        at = start if todo is None else start[todo]
+        if not len(at):
             break
-        span = width + 1  # one byte more, to see the space after the last comma
-        window = sliding_window_view(buf, span)[start[todo]]
-        comma = window == 44
-        comma[:, -1] = False
-        hits = np.flatnonzero(comma)
-        hits = hits[window.ravel()[hits + 1] == 32]
-        row = hits // span
-        per_row = np.bincount(row, minlength=len(todo))
-        enough = per_row >= count
-        rows = np.flatnonzero(enough)
-        first = (np.cumsum(per_row) - per_row)[rows]
-        picked = hits[first[:, None] + np.arange(count)]
-        seps[todo[rows]] = picked - (rows * span)[:, None] + start[todo[rows]][:, None]
-        found[todo[rows]] = True
-        todo = todo[~enough]
+        window = sliding_window_view(buf, width + 1)[at]  # a byte more: the space after
+        is_sep = window[:, :width] == 44
+        is_sep &= window[:, 1:] == 32
+        hits = np.flatnonzero(is_sep)
+        row_offsets = np.arange(len(at) + 1) * width
+        first = np.searchsorted(hits, row_offsets)
+        picks = first[:-1, None] + np.arange(count)
+        enough = picks[:, -1] < first[1:]
+        if not len(hits):
+            picked = np.zeros_like(picks)
+        else:
+            picked = hits[np.minimum(picks, len(hits) - 1)] - row_offsets[:-1, None] + at[:, None]
+        if todo is None:
+            seps, found = picked, enough
+            todo = np.flatnonzero(~enough)
+        else:
+            seps[todo[enough]] = picked[enough]
+            found[todo[enough]] = True
+            todo = todo[~enough]
     return seps, found
 
 
