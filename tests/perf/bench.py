@@ -5,6 +5,11 @@
 The data set (2.4 M records in 9 unordered files, from the same generator as the tests) is
 written once into the cache directory and reused. Each group of measurements runs in a fresh
 process with a warm page cache, so figures do not depend on what ran before.
+
+Group ``peers`` runs neptune-audit and other tools on the same files side by side (lnav,
+DuckDB's Python package, ripgrep: each skipped when missing) and prints CPU seconds, wall
+time, peak RSS and our ratio to each. On a shared machine only CPU seconds and paired ratios
+mean much; ``scanner`` gives the scanner's own bytes per CPU second.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +54,16 @@ TARGETS: dict[str, float] = {
 }
 #: Targets where more is better.
 MIN_TARGETS: dict[str, float] = {"fetch_mb_per_s": 50}
+#: Targets of the side-by-side group: our figure over the peer's (issue 13, targets 2 and 5;
+#: DuckDB's 0.84 GB per CPU second is the stretch for the scanner).
+PEER_TARGETS: dict[str, float] = {
+    "peers.index_count.cpu_ratio.lnav": 0.5,
+    "peers.index_count.wall_ratio.lnav": 1 / 3,
+    "peers.index_count.rss_ratio.lnav": 1.0,
+    "peers.index_count.cpu_ratio.duckdb": 1.0,
+    "peers.startup.wall_ratio.lnav": 2.0,
+}
+MIN_TARGETS["scanner_gb_per_cpu_s"] = 0.84
 
 
 def dataset(cache: Path, records: int) -> Path:
@@ -438,6 +454,144 @@ def measure_fetch(directory: Path) -> dict[str, Any]:
     return figures
 
 
+def measure_scanner(directory: Path) -> dict[str, Any]:
+    """The scanner alone, in one thread: bytes of every file per CPU second of scanning
+    (spans read as ``load`` reads them, the reading itself not counted)."""
+    from tui.index.scan import Scanner
+    from tui.sources.local import SPAN_BYTES, _read_padded, align_to_record
+
+    scanner = Scanner()
+    buffer: bytearray | None = None
+    total = 0
+    cpu = 0.0
+    for path in sorted(directory.rglob("audit.log*")):
+        size = path.stat().st_size
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            start = 0
+            while start < size:
+                end = align_to_record(fd, start + SPAN_BYTES, size)
+                buffer = _read_padded(fd, start, end, buffer)
+                begun = time.thread_time()
+                scanner.scan_padded(
+                    buffer, end - start, file_offset=start, at_file_start=start == 0, final=True
+                )
+                cpu += time.thread_time() - begun
+                total += end - start
+                start = end
+        finally:
+            os.close(fd)
+    return {"scanner_gb_per_cpu_s": total / 1e9 / cpu, "scanner_cpu_s": cpu}
+
+
+@dataclass(frozen=True)
+class PeerCase:
+    """One job done by neptune-audit and by other tools on the same files."""
+
+    name: str
+    ours: list[str]
+    #: Peer name -> command; a peer whose tool is missing is left out.
+    peers: dict[str, list[str]]
+
+
+def _run_measured(command: list[str], env: dict[str, str]) -> dict[str, float]:
+    """CPU seconds (user + system), wall seconds and peak RSS (MiB) of one command."""
+    started = time.perf_counter()
+    child = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+        env=env,
+    )  # fmt: skip
+    assert child.stderr is not None
+    errors = child.stderr.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - started
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise SystemExit(f"{command[0]} failed ({child.returncode}): {errors.decode()[-2000:]}")
+    return {
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "wall_s": wall,
+        "rss_mib": usage.ru_maxrss / 1024,
+    }
+
+
+#: DuckDB reads every file as CSV, all eight columns as text, and counts the rows.
+_DUCKDB_COUNT = """
+import sys, duckdb
+quote = chr(34) * 2  # a double quote, as an SQL string: '"'
+names = ("ts", "client", "server", "type", "arn", "auth", "header", "payload")
+columns = "{" + ", ".join(f"'{name}': 'VARCHAR'" for name in names) + "}"
+options = (f"delim=',', quote='{quote[0]}', escape='{quote[0]}', header=false, "
+           f"all_varchar=true, strict_mode=false, null_padding=true, columns={columns}")
+query = f"SELECT count(*) FROM read_csv(?, {options})"
+print(duckdb.connect().execute(query, [sys.argv[1:]]).fetchone()[0])
+"""
+
+
+def peer_cases(directory: Path, small: Path) -> list[PeerCase]:
+    """What neptune-audit is compared on: indexing and counting every record of the set
+    (lnav indexes the lines of the files, DuckDB parses them as CSV, ripgrep counts lines:
+    a floor), and the start-up on a 10-record file."""
+    import importlib.util
+    import shutil
+
+    files = [str(path) for path in sorted(directory.rglob("audit.log*"))]
+    ours = [sys.executable, "-m", "tui", "stats", "--format", "json"]
+    lnav_count = ["-n", "-c", ";SELECT sum(lines) FROM lnav_file"]
+    cases = [
+        PeerCase("index_count", [*ours, str(directory)], {}),
+        PeerCase("startup", [*ours, str(small)], {}),
+    ]
+    lnav = shutil.which("lnav")
+    if lnav:
+        cases[0].peers["lnav"] = [lnav, *lnav_count, *files]
+        small_files = [str(path) for path in sorted(small.rglob("audit.log*"))]
+        cases[1].peers["lnav"] = [lnav, *lnav_count, *small_files]
+    if importlib.util.find_spec("duckdb") is not None:
+        cases[0].peers["duckdb"] = [sys.executable, "-c", _DUCKDB_COUNT, *files]
+    rg = shutil.which("rg")
+    if rg:
+        cases[0].peers["rg"] = [rg, "--count", "--no-filename", "^", *files]
+    # Text search (another engineer's target) goes here: PeerCase("search_...", ours
+    # command, {"lnav": ..., "rg": ..., "duckdb": ...}); the figures and ratios follow.
+    return cases
+
+
+def measure_peers(directory: Path) -> dict[str, Any]:
+    """One paired round of every peer case: ours and each peer back to back, the order
+    turned round from one case to the next (``run_group`` takes the median of rounds)."""
+    import shutil
+    import tempfile
+
+    from tui.sources.demo import write_sample
+
+    scratch = Path(tempfile.mkdtemp(prefix="neptune-audit-peers-"))
+    try:
+        small = scratch / "small"
+        write_sample(small, records=10, seed=5, files_per_instance=1)
+        # lnav keeps its state under HOME: a fresh one, so no earlier session changes it.
+        env = {**os.environ, "HOME": str(scratch), "TZ": "UTC"}
+        figures: dict[str, Any] = {}
+        for number, case in enumerate(peer_cases(directory, small)):
+            runs = [("ours", case.ours), *case.peers.items()]
+            if number % 2:
+                runs.reverse()
+            measured = {who: _run_measured(command, env) for who, command in runs}
+            for who, values in measured.items():
+                for key, value in values.items():
+                    figures[f"peers.{case.name}.{key}.{who}"] = value
+            for peer in case.peers:
+                for key in ("cpu_s", "wall_s", "rss_mib"):
+                    ratio = measured["ours"][key] / max(measured[peer][key], 1e-9)
+                    figures[f"peers.{case.name}.{key.split('_')[0]}_ratio.{peer}"] = ratio
+            missing = sorted({"lnav", "duckdb", "rg"} - set(case.peers))
+            if case.name == "index_count" and missing:
+                figures["peers.skipped"] = missing
+        return figures
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 GROUPS: dict[str, Callable[[Path], dict[str, Any]]] = {
     "core": measure_core,
     "stats": measure_stats_command,
@@ -445,6 +599,8 @@ GROUPS: dict[str, Callable[[Path], dict[str, Any]]] = {
     "follow": measure_follow,
     "fetch": measure_fetch,
     "insight": measure_insight,
+    "scanner": measure_scanner,
+    "peers": measure_peers,
 }
 
 
@@ -510,11 +666,32 @@ def main() -> int:
             "ok": figures[key] is not None
             and (figures[key] >= target if key in MIN_TARGETS else figures[key] <= target),
         }
-        for key, target in (TARGETS | MIN_TARGETS).items()
+        for key, target in (TARGETS | MIN_TARGETS | PEER_TARGETS).items()
         if key in figures
     }
     print(json.dumps(figures, indent=2))
+    print_peer_ratios(figures)
     return 0
+
+
+def print_peer_ratios(figures: dict[str, Any]) -> None:
+    """Our figure over each peer's, one line per case and peer, on stderr."""
+    lines = []
+    for key in sorted(figures):
+        if not key.startswith("peers.") or ".cpu_ratio." not in key:
+            continue
+        case, _, peer = key.removeprefix("peers.").split(".")
+        ratios = "  ".join(
+            f"{what} {figures[f'peers.{case}.{what}_ratio.{peer}']:.2f}x"
+            f" ({figures[f'peers.{case}.{what}_{unit}.ours']:.2f}"
+            f" vs {figures[f'peers.{case}.{what}_{unit}.{peer}']:.2f} {unit})"
+            for what, unit in (("cpu", "s"), ("wall", "s"), ("rss", "mib"))
+        )
+        lines.append(f"{case:12s} vs {peer:7s} {ratios}")
+    if figures.get("peers.skipped"):
+        lines.append(f"peers not installed, skipped: {', '.join(figures['peers.skipped'])}")
+    if lines:
+        print("\n".join(lines), file=sys.stderr)
 
 
 if __name__ == "__main__":

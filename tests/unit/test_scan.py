@@ -180,3 +180,77 @@ def test_column_values_of_a_long_run_are_stable() -> None:
     for name in DICT_COLUMNS:
         assert np.array_equal(first.columns[name], second.columns[name])
     assert second.new_values == {}
+
+
+# -- the fast path's own steps, each against the reference -------------------------------
+
+_BOLT_TAIL = ", Bolt, [unknown], [unknown], [unknown], MATCH (n) RETURN n"
+_HTTP_HEADER = (
+    '"HttpObjectAggregator$AggregatedFullHttpRequest(decodeResult: success, version: '
+    "HTTP/1.1, content: CompositeByteBuf(ridx: 0, widx: 57, cap: 57, components=1)) "
+    'POST /sparql HTTP/1.1 Host: db:8182{pad}Content-Type: application/x-www-form-urlencoded"'
+)
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.integers(min_value=0, max_value=9).flatmap(
+        lambda first: st.sampled_from([10, 13, 16, 19]).flatmap(
+            lambda width: st.text("0123456789", min_size=width - 1, max_size=width - 1).map(
+                lambda rest: str(first) + rest
+            )
+        )
+    ),
+    st.integers(min_value=0, max_value=7),
+)
+def test_timestamps_of_every_width_agree(stamp: str, lead: int) -> None:
+    # Eight digits at a time: every width, leading digits 0 and 9 (19 digits from 9e18 on
+    # overflow and are malformed), at every offset within a word.
+    filler = "x" * lead + "\n" if lead else ""
+    assert_same(
+        (filler + stamp + ", 10.0.0.1:1" + ", 10.0.3.215:8182" + _BOLT_TAIL + "\n").encode()
+    )
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.integers(min_value=0, max_value=400),
+    st.integers(min_value=0, max_value=300),
+    st.sampled_from(["", ",", ", ", "x, y"]),
+)
+def test_field_lengths_around_the_separator_windows_agree(
+    arn_length: int, server_length: int, inside: str
+) -> None:
+    # Separators are looked for in windows of 192 and 320 bytes after the timestamp: runs
+    # ending inside, across and past them, with commas that are and are not separators.
+    server = "h" * server_length + inside + ":8182"
+    arn = "arn:aws:iam::123456789012:user/" + "a" * arn_length
+    line = f"1700000000123, 10.0.0.1:4000, {server}, HTTP_POST, {arn}, [unknown], "
+    line += _HTTP_HEADER.format(pad=" ") + ", query=SELECT"
+    assert_same((line + "\n").encode())
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.integers(min_value=0, max_value=1200),
+    st.sampled_from(['"', '""', "", ")", ") GET /x"]),
+    st.integers(min_value=0, max_value=20),
+    st.sampled_from([", query=x", ', "{""gremlin"": ""g.V()""}"', '"', ""]),
+)
+def test_header_close_and_request_line_agree(
+    pad: int, inside: str, shift: int, payload: str
+) -> None:
+    # The header's closing quote is found through mask words: at every lane of a word,
+    # near and far from the request line, doubled quotes and anchors inside the header.
+    header = _HTTP_HEADER.format(pad=" " + "H" * pad + inside + " ")
+    client = "10.0.0.1:" + "1" * (1 + shift % 5)
+    line = f"1700000000123, {client}, 10.0.3.215:8182, HTTP_POST, [unknown], [unknown], "
+    data = "x" * shift + "\n" + line + header + payload + "\n" + line + header + payload
+    assert_same(data.encode())
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(alphabet="0123456789:abc[]", max_size=12))
+def test_client_ports_agree(tail: str) -> None:
+    line = f"1700000000123, 10.0.0.1{tail}, 10.0.3.215:8182" + _BOLT_TAIL
+    assert_same((line + "\n").encode())

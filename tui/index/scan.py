@@ -163,15 +163,6 @@ def _hash(buf: U8, start: I64, length: I64, width: int, shortest: int = 0) -> U6
     return h
 
 
-def _next_at_or_after(positions: I64, targets: I64) -> I64:
-    """For each target, the first position >= it (or a value past the end when none)."""
-    if not len(positions):
-        return np.full(len(targets), np.iinfo(np.int64).max // 2, np.int64)
-    idx = np.searchsorted(positions, targets)
-    out = positions[np.minimum(idx, len(positions) - 1)]
-    return np.where(idx < len(positions), out, np.iinfo(np.int64).max // 2)
-
-
 class Scanner:
     """Turns spans of log bytes into SpanData, keeping value tables across spans."""
 
@@ -194,6 +185,7 @@ class Scanner:
         self._request_cache = _HashCache(self._request_code)
         self._lang_table: I64 = np.empty((0, 0), np.int64)
         self._mask: Bool = np.empty(0, bool)
+        self._any: Bool = np.empty(0, bool)
 
     # -- values of distinct raw runs --------------------------------------------------
 
@@ -256,15 +248,54 @@ class Scanner:
 
     # -- scanning ---------------------------------------------------------------------
 
+    def _word_hits(self, buf: U8, n: int, byte: int) -> tuple[U64, I64]:
+        """Where ``byte`` is in ``buf[:n]``: a mask read as 8-byte words, and the indices of
+        the words that are not zero. Finding the few nonzero words of a mask is several
+        times cheaper than finding its nonzero bytes. The arrays are reused (a fresh 16 MB
+        array per call costs thousands of page faults)."""
+        size = -(-n // 8) * 8
+        if len(self._mask) < size:
+            self._mask = np.empty(max(size, 1 << 20), bool)
+            self._any = np.empty(len(self._mask) // 8, bool)
+        mask = self._mask[:size]
+        mask[n:] = False
+        np.equal(buf[:n], byte, out=mask[:n])
+        words: U64 = mask.view(np.uint64)
+        nonzero = self._any[: size // 8]
+        np.not_equal(words, 0, out=nonzero)
+        return words, np.flatnonzero(nonzero)
+
     def _positions(self, buf: U8, n: int, byte: int) -> I64:
-        """Offsets of ``byte`` in ``buf[:n]``, through a reused mask (a fresh 16 MB array
-        per call costs thousands of page faults)."""
-        if len(self._mask) < n:
-            self._mask = np.empty(max(n, 1 << 20), bool)
-        mask = self._mask[:n]
-        np.equal(buf[:n], byte, out=mask)
-        positions: I64 = np.flatnonzero(mask)
+        """Offsets of ``byte`` in ``buf[:n]``, in order."""
+        words, hits = self._word_hits(buf, n, byte)
+        lanes = np.flatnonzero(words[hits].view(np.uint8))
+        positions: I64 = hits[lanes >> 3] * 8 + (lanes & 7)
         return positions
+
+    def _next_positions(self, buf: U8, n: int, byte: int, targets: I64) -> I64:
+        """For each target, the offset of the first ``byte`` at or after it in ``buf[:n]``
+        (a value past the end where there is none), without listing every offset."""
+        words, hits = self._word_hits(buf, n, byte)
+        out = np.full(len(targets), _FAR, np.int64)
+        if not len(hits):
+            return out
+        target_word = targets >> 3
+        at = np.searchsorted(hits, target_word)
+        word = hits[np.minimum(at, len(hits) - 1)]
+        bits = words[word]
+        shift = ((targets & 7) * 8).astype(np.uint64)
+        # Lanes before the target in its own word do not count; if none is left, the next
+        # nonzero word has one (all its lanes are after the target).
+        bits = np.where(word == target_word, bits >> shift << shift, bits)
+        empty = bits == 0
+        following = hits[np.minimum(at + 1, len(hits) - 1)]
+        word = np.where(empty, following, word)
+        bits = np.where(empty, words[following], bits)
+        none = (at >= len(hits)) | (empty & (at + 1 >= len(hits)))
+        lowest = bits & (~bits + np.uint64(1))  # 1 << (8 * lane) of the first lane set
+        lane = (np.frexp(lowest.astype(np.float64))[1] - 1) >> 3
+        out[~none] = (word * 8 + lane)[~none]
+        return out
 
     def scan(self, data: bytes, *, file_offset: int, at_file_start: bool, final: bool) -> SpanData:
         """Scan ``data``, which starts at a line start; without ``final`` it must end
@@ -359,7 +390,7 @@ class Scanner:
         is_digit = (window >= 48) & (window <= 57)
         width = np.where(is_digit.all(axis=1), 24, np.argmin(is_digit, axis=1))
         widths[lead_idx] = width
-        epochs[lead_idx] = _epoch_us(window, width)
+        epochs[lead_idx] = _epoch_us(_word_view(data), starts[lead_idx], width)
         rows = np.arange(len(window))
         comma = window[rows, np.minimum(width, 23)] == 44
         space = window[rows, np.minimum(width + 1, 23)] == 32
@@ -396,62 +427,57 @@ class Scanner:
         ``[ls, le)``, ``epoch`` from a timestamp of ``width`` digits, -1 when the width is
         not one the format defines); return the entries left for the parser."""
         n_rec = len(records)
-        ok = epoch >= 0
-
-        # The first seven ", " separators after the timestamp, on the record's first line.
-        commas = self._positions(buf, n, 44)
-        seps = commas[buf[commas + 1] == 32]
-        if len(seps) < 6:
+        # The ", " after the timestamp is where the classification found it; the five
+        # after it end client, server, type, ARN and auth, on the record's first line.
+        sep0 = ls + width
+        live = np.flatnonzero(epoch >= 0)
+        seps, found = _separators(buf, sep0[live] + 2, 5)
+        ok = found & (seps[:, 4] < le[live])
+        ok &= buf[sep0[live] + 2] != 34  # client, server, type and arn never quoted
+        for k in range(3):  # (auth may be)
+            ok &= buf[seps[:, k] + 2] != 34
+        if not ok.all():
+            live, seps = live[ok], seps[ok]
+        if not len(live):
             return _ints(records)
-        j = np.searchsorted(seps, ls + width)
-        ok &= j + 5 < len(seps)
-        has_sep6 = j + 6 < len(seps)
-        sep = seps[np.minimum(j[:, None] + np.arange(7), len(seps) - 1)]
-        ok &= sep[:, 5] < le
-        ok &= (buf[sep[:, :4] + 2] != 34).all(axis=1)  # client..arn never quoted (auth may be)
-
-        live = np.flatnonzero(ok)
-        sep, has_sep6, le = sep[live], has_sep6[live], le[live]
+        le = le[live]
 
         def codes(cache: _HashCache, start: I64, end: I64, tiers: tuple[int, ...]) -> I64:
             return _lookup_runs(cache, buf, data, start, end, tiers)
 
         # Client: "address:port" with the port's 1-5 digits read back from the separator.
-        cstart, cend = sep[:, 0] + 2, sep[:, 1]
+        cstart, cend = sep0[live] + 2, seps[:, 0]
         tail = sliding_window_view(buf, 7)[cend - 7]
         colon_at = (tail[:, :6] == 58)[:, ::-1]
         has_colon = colon_at.any(axis=1)
         colon_pos = 5 - np.argmax(colon_at, axis=1)  # last colon within the 6 bytes
         port_len = 6 - colon_pos
-        port = np.zeros(len(live), np.int64)
+        digits = tail[:, 2:].astype(np.int64) - 48  # tail[7 - k] is the k-th digit from the right
+        in_port = np.arange(5, 0, -1) <= port_len[:, None]
         port_ok = has_colon & (port_len <= 5) & (cend - port_len - 1 > cstart)
-        for k in range(1, 6):  # k-th digit from the right is tail[7 - k]
-            digit = tail[:, 7 - k].astype(np.int64) - 48
-            in_port = k <= port_len
-            port_ok &= ~in_port | ((digit >= 0) & (digit <= 9))
-            np.copyto(port, port + digit * 10 ** (k - 1), where=in_port)
+        port_ok &= ((digits >= 0) & (digits <= 9) | ~in_port).all(axis=1)
+        port = np.where(in_port, digits, 0) @ _POWERS[-5:]
         port_ok &= port <= 65535
         client_c = codes(self._client, cstart, cend - port_len - 1, (16, 24, 40))
         client_c[~port_ok] = _REJECT
 
         # Header: quoted (a request line inside), or an absent marker hashed with the combo.
-        h = sep[:, 5] + 2
+        h = seps[:, 4] + 2
         quoted = buf[h] == 34
+        # A bare header must be exactly "[unknown]" followed by the payload separator.
+        bare = ~quoted & (h + 9 < le) & (_words_at(buf, h) == _UNKNOWN_WORD)
+        bare &= (buf[h + 8] == 93) & (buf[h + 9] == 44) & (buf[h + 10] == 32)
         combo = np.full(len(live), _REJECT, np.int64)
         method_c = np.zeros(len(live), np.int64)
         path_c = np.zeros(len(live), np.int64)
-        q_rows = np.flatnonzero(quoted)
-        # A bare header must be exactly "[unknown]" followed by the payload separator.
-        bare = ~quoted & has_sep6 & (sep[:, 6] == h + 9) & (sep[:, 6] < le)
-        bare[bare] = (_words_at(buf, h[bare]) == _UNKNOWN_WORD) & (buf[h[bare] + 8] == 93)
         rows_with_combo = np.flatnonzero(quoted | bare)
         combo[rows_with_combo] = codes(
-            self._combo_cache, sep[rows_with_combo, 1] + 2, sep[rows_with_combo, 5], _COMBO_TIERS
+            self._combo_cache, seps[rows_with_combo, 0] + 2, seps[rows_with_combo, 4], _COMBO_TIERS
         )
         # HTTP without a header takes its path from the payload: the parser's job.
         known = np.flatnonzero(bare & (combo >= 0))
         combo[known[self._combo_lut[combo[known], 4] == 1]] = _REJECT
-        combo[~(quoted | bare)] = _REJECT
+        q_rows = np.flatnonzero(quoted & (combo >= 0))
         if len(q_rows):
             request = self._requests(data, buf, n, h[q_rows], le[q_rows])
             good = request >= 0
@@ -487,30 +513,38 @@ class Scanner:
         does not apply): the header must close with ``", `` on the line, and its request
         line is the first ``) X`` (X upper case) inside it, ``METHOD /path`` up to a space
         or ``?``."""
-        quotes = self._positions(buf, n, 34)
-        close = _next_at_or_after(quotes, h + 1)
-        # The request line follows the first ") X" (X upper case) in the header's opening.
-        window = sliding_window_view(buf, _ANCHOR_WINDOW)[h + 1]
-        anchor = (window[:, :-2] == 41) & (window[:, 1:-1] == 32)
-        anchor &= (window[:, 2:] >= 65) & (window[:, 2:] <= 90)
-        found = anchor.any(axis=1)
-        req = np.where(found, h + 1 + np.argmax(anchor, axis=1) + 2, close)
-        # A header that itself starts with "METHOD /" has its request line there: rare, and
-        # the parser's to read.
-        upper = (window >= 65) & (window <= 90)
-        lead = np.argmin(upper, axis=1)
-        rows = np.arange(len(h))
-        at_start = (lead > 0) & (window[rows, lead] == 32)
-        at_start &= window[rows, np.minimum(lead + 1, _ANCHOR_WINDOW - 1)] == 47
-        req[at_start] = close[at_start]
+        close = self._next_positions(buf, n, 34, h + 1)
         last = len(buf) - 1
         good = (buf[np.minimum(close + 1, last)] == 44) & (buf[np.minimum(close + 2, last)] == 32)
-        good &= (close < le) & (req < close)
+        good &= close < le
+        rows = np.arange(len(h))
+        # The request line follows the first ") X" (X upper case) in the header's opening:
+        # the few ")" of each window are found at once, then checked.
+        window = sliding_window_view(buf, _ANCHOR_WINDOW)[h + 1]
+        span = _ANCHOR_WINDOW
+        paren = np.flatnonzero(window[:, : span - 2] == 41)
+        row = paren // (span - 2)
+        at = paren + row * 2  # index into the flat window
+        flat = window.ravel()
+        after = flat[at + 2]
+        anchor = (flat[at + 1] == 32) & (after >= 65) & (after <= 90)
+        row, at = row[anchor], at[anchor]
+        first = np.flatnonzero(np.diff(row, prepend=-1))  # first anchor of each row
+        req = close.copy()
+        req[row[first]] = h[row[first]] + 1 + (at[first] - row[first] * span) + 2
+        # A header that itself starts with "METHOD /" has its request line there: rare, and
+        # the parser's to read.
+        lead_window = window[:, :_LEAD_WINDOW]
+        upper = (lead_window >= 65) & (lead_window <= 90)
+        lead = np.argmin(upper, axis=1)
+        at_start = (lead > 0) & (lead_window[rows, lead] == 32)
+        at_start &= window[rows, lead + 1] == 47
+        good &= ~at_start & ~upper.all(axis=1)
+        good &= req < close
         req = np.minimum(req, len(buf) - _REQUEST_WINDOW)
         window = sliding_window_view(buf, _REQUEST_WINDOW)[req]
         space = window == 32
         method_end = np.argmax(space, axis=1)
-        rows = np.arange(len(req))
         after_method = window[rows, np.minimum(method_end + 1, _REQUEST_WINDOW - 1)]
         good &= space.any(axis=1) & (after_method == 47)
         stop = (space | (window == 63)) & (np.arange(_REQUEST_WINDOW) > method_end[:, None])
@@ -566,7 +600,41 @@ class Scanner:
 
 _COMBO_TIERS = (32, 48, 64, 96, 128, 160, 192, 256)
 _UNKNOWN_WORD = np.frombuffer(b"[unknown", "<u8")[0]
-_POWERS = 10 ** np.arange(18, -1, -1, dtype=np.int64)  # 10**18 .. 10**0
+_POWERS = 10 ** np.arange(4, -1, -1, dtype=np.int64)  # 10**4 .. 10**0: port digits
+_FAR = np.iinfo(np.int64).max // 2  # a position past any span
+
+
+def _separators(buf: U8, start: I64, count: int) -> tuple[I64, Bool]:
+    """The first ``count`` ", " at or after each ``start`` (rows of positions), and whether
+    all of them lie within the search windows. The separators of all windows are found at
+    once; each row's first one is found by its window's offset among them."""
+    seps = np.zeros((len(start), count), np.int64)
+    found = np.zeros(len(start), bool)
+    todo: I64 | None = None
+    for width in _SEP_WINDOWS:
+        at = start if todo is None else start[todo]
+        if not len(at):
+            break
+        window = sliding_window_view(buf, width + 1)[at]  # a byte more: the space after
+        is_sep = window[:, :width] == 44
+        is_sep &= window[:, 1:] == 32
+        hits = np.flatnonzero(is_sep)
+        row_offsets = np.arange(len(at) + 1) * width
+        first = np.searchsorted(hits, row_offsets)
+        picks = first[:-1, None] + np.arange(count)
+        enough = picks[:, -1] < first[1:]
+        if not len(hits):
+            picked = np.zeros_like(picks)
+        else:
+            picked = hits[np.minimum(picks, len(hits) - 1)] - row_offsets[:-1, None] + at[:, None]
+        if todo is None:
+            seps, found = picked, enough
+            todo = np.flatnonzero(~enough)
+        else:
+            seps[todo[enough]] = picked[enough]
+            found[todo[enough]] = True
+            todo = todo[~enough]
+    return seps, found
 
 
 def _words_at(buf: U8, positions: I64) -> U64:
@@ -575,23 +643,59 @@ def _words_at(buf: U8, positions: I64) -> U64:
     return words
 
 
-def _epoch_us(window: U8, width: I64) -> I64:
-    """Epoch microseconds from rows of leading digits, -1 for widths the format does not
-    define (and for 19-digit nanoseconds from 9e18 on, which would overflow)."""
+def _word_view(data: bytearray) -> U64:
+    """Every (unaligned, overlapping) little-endian 8-byte word of ``data``, by offset."""
+    return np.ndarray((len(data) - 7,), np.dtype("<u8"), buffer=data, strides=(1,))
+
+
+def _parse8(words: U64) -> I64:
+    """The numbers that words of 8 ASCII digits spell (first digit in the lowest byte),
+    by adding neighbouring digits, then pairs, then quads."""
+    x = words - np.uint64(0x3030303030303030)
+    x = (x * np.uint64(10) + (x >> np.uint64(8))) & np.uint64(0x00FF00FF00FF00FF)
+    x = (x * np.uint64(100) + (x >> np.uint64(16))) & np.uint64(0x0000FFFF0000FFFF)
+    x = (x * np.uint64(10000) + (x >> np.uint64(32))) & np.uint64(0xFFFFFFFF)
+    return x.astype(np.int64)
+
+
+def _parse_head(words: U64, digits: int) -> I64:
+    """The number the first ``digits`` (at most 8) ASCII digits of words spell: shifted to
+    the end of the word behind zeros."""
+    shift = np.uint64(8 * (8 - digits))
+    zeros = np.uint64(0x3030303030303030 >> (8 * digits)) if digits < 8 else np.uint64(0)
+    return _parse8((words << shift) | zeros)
+
+
+def _epoch_us(words: U64, starts: I64, width: I64) -> I64:
+    """Epoch microseconds from leading digit runs of ``width`` digits at ``starts`` (all
+    digits), -1 for widths the format does not define (and for 19-digit nanoseconds from
+    9e18 on, which would overflow)."""
     out = np.full(len(width), -1, np.int64)
     for digits, scale in US_PER_UNIT.items():
         rows = np.flatnonzero(width == digits)
-        if digits == 19:
-            rows = rows[window[rows, 0] < ord("9")]
         if not len(rows):
             continue
-        value = (window[rows, :digits].astype(np.int64) - 48) @ _POWERS[-digits:]
+        at = starts[rows]
+        low = _parse8(words[at + digits - 8])  # the last 8 digits
+        head = digits - 8
+        if head <= 8:
+            value = _parse_head(words[at], head) * 10**8 + low
+        else:
+            top = _parse_head(words[at], head - 8)
+            value = (top * 10**8 + _parse8(words[at + head - 8])) * 10**8 + low
+            keep = top < 900  # from 9e18 on, nanoseconds overflow int64
+            rows, value = rows[keep], value[keep]
         out[rows] = value * scale if scale > 0 else value // -scale
     return out
 
 
 _REQUEST_WINDOW = 48
 _ANCHOR_WINDOW = 256
+_LEAD_WINDOW = 16  # a method at the very start of a header is shorter than this
+#: Widths of the windows the separators after the timestamp are looked for in: almost every
+#: line has all five in the first; the others get the second (longer runs are rejected
+#: later anyway: the combo's longest tier is 256 bytes).
+_SEP_WINDOWS = (192, 320)
 _METHOD = re.compile(r"[A-Z]+")
 _WHITESPACE_LUT = np.zeros(256, bool)
 _WHITESPACE_LUT[list(b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \xc2\xe1\xe2\xe3")] = True
