@@ -12,8 +12,8 @@ import pytest
 from tests.conftest import Loaded, build_index
 from tui.cli.main import main
 from tui.index.filtering import evaluate
-from tui.index.insight import OP_NAMES, payload_key
-from tui.index.schema import KIND_RECORD
+from tui.index.insight import payload_key
+from tui.index.schema import KIND_RECORD, OP_NAMES
 from tui.insight import operation, record_fingerprint
 from tui.model.record import Record
 from tui.query import parse_filter

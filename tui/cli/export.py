@@ -15,7 +15,6 @@ from collections.abc import Iterable
 from typing import IO, Any
 
 from tui.index.stats import Stats, Timeline, sparkline
-from tui.insight import operation, record_fingerprint
 from tui.model.record import Malformed, Record
 from tui.model.secrets import mask_entry, mask_record, mask_text
 from tui.model.text import csv_cell, inert
@@ -65,13 +64,20 @@ def record_object(record: Record) -> dict[str, Any]:
         "path": record.path,
         "lang": record.lang,
         "query": record.query.text if record.query else None,
-        "fingerprint": shape.id if (shape := record_fingerprint(record)) is not None else None,
-        "op": operation(record),
+        **_insight_keys(record),
         "payload": record.payload,
         "header": record.header_raw,
         "source": record.source,
         "line": record.line,
     }
+
+
+def _insight_keys(record: Record) -> dict[str, Any]:
+    """The ``fingerprint`` and ``op`` keys (the query lexers load on the first export)."""
+    from tui.insight import operation, record_fingerprint
+
+    shape = record_fingerprint(record)
+    return {"fingerprint": shape.id if shape is not None else None, "op": operation(record)}
 
 
 def malformed_object(entry: Malformed) -> dict[str, Any]:

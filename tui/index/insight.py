@@ -24,18 +24,14 @@ import numpy as np
 import numpy.typing as npt
 
 from tui.index.index import Index
-from tui.index.schema import KIND_RECORD
+from tui.index.schema import KIND_RECORD, OP_CODES, OP_NAMES
 from tui.index.textscan import entry_texts
-from tui.insight import HEALTH, OPERATIONS, operation, path_operation, record_fingerprint
+from tui.insight import HEALTH, operation, path_operation, record_fingerprint
 from tui.model.fields import quoted_field
 from tui.model.parser import parse_entry
 from tui.model.record import Record
 
 Bool = npt.NDArray[np.bool_]
-
-#: Code of each operation class in the ``op`` column (0: not classified yet).
-OP_CODES: dict[str, int] = {name: code + 1 for code, name in enumerate(OPERATIONS)}
-OP_NAMES: tuple[str | None, ...] = (None, *OPERATIONS)
 
 #: Longest example query kept per shape.
 EXAMPLE_CHARS = 300

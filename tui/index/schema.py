@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from tui.model.payload import LANGUAGES
-from tui.model.record import AUTH_NAMES
+from tui.model.record import AUTH_NAMES, OPERATIONS
 
 #: Entry kinds.
 KIND_RECORD = 0
@@ -35,6 +35,11 @@ def auth_code(auth_ok: bool | None) -> int:
     """The auth column value of a record's ``auth_ok``."""
     return _AUTH_CODES[auth_ok]
 
+
+#: Codes of the ``op`` insight column: 0 while not classified, else 1 + the position in
+#: ``OPERATIONS``.
+OP_CODES: dict[str, int] = {name: code + 1 for code, name in enumerate(OPERATIONS)}
+OP_NAMES: tuple[str | None, ...] = (None, *OPERATIONS)
 
 #: Columns whose codes index a value table (code 0 is always None).
 DICT_COLUMNS: tuple[str, ...] = (

@@ -14,8 +14,14 @@ import numpy as np
 import numpy.typing as npt
 
 from tui.index.index import Index
-from tui.index.insight import OP_CODES
-from tui.index.schema import AUTH_BY_NAME, AUTH_FAILED, KIND_MALFORMED, KIND_RECORD, LANG_NAMES
+from tui.index.schema import (
+    AUTH_BY_NAME,
+    AUTH_FAILED,
+    KIND_MALFORMED,
+    KIND_RECORD,
+    LANG_NAMES,
+    OP_CODES,
+)
 from tui.model.record import DELETE
 
 Bool = npt.NDArray[np.bool_]

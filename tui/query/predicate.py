@@ -8,7 +8,6 @@ the same engine the index's block search uses.
 
 from __future__ import annotations
 
-from tui.insight import operation, record_fingerprint
 from tui.model.record import AUTH_NAMES, Entry, Host, Principal, Record
 from tui.query.ast import And, FieldMatch, Last, MatchAll, Node, Not, Or, Regex, Text, TimeBound
 
@@ -42,11 +41,11 @@ def field_values(record: Record, field: str) -> list[str]:
         value = record.source
     elif field == "instance":
         value = record.instance
-    elif field == "op":
-        value = operation(record)
-    elif field == "fp":
-        found = record_fingerprint(record)
-        value = found.id if found is not None else None
+    elif field in ("op", "fp"):
+        from tui.insight import operation, record_fingerprint  # the query lexers: on demand
+
+        found = record_fingerprint(record) if field == "fp" else None
+        value = operation(record) if field == "op" else found.id if found is not None else None
     else:
         raise ValueError(f"unknown field {field!r}")
     return [] if value is None else [value]

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tui.index.index import Index
-from tui.index.insight import OP_NAMES
-from tui.index.schema import AUTH_FAILED, AUTH_OK, KIND_MALFORMED, KIND_RECORD, LANG_NAMES
+from tui.index.schema import AUTH_FAILED, AUTH_OK, KIND_MALFORMED, KIND_RECORD, LANG_NAMES, OP_NAMES
 from tui.insight import fingerprint, operation_of
 from tui.model.fields import parse_arn
 from tui.model.parser import query_field
