@@ -27,7 +27,16 @@ from typing import Any
 
 import re2
 
-__all__ = ["BlockRegex", "Pattern", "RegexError", "compile_regex", "escape"]
+__all__ = [
+    "BlockRegex",
+    "Matcher",
+    "Pattern",
+    "RegexError",
+    "byte_matcher",
+    "compile_regex",
+    "escape",
+    "escape_bytes",
+]
 
 #: Memory RE2 may use for one compiled pattern (program and lazily built DFA); beyond it a
 #: pattern is refused as too large, and a search falls back to RE2's slower linear NFA.
@@ -48,12 +57,14 @@ class RegexError(ValueError):
         self.offset = offset
 
 
-def _options(ignore_case: bool) -> re2.Options:
+def _options(ignore_case: bool, *, latin1: bool = False) -> re2.Options:
     options = re2.Options()
     options.max_mem = MAX_MEM
     options.case_sensitive = not ignore_case
     options.never_capture = True  # only whole-match spans are ever asked for: faster
     options.log_errors = False  # RE2 would print to stderr, under the TUI
+    if latin1:
+        options.encoding = re2.Options.Encoding.LATIN1
     return options
 
 
@@ -224,6 +235,22 @@ def _matcher(regex: Any) -> Matcher:
 
 
 _UNANCHORED = re2._Anchor.UNANCHORED
+
+
+def byte_matcher(pattern: bytes) -> Matcher:
+    """A matcher for a pattern over raw bytes (RE2 in Latin-1 mode: one byte is one
+    character, so ``\\xHH`` is the byte HH and ``(?i)`` folds ASCII letters only), for the
+    searches the program builds itself. A pattern that starts with a literal byte is
+    searched at ``memchr`` speed."""
+    return _matcher(re2.compile(pattern, _options(False, latin1=True)))
+
+
+def escape_bytes(data: bytes) -> bytes:
+    """A byte pattern (``byte_matcher``) matching ``data`` itself."""
+    return b"".join(
+        bytes((byte,)) if chr(byte).isascii() and chr(byte).isalnum() else b"\\x%02x" % byte
+        for byte in data
+    )
 
 
 def compile_regex(source: str, *, ignore_case: bool = False) -> Pattern:
