@@ -37,7 +37,7 @@ import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from typing import Protocol
 
 import numpy as np
@@ -45,7 +45,7 @@ import numpy.typing as npt
 
 from tui.index.index import Index
 from tui.model.parser import decode_entry_bytes
-from tui.query.regex import BlockRegex, Matcher, Pattern, byte_matcher, escape_bytes
+from tui.query.regex import BlockRegex, Pattern, Spans, byte_matcher, escape_bytes
 
 Bool = npt.NDArray[np.bool_]
 I64 = npt.NDArray[np.int64]
@@ -85,14 +85,29 @@ class TextQuery:
     finder: Finder | None
 
 
-@dataclass
 class Block:
     """Consecutive entries of one file read at once: entry ``k`` is
     ``data[starts[k]:bounds[k]]`` (``bounds`` cut at the end of what could be read)."""
 
-    data: bytes
-    starts: list[int]
-    bounds: list[int]
+    def __init__(self, data: bytes, relative_starts: I64, relative_ends: I64) -> None:
+        self.data = data
+        self._starts = relative_starts
+        self._ends = relative_ends
+
+    @cached_property
+    def starts(self) -> list[int]:
+        """Where each entry starts (a list: a search with few hits never makes it)."""
+        starts: list[int] = self._starts.tolist()
+        return starts
+
+    @cached_property
+    def bounds(self) -> list[int]:
+        """Where each entry ends, within ``data``."""
+        bounds: list[int] = np.minimum(self._ends, len(self.data)).tolist()
+        return bounds
+
+    def __len__(self) -> int:
+        return len(self._starts)
 
     def piece(self, position: int) -> bytes:
         """The raw bytes of one entry."""
@@ -165,7 +180,7 @@ def search(
             continue
         # Dense: search every entry of the file, whole blocks at a time.
         for block_ids, data, starts, ends in _blocks(index, source, ids, cancel):
-            block = Block(data, starts.tolist(), np.minimum(ends, len(data)).tolist())
+            block = Block(data, starts, ends)
             proven, alone = finder.scan(block)
             found = set(proven)
             for position in alone:
@@ -203,7 +218,7 @@ class _Everything:
     """Every entry matches (the empty word)."""
 
     def scan(self, block: Block) -> tuple[list[int], list[int]]:
-        return list(range(len(block.starts))), []
+        return list(range(len(block))), []
 
 
 class _Word:
@@ -214,9 +229,9 @@ class _Word:
         self.odd = [
             byte_matcher(escape_bytes(odd)) for byte, odd in _ODD_BYTES.items() if byte in word
         ]
-        self._plan: list[tuple[Matcher, int]] | None = None
+        self._plan: list[tuple[Spans, int]] | None = None
 
-    def plan(self, sample: bytes) -> list[tuple[Matcher, int]]:
+    def plan(self, sample: bytes) -> list[tuple[Spans, int]]:
         """(pattern, how many bytes of the word come before where it starts), from byte
         counts of a sample: the word's rarest byte in each case, or the word in any case."""
         counts = np.bincount(np.frombuffer(sample, np.uint8), minlength=256) + 1
@@ -248,22 +263,22 @@ class _Word:
         return list(proven), list(alone - proven)
 
 
-def _entries_with(search: Matcher, block: Block, head: bytes = b"") -> list[int]:
+def _entries_with(search: Spans, block: Block, head: bytes = b"") -> list[int]:
     """Positions of the entries that hold a match of ``search`` lying inside them (and,
     with ``head``, right after ``head`` in any ASCII case), in order; the search skips to
     the next entry after each one found."""
-    data, starts, bounds = block.data, block.starts, block.bounds
+    data = block.data
     found: list[int] = []
-    if not starts:
+    if not len(block):
         return found
     end = len(data)
-    pos = starts[0]  # bytes before the first entry belong to none
+    pos = int(block._starts[0])  # bytes before the first entry belong to none
+    start, stop = search(data, pos, end)[0]
+    if start < 0:
+        return found  # the usual answer for a rare word: no lists made
+    starts, bounds = block.starts, block.bounds
     entry = 0
-    while pos < end:
-        span = search(data, pos, end)
-        if span is None:
-            break
-        start, stop = span
+    while start >= 0:
         entry = bisect_right(starts, start, entry) - 1
         begin = start - len(head)
         if (
@@ -272,9 +287,12 @@ def _entries_with(search: Matcher, block: Block, head: bytes = b"") -> list[int]
             or (head and data[begin:start].lower() != head)
         ):
             pos = start + 1
-            continue
-        found.append(entry)
-        pos = max(bounds[entry], start + 1)
+        else:
+            found.append(entry)
+            pos = max(bounds[entry], start + 1)
+        if pos >= end:
+            break
+        start, stop = search(data, pos, end)[0]
     return found
 
 
@@ -315,9 +333,9 @@ class _Characters:
 
     def __init__(self, wanted: str) -> None:
         self.wanted = wanted
-        self._plan: list[Matcher] | None = None
+        self._plan: list[Spans] | None = None
 
-    def plan(self, sample: bytes) -> list[Matcher]:
+    def plan(self, sample: bytes) -> list[Spans]:
         """Patterns for the encodings of the character found in the fewest sample bytes,
         one per leading byte (so each skips ahead with memchr)."""
         counts = np.bincount(np.frombuffer(sample, np.uint8), minlength=256) + 1
@@ -393,23 +411,32 @@ class RegexFinder:
 
     def _literal_entries(self, block: Block) -> tuple[list[int], list[int]]:
         """Only an entry holding the pattern's literal can match: find those, then ask RE2
-        about each alone."""
+        about each alone, in place."""
         assert self.literal is not None
         matched: list[int] = []
         alone: list[int] = []
-        search, anchored = self.regex.search, self.regex.line_anchored
-        for entry in _entries_with(self.literal, block):
-            piece = block.piece(entry)
+        data = block.data
+        spans, anchored = self.regex.spans, self.regex.line_anchored
+        entries = _entries_with(self.literal, block)
+        if not entries:
+            return matched, alone
+        starts, bounds = block.starts, block.bounds
+        for entry in entries:
+            start, bound = starts[entry], bounds[entry]
+            piece = data[start:bound]
             if b"\r" in piece or not (piece.isascii() or _utf8(piece)):
                 alone.append(entry)
-            elif (span := search(piece, 0, len(piece))) is not None:
-                # Inlined _proves for the usual one-line entry, which is most of the work here.
-                newline = piece.find(b"\n")
-                if newline == len(piece) - 1 or newline < 0:
-                    proven = newline < 0 or span[1] <= newline
-                else:
-                    proven = _proves(anchored, piece, span[1])
-                (matched if proven else alone).append(entry)
+                continue
+            end = spans(data, start, bound)[0][1]
+            if end < 0:
+                continue
+            # Inlined _proves for the usual one-line entry, which is most of the work here.
+            newline = piece.find(b"\n")
+            if newline == len(piece) - 1 or newline < 0:
+                proven = newline < 0 or end - start <= newline
+            else:
+                proven = _proves(anchored, piece, end - start)
+            (matched if proven else alone).append(entry)
         return matched, alone
 
     def _windows(self, block: Block, alone: set[int]) -> list[int]:
@@ -426,11 +453,11 @@ class RegexFinder:
             )
             window_end = bounds[after - 1]
             pos = starts[window_first]
+            spans = regex.spans
             while pos < window_end:
-                span = regex.search(data, pos, window_end)
-                if span is None or span[0] >= window_end:
+                start, end = spans(data, pos, window_end)[0]
+                if start < 0 or start >= window_end:
                     break
-                start, end = span
                 first = bisect_right(starts, start, window_first) - 1
                 last = bisect_right(starts, max(end - 1, start), first) - 1
                 if (

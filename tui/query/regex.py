@@ -21,8 +21,9 @@ all three use the ``Pattern`` made here (RE2 syntax, leftmost-first like Perl):
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import re2
@@ -31,6 +32,7 @@ __all__ = [
     "BlockRegex",
     "Matcher",
     "Pattern",
+    "Spans",
     "RegexError",
     "byte_matcher",
     "compile_regex",
@@ -200,7 +202,7 @@ class BlockRegex:
     whose text matches.
     """
 
-    __slots__ = ("line_anchored", "literal", "search")
+    __slots__ = ("line_anchored", "literal", "search", "spans")
 
     def __init__(self, regex: Any, line_anchored: bool, literal: bytes = b"") -> None:
         self.line_anchored = line_anchored
@@ -209,9 +211,28 @@ class BlockRegex:
         #: ``pos`` and ends by ``endpos`` (the bytes beyond still count for anchors and
         #: ``\\b``), or None.
         self.search: Matcher = _matcher(regex)
+        #: The same as ``spans(data, pos, endpos)[0]``, ``(-1, -1)`` for none: no Python
+        #: call in between, for loops over many matches.
+        self.spans: Spans = _spans(regex)
 
 
 Matcher = Callable[[bytes, int, int], "tuple[int, int] | None"]
+#: ``spans(data, pos, endpos)[0]`` is the span of the first match, ``(-1, -1)`` for none.
+Spans = Callable[[bytes, int, int], Sequence[tuple[int, int]]]
+
+
+def _spans(regex: Any) -> Spans:
+    """RE2's own call for the first match span (see ``Spans``)."""
+    binding = getattr(regex, "_regexp", None)
+    if binding is None or not hasattr(binding, "Match"):
+        search = _matcher(regex)
+
+        def public(data: bytes, pos: int, endpos: int) -> Sequence[tuple[int, int]]:
+            return [search(data, pos, endpos) or (-1, -1)]
+
+        return public
+    spans: Spans = partial(binding.Match, _UNANCHORED)
+    return spans
 
 
 def _matcher(regex: Any) -> Matcher:
@@ -237,12 +258,12 @@ def _matcher(regex: Any) -> Matcher:
 _UNANCHORED = re2._Anchor.UNANCHORED
 
 
-def byte_matcher(pattern: bytes) -> Matcher:
-    """A matcher for a pattern over raw bytes (RE2 in Latin-1 mode: one byte is one
+def byte_matcher(pattern: bytes) -> Spans:
+    """The ``Spans`` of a pattern over raw bytes (RE2 in Latin-1 mode: one byte is one
     character, so ``\\xHH`` is the byte HH and ``(?i)`` folds ASCII letters only), for the
     searches the program builds itself. A pattern that starts with a literal byte is
     searched at ``memchr`` speed."""
-    return _matcher(re2.compile(pattern, _options(False, latin1=True)))
+    return _spans(re2.compile(pattern, _options(False, latin1=True)))
 
 
 def escape_bytes(data: bytes) -> bytes:
