@@ -401,7 +401,10 @@ class RegexFinder:
     def __init__(self, regex: BlockRegex) -> None:
         self.regex = regex
         literal = regex.literal
-        self.literal = byte_matcher(escape_bytes(literal)) if literal else None
+        # A pattern that starts with a character RE2 skips ahead to runs along the block
+        # itself; another with a literal is looked for where the literal is.
+        leads = regex.leads
+        self.literal = byte_matcher(escape_bytes(literal)) if literal and not leads else None
 
     def scan(self, block: Block) -> tuple[list[int], list[int]]:
         if self.literal is not None:
@@ -500,34 +503,61 @@ def _utf8(data: bytes) -> bool:
     return True
 
 
-#: Bytes per piece whose lowest signed value tells whether it holds a byte above 0x7F.
+#: Bytes per row, then per piece of a row, whose lowest signed value tells whether it holds
+#: a byte above 0x7F (a row first: most are ASCII, and a long row is cheaper to reduce).
+_ROW = 4096
 _PIECE = 64
 
 
 def _unclean_entries(block: Block) -> set[int]:
     """Positions of the entries that are not ``_clean``."""
-    data, starts = block.data, block.starts
+    data = block.data
     suspects: set[int] = set()
-    if not starts:
+    if not len(block):
         return suspects
+    starts = block.starts
     pos = data.find(b"\r", starts[0])  # one byte: memchr
     while pos >= 0:
         entry = bisect_right(starts, pos) - 1
         suspects.add(entry)
         pos = data.find(b"\r", max(block.bounds[entry], pos + 1))
-    if not data.isascii():
-        # The lowest signed byte of each piece: negative where a byte is above 0x7F.
-        whole = len(data) // _PIECE * _PIECE
-        lowest = np.frombuffer(data, np.int8, whole).reshape(-1, _PIECE).min(axis=1)
-        pieces = np.flatnonzero(lowest < 0) * _PIECE
-        if whole < len(data):
-            pieces = np.append(pieces, whole)
-        relative_starts = np.asarray(starts, np.int64)
-        first = np.searchsorted(relative_starts, pieces, side="right") - 1
-        last = np.searchsorted(relative_starts, pieces + _PIECE - 1, side="right") - 1
-        for low, high in zip(first.tolist(), last.tolist(), strict=True):
-            suspects.update(range(max(low, 0), high + 1))
+    if data.isascii():
+        return suspects
+    # Where bytes above 0x7F are, to a piece: rows of the block, then pieces of those rows.
+    whole = len(data) // _ROW * _ROW
+    rows = np.frombuffer(data, np.int8, whole).reshape(-1, _ROW)
+    marked = np.flatnonzero(rows.min(axis=1) < 0)
+    lowest = rows[marked].reshape(-1, _PIECE).min(axis=1)
+    pieces = np.flatnonzero(lowest < 0)
+    offsets = marked[pieces // (_ROW // _PIECE)] * _ROW + pieces % (_ROW // _PIECE) * _PIECE
+    if whole < len(data):
+        offsets = np.append(offsets, np.arange(whole, len(data), _PIECE))
+    relative_starts = block._starts
+    first = np.searchsorted(relative_starts, offsets, side="right") - 1
+    last = np.searchsorted(relative_starts, offsets + _PIECE - 1, side="right") - 1
+    high: set[int] = set()
+    for low, top in zip(first.tolist(), last.tolist(), strict=True):
+        high.update(range(max(low, 0), top + 1))
+    suspects.update(_bad_utf8(block, sorted(high)))
     return {entry for entry in suspects if not _clean(block.piece(entry))}
+
+
+def _bad_utf8(block: Block, entries: list[int]) -> list[int]:
+    """Those of ``entries`` (in order) whose bytes are not UTF-8: all of them decoded at
+    once, and again after each one that fails (whole entries end at character bounds)."""
+    bad: list[int] = []
+    while entries:
+        pieces = [block.piece(entry) for entry in entries]
+        try:
+            b"".join(pieces).decode("utf-8")
+        except UnicodeDecodeError as error:
+            ends = np.cumsum([len(piece) for piece in pieces])
+            failed = int(np.searchsorted(ends, error.start, side="right"))
+            bad.append(entries[failed])
+            entries = entries[failed + 1 :]
+            continue
+        break
+    return bad
 
 
 def entry_texts(

@@ -10,6 +10,7 @@ import ipaddress
 import json
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 
 from tui.model.record import Host, Principal
 
@@ -143,6 +144,12 @@ def unquote_payload(payload: str) -> str:
     return payload
 
 
+#: Distinct values whose parse is kept: a log has few addresses, callers and auth contexts
+#: (client fields add a port, so the address test is kept apart from the host's).
+_CACHED = 4096
+
+
+@lru_cache(maxsize=_CACHED)
 def is_ip(text: str) -> bool:
     """Whether ``text`` is an IPv4 or IPv6 address (a zone suffix allowed)."""
     try:
@@ -160,6 +167,7 @@ def _port(text: str) -> int | None:
     return None
 
 
+@lru_cache(maxsize=_CACHED)
 def parse_host(raw: str) -> Host:
     """Split a host field into name, address and port.
 
@@ -196,6 +204,7 @@ def parse_host(raw: str) -> Host:
     return Host(raw=raw, name=name, address=address or None, port=port)
 
 
+@lru_cache(maxsize=_CACHED)
 def parse_arn(raw: str) -> Principal:
     """Split an IAM or STS ARN into account, kind, name and session."""
     parts = raw.split(":", 5)
@@ -249,6 +258,12 @@ def parse_auth_context(raw: str) -> Mapping[str, object] | None:
 
     Returns None when the text is neither (the raw text is still shown).
     """
+    parsed = _auth_context(raw)
+    return dict(parsed) if parsed is not None else None  # a copy: the cached one stays
+
+
+@lru_cache(maxsize=_CACHED)
+def _auth_context(raw: str) -> Mapping[str, object] | None:
     text = raw.strip()
     if not (text.startswith("{") and text.endswith("}")):
         return None
