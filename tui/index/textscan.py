@@ -446,6 +446,7 @@ class RegexFinder:
         """Run RE2 along the block, a window at a time: each match proves its entry or sends
         the entries it touches to ``alone`` (which holds the unclean ones already)."""
         regex = self.regex
+        anchored = regex.line_anchored
         data, starts, bounds = block.data, block.starts, block.bounds
         matched: list[int] = []
         window_first = 0
@@ -462,15 +463,21 @@ class RegexFinder:
                 if start < 0 or start >= window_end:
                     break
                 first = bisect_right(starts, start, window_first) - 1
+                bound = bounds[first]
+                if end <= bound and first not in alone:
+                    # _proves, inlined for the usual one-line entry: most of the work here.
+                    begin = starts[first]
+                    newline = data.find(b"\n", begin, bound)
+                    if newline < 0 or newline == bound - 1:
+                        proven = newline < 0 or end <= newline
+                    else:
+                        proven = _proves(anchored, data[begin:bound], end - begin)
+                    if proven:
+                        matched.append(first)
+                        pos = max(bound, pos + 1)
+                        continue
                 last = bisect_right(starts, max(end - 1, start), first) - 1
-                if (
-                    first == last
-                    and first not in alone
-                    and _proves(regex.line_anchored, block.piece(first), end - starts[first])
-                ):
-                    matched.append(first)
-                else:
-                    alone.update(range(first, last + 1))
+                alone.update(range(first, last + 1))
                 pos = max(bounds[last], pos + 1)
             window_first = after
         return matched

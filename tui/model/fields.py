@@ -85,15 +85,24 @@ def split_fields(text: str, start: int) -> tuple[list[str], str | None] | str:
     fields: list[str] = []
     pos = start
     first = 0
-    # Fast path: the five small fields are almost always plain, so one C-level split finds
-    # them; any quoting, or a brace map the split could cut, takes the careful loop.
+    # Fast path: the five small fields are almost always plain (or quoted without a
+    # separator inside, like a JSON auth context), so one C-level split finds them; a
+    # quoted field the split cut, or a brace map it could cut, takes the careful loop.
     parts = text[start:].split(_SEP, _HEADER_FIELD)
-    if len(parts) == _HEADER_FIELD + 1 and not any(p.startswith('"') for p in parts[:-1]):
-        auth = parts[_AUTH_FIELD]
-        if not auth.startswith("{") or balanced_brace_end(auth, 0) == len(auth) - 1:
-            fields = parts[:-1]
-            pos = len(text) - len(parts[-1])
-            first = _HEADER_FIELD
+    if len(parts) == _HEADER_FIELD + 1:
+        small = parts[:-1]
+        for index, part in enumerate(small):
+            if part.startswith('"'):
+                end, value = quoted_field(part, 0)
+                if end != len(part):
+                    break  # cut by the split, or text after the quote: the careful loop
+                small[index] = value
+        else:
+            auth = parts[_AUTH_FIELD]
+            if not auth.startswith("{") or balanced_brace_end(auth, 0) == len(auth) - 1:
+                fields = small
+                pos = len(text) - len(parts[-1])
+                first = _HEADER_FIELD
     for index in range(first, len(FIELD_NAMES)):
         last = index == _HEADER_FIELD
         if text.startswith('"', pos):
