@@ -296,6 +296,31 @@ def _entries_with(search: Spans, block: Block, head: bytes = b"") -> list[int]:
     return found
 
 
+#: Literals at least this long are found with ``bytes.find``.
+_LONG_LITERAL = 12
+
+
+def _entries_holding(literal: bytes, block: Block) -> list[int]:
+    """Positions of the entries whose bytes hold ``literal`` (no CR or LF in it), in order."""
+    data = block.data
+    found: list[int] = []
+    if not len(block):
+        return found
+    start = data.find(literal, int(block._starts[0]))
+    if start < 0:
+        return found
+    starts, bounds = block.starts, block.bounds
+    entry = 0
+    while start >= 0:
+        entry = bisect_right(starts, start, entry) - 1
+        if start + len(literal) <= bounds[entry]:
+            found.append(entry)
+            start = data.find(literal, max(bounds[entry], start + 1))
+        else:
+            start = data.find(literal, start + 1)
+    return found
+
+
 class PatternFinder:
     """Entries holding a match of any of some byte patterns (``byte_matcher``) that each
     match the same ASCII text in an entry's text as in its bytes: a pattern of ASCII
@@ -401,10 +426,10 @@ class RegexFinder:
     def __init__(self, regex: BlockRegex) -> None:
         self.regex = regex
         literal = regex.literal
-        # A pattern that starts with a character RE2 skips ahead to runs along the block
-        # itself; another with a literal is looked for where the literal is.
-        leads = regex.leads
-        self.literal = byte_matcher(escape_bytes(literal)) if literal and not leads else None
+        # A long literal is found fastest by bytes.find (it skips ahead by its length);
+        # a short one by RE2 (memchr to its first byte).
+        self.literal = byte_matcher(escape_bytes(literal)) if literal else None
+        self.long_literal = literal if len(literal) >= _LONG_LITERAL else b""
 
     def scan(self, block: Block) -> tuple[list[int], list[int]]:
         if self.literal is not None:
@@ -420,7 +445,10 @@ class RegexFinder:
         alone: list[int] = []
         data = block.data
         spans, anchored = self.regex.spans, self.regex.line_anchored
-        entries = _entries_with(self.literal, block)
+        if self.long_literal:
+            entries = _entries_holding(self.long_literal, block)
+        else:
+            entries = _entries_with(self.literal, block)
         if not entries:
             return matched, alone
         starts, bounds = block.starts, block.bounds
