@@ -592,6 +592,111 @@ def measure_peers(directory: Path) -> dict[str, Any]:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+#: Text searches beside ripgrep on the same files: (name, filter, ripgrep's arguments).
+SEARCH_CASES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("word_rare", "p-50897", ("-i", "-F", "p-50897")),
+    ("word_absent", "zyzzyva", ("-i", "-F", "zyzzyva")),
+    ("word_common", "AnalyticsRole", ("-i", "-F", "AnalyticsRole")),
+    ("word_non_ascii", "Søren", ("-i", "-F", "Søren")),
+    ("regex", r"/has\('airport','code','[A-Z]{3}'\)/", (r"has\('airport','code','[A-Z]{3}'\)",)),
+    ("regex_inner_literal", "/[a-z]+zyzzy/", ("[a-z]+zyzzy",)),
+    ("regex_no_literal", r"/\d{3}$/", (r"\d{3}$",)),
+    ("regex_any_case", "/(?i)zyzzyva/", ("(?i)zyzzyva",)),
+    ("field_query", 'query:"LIMIT 10"', ()),
+    ("field_query_rare", "query:zyzzyva", ()),
+    ("field_agent", "agent:python-requests", ()),
+    ("field_agent_rare", "agent:zyzzyva", ()),
+    ("field_header", 'header:"Content-Type: application/json"', ()),
+)
+#: The issue's targets: a word within 3x of ripgrep's CPU time, a regex within 5x, a field
+#: with no column within 1 s per GB.
+SEARCH_TARGETS = {"word": 3.0, "regex": 5.0, "field_s_per_gb": 1.0}
+
+
+def _cpu_of_child(command: list[str], **kwargs: Any) -> tuple[float, float, str]:
+    """(CPU seconds, wall seconds, stdout) of a command run to its end."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, check=False, **kwargs)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return cpu, wall, done.stdout
+
+
+def search_peers(
+    index: Any, directory: Path, *, repeat: int = 3, whole_command: bool = True
+) -> dict[str, Any]:
+    """Text searches of an indexed, warm set beside ripgrep (``rg -c`` on the same files):
+    ``evaluate`` CPU and wall seconds (medians of ``repeat``), ripgrep's, their ratio and
+    the target; then the whole ``query DIR -f WORD --format jsonl`` command (indexing
+    included). Callable by any group that has the set indexed."""
+    import shutil
+
+    import numpy as np
+
+    from tui.index.filtering import evaluate
+    from tui.query import parse_filter
+
+    figures: dict[str, Any] = {}
+    gigabytes = sum(source.end for source in index.sources) / 1e9
+    rg = shutil.which("rg")
+    for name, text, rg_args in SEARCH_CASES:
+        node = parse_filter(text)
+        cpus: list[float] = []
+        walls: list[float] = []
+        matches = 0
+        for _ in range(repeat):
+            cpu, wall = time.thread_time(), time.perf_counter()
+            result = evaluate(index, node)
+            cpus.append(time.thread_time() - cpu)
+            walls.append(time.perf_counter() - wall)
+            matches = int(np.count_nonzero(result.mask))
+        key = f"search_{name}"
+        figures[f"{key}_cpu_s"] = statistics.median(cpus)
+        figures[f"{key}_s"] = statistics.median(walls)
+        figures[f"{key}_matches"] = matches
+        if name.startswith("field"):
+            per_gb = figures[f"{key}_cpu_s"] / gigabytes
+            figures[f"{key}_cpu_s_per_gb"] = per_gb
+            figures[f"{key}_ok"] = per_gb <= SEARCH_TARGETS["field_s_per_gb"]
+        elif rg is not None and rg_args:
+            runs = [_cpu_of_child([rg, "-c", *rg_args, str(directory)]) for _ in range(repeat)]
+            figures[f"{key}_rg_cpu_s"] = statistics.median(run[0] for run in runs)
+            figures[f"{key}_rg_s"] = statistics.median(run[1] for run in runs)
+            ratio = figures[f"{key}_cpu_s"] / max(figures[f"{key}_rg_cpu_s"], 1e-3)
+            target = SEARCH_TARGETS["word" if name.startswith("word") else "regex"]
+            figures[f"{key}_vs_rg"] = ratio
+            figures[f"{key}_ok"] = ratio <= target
+    if whole_command:
+        command = [sys.executable, "-m", "tui", "query", str(directory), "-f", "p-50897"]
+        cpu, wall, out = _cpu_of_child([*command, "--format", "jsonl"], cwd=ROOT)
+        figures["search_command_cpu_s"] = cpu
+        figures["search_command_s"] = wall
+        figures["search_command_lines"] = out.count("\n")
+        if rg is not None:
+            rg_cpu, rg_wall, _ = _cpu_of_child([rg, "-i", "-F", "p-50897", str(directory)])
+            figures["search_command_rg_cpu_s"] = rg_cpu
+            figures["search_command_rg_s"] = rg_wall
+    return figures
+
+
+def measure_search(directory: Path) -> dict[str, Any]:
+    """Index the set in this (fresh) process, then ``search_peers``."""
+    from tui.index.index import Index
+    from tui.sources.files import FileReader
+    from tui.sources.local import expand_paths, load
+
+    reader = FileReader()
+    index = Index(reader)
+    load(index, reader, expand_paths([str(directory)]))
+    index.order()
+    try:
+        return search_peers(index, directory)
+    finally:
+        index.close()
+
+
 GROUPS: dict[str, Callable[[Path], dict[str, Any]]] = {
     "core": measure_core,
     "stats": measure_stats_command,
@@ -601,6 +706,7 @@ GROUPS: dict[str, Callable[[Path], dict[str, Any]]] = {
     "insight": measure_insight,
     "scanner": measure_scanner,
     "peers": measure_peers,
+    "search": measure_search,
 }
 
 

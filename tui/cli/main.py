@@ -380,25 +380,23 @@ def _query(index: Index, result: FilterResult, args: argparse.Namespace, out: IO
     if args.limit is not None and args.limit < 0:
         raise UsageError("--limit must be 0 or more")
     writer = _writer_for(args, out)
-    kinds = index.column("kind")
+    order = filtered_order(index, result)
+    is_malformed = index.column("kind")[order] == KIND_MALFORMED
     printed = 0
-    malformed: list[int] = []
-    for entry in filtered_order(index, result).tolist():
-        if kinds[entry] == KIND_MALFORMED:
-            malformed.append(entry)
-            continue
-        if args.limit is not None and printed >= args.limit:
-            continue
-        parsed = index.entry(entry)
-        if isinstance(parsed, Record):
-            writer.record(parsed)
-            printed += 1
+    if args.limit is None or args.limit > 0:
+        # Read in blocks; with --limit, only as far as the records it prints.
+        for _, parsed in index.entries(order[~is_malformed]):
+            if isinstance(parsed, Record):
+                writer.record(parsed)
+                printed += 1
+                if args.limit is not None and printed >= args.limit:
+                    break
     if args.malformed:
-        for entry in sorted(
-            malformed,
-            key=lambda e: (int(index.column("source")[e]), int(index.column("offset")[e])),
-        ):
-            parsed = index.entry(entry)
+        malformed = order[is_malformed].tolist()
+        malformed.sort(
+            key=lambda e: (int(index.column("source")[e]), int(index.column("offset")[e]))
+        )
+        for _, parsed in index.entries(malformed):
             if isinstance(parsed, Malformed):
                 writer.malformed(parsed)
     writer.close()

@@ -22,12 +22,15 @@ import numpy.typing as npt
 from tui.index.index import Index
 from tui.index.schema import AUTH_BY_NAME, KIND_RECORD, LANG_CODES
 from tui.index.textscan import (
+    AnyOf,
     Cancelled,
+    PatternFinder,
     TextQuery,
     entry_texts,
     literal_query,
     regex_query,
     search,
+    word_finder,
 )
 from tui.model.fields import parse_arn
 from tui.model.parser import text_field
@@ -55,6 +58,10 @@ _PARSE_DIRECTLY = 50_000
 #: a word its raw text does not.
 _ENCODED_ALNUM = re.compile(r"%(?:3[0-9]|[46][1-9a-fA-F]|[57][0-9aA])")
 _ESCAPED_ALNUM = re.compile(r"\\[uU]00(?:3[0-9]|[4-7][0-9a-fA-F])")
+#: Both, over raw bytes: ASCII patterns of ASCII characters, in one line of text.
+_ENCODED_FINDER = PatternFinder(
+    [pattern.pattern.encode() for pattern in (_ENCODED_ALNUM, _ESCAPED_ALNUM)]
+)
 
 
 @dataclass(frozen=True)
@@ -320,12 +327,7 @@ def _prefilter(node: FieldMatch) -> TextQuery | None:
                 or _ENCODED_ALNUM.search(text) is not None
                 or _ESCAPED_ALNUM.search(text) is not None
             ),
-            block=re.compile(re.escape(word.encode()) + rb"[^\n]*"),
-            lower=True,
-            also=tuple(
-                re.compile(pattern.pattern.encode() + rb"[^\n]*")
-                for pattern in (_ENCODED_ALNUM, _ESCAPED_ALNUM)
-            ),
+            finder=AnyOf((word_finder(word), _ENCODED_FINDER)),
         )
     # agent and header text appear verbatim, except that a quote is doubled in the log.
     pieces = [piece for piece in node.value.split('"') if piece]

@@ -1,13 +1,23 @@
 """Searching the raw text of many entries at file-reading speed.
 
-Entries of each source are read in large blocks and searched whole; match positions are
-mapped to entries with a binary search, and the entries a block cannot speak for are decoded
-and tested one by one with the ``str`` predicate (the reference meaning).
+Entries of each source are read in large blocks and searched whole by RE2 over the raw bytes
+(``byte_matcher``: a pattern that starts with a literal byte skips ahead at ``memchr``
+speed). Each hit is mapped to its entry with a binary search and the search goes on after
+that entry, so an entry costs one probe however often it matches. What a hit means is the
+``finder``'s to say: it proves its entry, or it sends the entry to be decoded and tested
+alone with the ``str`` predicate (the reference meaning).
 
-A literal is a bytes pattern over the block (ASCII lower-cased for a case-insensitive
-literal): exact on pure-ASCII entries; entries holding other bytes and entries a match runs
-into from the one before are tested alone. It also sees the CR bytes and trailing blank lines
-an entry's decoded text drops; nothing else differs.
+Words (``literal_query``): ``word in text.lower()`` with ``word`` lower-cased. For an ASCII
+word that holds a character other than whitespace and no CR or LF, a hit of the word in any
+ASCII case proves its entry, and only such a hit does: decoding keeps ASCII bytes as they
+are (a bad byte becomes U+FFFD, never an ASCII character), the text drops only CRs before
+LFs, line ends and blank lines (none of which a hit holds), and lower-casing makes ASCII of
+no other character but KELVIN SIGN (``k``) and I WITH DOT ABOVE (``i``), whose entries are
+tested alone when the word has that letter. The word is searched from its rarest byte (in
+the first block read), in both cases of that byte when it is a letter, or with one pattern
+in any case when no byte is rare. Any other word (non-ASCII, whitespace, line ends) is found
+through one of its characters: an entry's text holds a character whose lower case holds it,
+so the entries holding the bytes of one of those are tested alone.
 
 A regex runs on the block with RE2 (``tui.query.regex.BlockRegex``), in linear time. A
 clean entry (UTF-8, no CR) reads in the block exactly like its text, and ``(?m)`` makes
@@ -17,76 +27,103 @@ and, for a pattern with anchors, the entry is one line (inner lines have anchors
 own in the block). Unclean entries, and entries a match touched without proving, are tested
 alone. Every match of the reference lies inside an entry's text, so the block finds it or an
 earlier match that settles that entry: the answer is exactly the reference one. A pattern
-with a literal every match holds skips RE2's scan: ``bytes.find`` locates the entries holding
-the literal and RE2 looks at each of those alone.
+with a literal every match holds skips RE2's scan of the block: the entries holding the
+literal are found first, and RE2 looks at each of those alone.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cache, cached_property
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from tui.index.index import Index
 from tui.model.parser import decode_entry_bytes
-from tui.query.regex import BlockRegex, Pattern
+from tui.query.regex import BlockRegex, Pattern, Spans, byte_matcher, escape_bytes
 
 Bool = npt.NDArray[np.bool_]
 I64 = npt.NDArray[np.int64]
 
-BLOCK_BYTES = 16 << 20
+BLOCK_BYTES = 8 << 20
 #: A regex searches a block this many bytes (whole entries) at a time: RE2 may read ahead
 #: past a match to settle its end, and a bounded window keeps repeated searches linear.
 WINDOW_BYTES = 64 << 10
 #: Below this share of a source's entries, candidates are read one by one instead.
 SPARSE_SHARE = 0.25
+#: Bytes of the first block whose byte counts choose where a word is searched from.
+SAMPLE_BYTES = 1 << 18
 
 
 class Cancelled(Exception):
     """The caller asked a long evaluation to stop."""
 
 
+class Finder(Protocol):
+    """Finds the entries of a block that a query may match."""
+
+    def scan(self, block: Block) -> tuple[list[int], list[int]]:
+        """(positions of entries that match, positions of entries to test alone)."""
+        ...
+
+
 @dataclass(frozen=True)
 class TextQuery:
     """What to look for in raw entry text.
 
-    ``test`` is the reference predicate on decoded text. ``block`` is a bytes pattern that
-    gives the same answer on ASCII entries (with the patterns in ``also``: any of them), each
-    match running at most to the end of its line; with ``lower`` the block is ASCII
-    lower-cased first. ``never_ascii``: no ASCII entry can match (a non-ASCII literal), so
-    only the others need a look. ``regex`` is an RE2 form of the test for whole blocks
-    (instead of ``block``). With none, every entry is tested alone.
+    ``test`` is the reference predicate on decoded text. ``finder`` finds, block by block,
+    the entries that match and the ones to test alone; every other entry does not match.
+    With no finder, every entry is tested alone.
     """
 
     test: Callable[[str], bool]
-    block: re.Pattern[bytes] | None
-    lower: bool = False
-    never_ascii: bool = False
-    also: tuple[re.Pattern[bytes], ...] = ()  # more block patterns: a match of any counts
-    regex: BlockRegex | None = None
+    finder: Finder | None
+
+
+class Block:
+    """Consecutive entries of one file read at once: entry ``k`` is
+    ``data[starts[k]:bounds[k]]`` (``bounds`` cut at the end of what could be read)."""
+
+    def __init__(self, data: bytes, relative_starts: I64, relative_ends: I64) -> None:
+        self.data = data
+        self._starts = relative_starts
+        self._ends = relative_ends
+
+    @cached_property
+    def starts(self) -> list[int]:
+        """Where each entry starts (a list: a search with few hits never makes it)."""
+        starts: list[int] = self._starts.tolist()
+        return starts
+
+    @cached_property
+    def bounds(self) -> list[int]:
+        """Where each entry ends, within ``data``."""
+        bounds: list[int] = np.minimum(self._ends, len(self.data)).tolist()
+        return bounds
+
+    def __len__(self) -> int:
+        return len(self._starts)
+
+    def piece(self, position: int) -> bytes:
+        """The raw bytes of one entry."""
+        return self.data[self.starts[position] : self.bounds[position]]
 
 
 def literal_query(value: str) -> TextQuery:
-    """Case-insensitive substring."""
+    """Case-insensitive substring: ``value.lower() in text.lower()``."""
     wanted = value.lower()
-    ascii_value = wanted.isascii()
-    block = re.compile(re.escape(wanted.encode()) + rb"[^\n]*") if ascii_value and wanted else None
-    return TextQuery(
-        test=lambda text: wanted in text.lower(),
-        block=block,
-        lower=True,
-        never_ascii=not ascii_value,
-    )
+    return TextQuery(test=lambda text: wanted in text.lower(), finder=word_finder(wanted))
 
 
 def regex_query(pattern: Pattern) -> TextQuery:
     """Regex search: ``pattern.search`` on each entry's text."""
-    return TextQuery(test=pattern.search, block=None, regex=pattern.block_regex())
+    block = pattern.block_regex()
+    return TextQuery(test=pattern.search, finder=RegexFinder(block) if block else None)
 
 
 def source_entries(index: Index, size: int, source: int) -> I64:
@@ -132,141 +169,346 @@ def search(
 ) -> Bool:
     """Which of the ``candidates`` (a mask over the first ``size`` entries) match."""
     result = np.zeros(size, bool)
+    finder = query.finder
     for source, ids, wanted in _sources(index, size, candidates):
-        blockwise = query.block is not None or query.regex is not None
-        if not blockwise or len(wanted) < SPARSE_SHARE * len(ids):
-            for entry in wanted.tolist():
-                _check_cancel(cancel)
+        if finder is None or len(wanted) < SPARSE_SHARE * len(ids):
+            for count, entry in enumerate(wanted.tolist()):
+                if count % 1024 == 0:
+                    _check_cancel(cancel)
                 if query.test(index.text(entry)):
                     result[entry] = True
             continue
         # Dense: search every entry of the file, whole blocks at a time.
-        for block_ids, data, starts, _ in _blocks(index, source, ids, cancel):
-            if query.regex is not None:
-                found = _regex_block(query.regex, query.test, data, starts)
-            else:
-                found = _search_block(query, data, starts)
-            result[block_ids[found]] = True
+        for block_ids, data, starts, ends in _blocks(index, source, ids, cancel):
+            block = Block(data, starts, ends)
+            proven, alone = finder.scan(block)
+            found = set(proven)
+            for position in alone:
+                if position not in found and query.test(decode_entry_bytes(block.piece(position))):
+                    found.add(position)
+            if found:
+                result[block_ids[sorted(found)]] = True
     result &= candidates
     return result
 
 
-def _search_block(query: TextQuery, data: bytes, relative_starts: I64) -> I64:
-    """Positions (in the block) of the entries that match a literal query."""
-    entry_ends = [*relative_starts[1:].tolist(), len(data)]
-    alone: set[int] = set()  # positions (in this block) of entries to test one by one
-    matched: set[int] = set()
-    if query.block is None and not query.never_ascii:
-        alone.update(range(len(relative_starts)))
-    else:
-        alone.update(_non_ascii_entries(data, relative_starts))
-    if query.block is not None:
-        haystack = data.lower() if query.lower else data
-        spans = [
-            match.span()
-            for pattern in (query.block, *query.also)
-            for match in pattern.finditer(haystack)
+# -- words -------------------------------------------------------------------------------
+
+#: Nanoseconds a search spends per byte of a block: RE2 matching a pattern in any case;
+#: skipping to a byte with memchr; and per occurrence of that byte, where RE2 tries the
+#: rest of the word (measured on audit logs).
+_ANY_CASE_NS = 0.75
+_SKIP_NS = 0.07
+_STOP_NS = 35.0
+
+#: Characters whose lower case is or holds an ASCII letter: K (KELVIN SIGN) and İ.
+_ODD_BYTES = {ord("k"): "\u212a".encode(), ord("i"): "\u0130".encode()}
+
+
+def word_finder(wanted: str) -> Finder:
+    """The finder of a lower-cased word."""
+    if not wanted:
+        return _Everything()
+    if wanted.isascii() and not wanted.isspace() and "\r" not in wanted and "\n" not in wanted:
+        return _Word(wanted.encode())
+    return _Characters(wanted)
+
+
+class _Everything:
+    """Every entry matches (the empty word)."""
+
+    def scan(self, block: Block) -> tuple[list[int], list[int]]:
+        return list(range(len(block))), []
+
+
+class _Word:
+    """Entries holding an ASCII word in any case; exact (see the module doc)."""
+
+    def __init__(self, word: bytes) -> None:
+        self.word = word
+        self.odd = [
+            byte_matcher(escape_bytes(odd)) for byte, odd in _ODD_BYTES.items() if byte in word
         ]
-        if spans:
-            bounds = np.array(spans, np.int64)
-            first = np.searchsorted(relative_starts, bounds[:, 0], side="right") - 1
-            ends = np.maximum(bounds[:, 1] - 1, bounds[:, 0])
-            last = np.searchsorted(relative_starts, ends, side="right") - 1
-            matched.update(np.unique(first[first == last]).tolist())
-            # A match running into a following entry proves nothing: test those alone.
-            for low, high in zip(
-                first[first != last].tolist(), last[first != last].tolist(), strict=True
-            ):
-                alone.update(range(low, high + 1))
-    matched -= alone
-    for position in alone:
-        text = decode_entry_bytes(data[relative_starts[position] : entry_ends[position]])
-        if query.test(text):
-            matched.add(position)
-    return np.array(sorted(matched), np.int64)
+        self._plan: list[tuple[Spans, int]] | None = None
+
+    def plan(self, sample: bytes) -> list[tuple[Spans, int]]:
+        """(pattern, how many bytes of the word come before where it starts), from byte
+        counts of a sample: the word's rarest byte in each case, or the word in any case."""
+        counts = np.bincount(np.frombuffer(sample, np.uint8), minlength=256) + 1
+        share = counts / counts.sum()
+        word = self.word
+        best = (_ANY_CASE_NS, -1)
+        for at in range(len(word) - min(len(word), 3) + 1):  # at least 3 bytes from there
+            cases = {bytes((word[at],)), bytes((word[at],)).upper()}
+            cost = sum(_SKIP_NS + _STOP_NS * float(share[case[0]]) for case in cases)
+            best = min(best, (cost, at))
+        at = best[1]
+        if at < 0:
+            return [(byte_matcher(b"(?i)" + escape_bytes(word)), 0)]
+        rest = escape_bytes(word[at + 1 :])
+        return [
+            (byte_matcher(escape_bytes(case) + (b"(?i:" + rest + b")" if rest else b"")), at)
+            for case in sorted({word[at : at + 1], word[at : at + 1].upper()})
+        ]
+
+    def scan(self, block: Block) -> tuple[list[int], list[int]]:
+        if self._plan is None:
+            self._plan = self.plan(block.data[:SAMPLE_BYTES])
+        proven: set[int] = set()
+        for search, before in self._plan:
+            proven.update(_entries_with(search, block, self.word[:before]))
+        alone: set[int] = set()
+        for search in self.odd:
+            alone.update(_entries_with(search, block))
+        return list(proven), list(alone - proven)
 
 
-def _regex_block(
-    regex: BlockRegex, test: Callable[[str], bool], data: bytes, relative_starts: I64
-) -> I64:
-    """Positions (in the block) of the entries that match a regex (see the module doc)."""
-    starts: list[int] = np.minimum(relative_starts, len(data)).tolist()
-    bounds = [*starts[1:], len(data)]  # entry k is data[starts[k]:bounds[k]]
-    if regex.literal:
-        matched, alone = _search_literal_entries(regex, data, starts, bounds)
-    else:
-        alone = _unclean_entries(data, starts, bounds)
-        matched = _search_windows(regex, data, starts, bounds, alone)
-    for position in alone:
-        if test(decode_entry_bytes(data[starts[position] : bounds[position]])):
-            matched.append(position)
-    return np.array(sorted(set(matched)), np.int64)
-
-
-def _search_literal_entries(
-    regex: BlockRegex, data: bytes, starts: list[int], bounds: list[int]
-) -> tuple[list[int], set[int]]:
-    """Only an entry holding the pattern's literal can match: find those, then ask RE2 about
-    each alone. (entries that match, entries to test alone)"""
-    matched: list[int] = []
-    alone: set[int] = set()
-    literal, search, anchored = regex.literal, regex.search, regex.line_anchored
-    pos = 0
+def _entries_with(search: Spans, block: Block, head: bytes = b"") -> list[int]:
+    """Positions of the entries that hold a match of ``search`` lying inside them (and,
+    with ``head``, right after ``head`` in any ASCII case), in order; the search skips to
+    the next entry after each one found."""
+    data = block.data
+    found: list[int] = []
+    if not len(block):
+        return found
+    end = len(data)
+    pos = int(block._starts[0])  # bytes before the first entry belong to none
+    start, stop = search(data, pos, end)[0]
+    if start < 0:
+        return found  # the usual answer for a rare word: no lists made
+    starts, bounds = block.starts, block.bounds
     entry = 0
-    while (found := data.find(literal, pos)) >= 0:
-        entry = bisect_right(starts, found, entry) - 1
-        pos = bounds[entry]
-        piece = data[starts[entry] : pos]
-        if b"\r" in piece or not (piece.isascii() or _utf8(piece)):
-            alone.add(entry)
-        elif (span := search(piece, 0, len(piece))) is not None:
+    while start >= 0:
+        entry = bisect_right(starts, start, entry) - 1
+        begin = start - len(head)
+        if (
+            stop > bounds[entry]
+            or begin < starts[entry]
+            or (head and data[begin:start].lower() != head)
+        ):
+            pos = start + 1
+        else:
+            found.append(entry)
+            pos = max(bounds[entry], start + 1)
+        if pos >= end:
+            break
+        start, stop = search(data, pos, end)[0]
+    return found
+
+
+#: Literals at least this long are found with ``bytes.find``.
+_LONG_LITERAL = 12
+
+
+def _entries_holding(literal: bytes, block: Block) -> list[int]:
+    """Positions of the entries whose bytes hold ``literal`` (no CR or LF in it), in order."""
+    data = block.data
+    found: list[int] = []
+    if not len(block):
+        return found
+    start = data.find(literal, int(block._starts[0]))
+    if start < 0:
+        return found
+    starts, bounds = block.starts, block.bounds
+    entry = 0
+    while start >= 0:
+        entry = bisect_right(starts, start, entry) - 1
+        if start + len(literal) <= bounds[entry]:
+            found.append(entry)
+            start = data.find(literal, max(bounds[entry], start + 1))
+        else:
+            start = data.find(literal, start + 1)
+    return found
+
+
+class PatternFinder:
+    """Entries holding a match of any of some byte patterns (``byte_matcher``) that each
+    match the same ASCII text in an entry's text as in its bytes: a pattern of ASCII
+    characters that matches neither CR nor LF and always holds one that is not whitespace."""
+
+    def __init__(self, patterns: list[bytes]) -> None:
+        self.searches = [byte_matcher(pattern) for pattern in patterns]
+
+    def scan(self, block: Block) -> tuple[list[int], list[int]]:
+        found: set[int] = set()
+        for search in self.searches:
+            found.update(_entries_with(search, block))
+        return list(found), []
+
+
+class AnyOf:
+    """Entries that any of some finders finds."""
+
+    def __init__(self, finders: tuple[Finder, ...]) -> None:
+        self.finders = finders
+
+    def scan(self, block: Block) -> tuple[list[int], list[int]]:
+        proven: set[int] = set()
+        alone: set[int] = set()
+        for finder in self.finders:
+            matched, untold = finder.scan(block)
+            proven.update(matched)
+            alone.update(untold)
+        return list(proven), list(alone - proven)
+
+
+class _Characters:
+    """Entries that may hold a word no byte pattern can decide: those holding, for one of
+    its characters (the rarest), a character whose lower case holds it; all tested alone."""
+
+    def __init__(self, wanted: str) -> None:
+        self.wanted = wanted
+        self._plan: list[Spans] | None = None
+
+    def plan(self, sample: bytes) -> list[Spans]:
+        """Patterns for the encodings of the character found in the fewest sample bytes,
+        one per leading byte (so each skips ahead with memchr)."""
+        counts = np.bincount(np.frombuffer(sample, np.uint8), minlength=256) + 1
+        best: tuple[float, list[bytes]] | None = None
+        for char in sorted(set(self.wanted)):
+            if char == "\ufffd":  # what bad bytes decode to: any byte above 0x7F may be one
+                cost = float(counts[0x80:].sum())
+                patterns = [b"[\\x80-\\xff]"]
+            else:
+                by_lead: dict[int, list[bytes]] = {}
+                for source in _lower_sources(char):
+                    encoding = source.encode()
+                    by_lead.setdefault(encoding[0], []).append(escape_bytes(encoding))
+                cost = float(sum(counts[lead] for lead in by_lead))
+                patterns = [b"|".join(sorted(pieces)) for pieces in by_lead.values()]
+            if best is None or cost < best[0]:
+                best = (cost, patterns)
+        assert best is not None
+        return [byte_matcher(pattern) for pattern in best[1]]
+
+    def scan(self, block: Block) -> tuple[list[int], list[int]]:
+        if self._plan is None:
+            self._plan = self.plan(block.data[:SAMPLE_BYTES])
+        alone: set[int] = set()
+        for search in self._plan:
+            alone.update(_entries_with(search, block))
+        return [], list(alone)
+
+
+def _lower_sources(char: str) -> list[str]:
+    """The characters whose lower case holds ``char`` (itself among them)."""
+    found = {char, *_lower_inverse().get(char, ())}
+    if char in "σς":  # lower() writes Σ as ς at the end of a word
+        found.add("Σ")
+    return sorted(found)
+
+
+@cache
+def _lower_inverse() -> dict[str, list[str]]:
+    """For each character some other character's lower case holds, those characters."""
+    inverse: dict[str, list[str]] = {}
+    for code in range(_LAST_CASED + 1):
+        if 0xD800 <= code < 0xE000:
+            continue
+        char = chr(code)
+        lower = char.lower()
+        if lower != char:
+            for part in set(lower):
+                inverse.setdefault(part, []).append(char)
+    return inverse
+
+
+#: No character above this one changes under lower() (Unicode 15: ADLAM CAPITAL SHA).
+_LAST_CASED = 0x1E921
+
+
+# -- regexes -----------------------------------------------------------------------------
+
+
+class RegexFinder:
+    """Entries matching a regex (see the module doc)."""
+
+    def __init__(self, regex: BlockRegex) -> None:
+        self.regex = regex
+        literal = regex.literal
+        # A long literal is found fastest by bytes.find (it skips ahead by its length);
+        # a short one by RE2 (memchr to its first byte).
+        self.literal = byte_matcher(escape_bytes(literal)) if literal else None
+        self.long_literal = literal if len(literal) >= _LONG_LITERAL else b""
+
+    def scan(self, block: Block) -> tuple[list[int], list[int]]:
+        if self.literal is not None:
+            return self._literal_entries(block)
+        alone = _unclean_entries(block)
+        return self._windows(block, alone), list(alone)
+
+    def _literal_entries(self, block: Block) -> tuple[list[int], list[int]]:
+        """Only an entry holding the pattern's literal can match: find those, then ask RE2
+        about each alone, in place."""
+        assert self.literal is not None
+        matched: list[int] = []
+        alone: list[int] = []
+        data = block.data
+        spans, anchored = self.regex.spans, self.regex.line_anchored
+        if self.long_literal:
+            entries = _entries_holding(self.long_literal, block)
+        else:
+            entries = _entries_with(self.literal, block)
+        if not entries:
+            return matched, alone
+        starts, bounds = block.starts, block.bounds
+        for entry in entries:
+            start, bound = starts[entry], bounds[entry]
+            piece = data[start:bound]
+            if b"\r" in piece or not (piece.isascii() or _utf8(piece)):
+                alone.append(entry)
+                continue
+            end = spans(data, start, bound)[0][1]
+            if end < 0:
+                continue
             # Inlined _proves for the usual one-line entry, which is most of the work here.
             newline = piece.find(b"\n")
             if newline == len(piece) - 1 or newline < 0:
-                proven = newline < 0 or span[1] <= newline
+                proven = newline < 0 or end - start <= newline
             else:
-                proven = _proves(anchored, piece, span[1])
-            if proven:
-                matched.append(entry)
-            else:
-                alone.add(entry)
-    return matched, alone
+                proven = _proves(anchored, piece, end - start)
+            (matched if proven else alone).append(entry)
+        return matched, alone
 
-
-def _search_windows(
-    regex: BlockRegex, data: bytes, starts: list[int], bounds: list[int], alone: set[int]
-) -> list[int]:
-    """Run RE2 along the block, a window at a time: each match proves its entry or sends the
-    entries it touches to ``alone`` (which holds the unclean ones already)."""
-    matched: list[int] = []
-    window_first = 0
-    while window_first < len(starts):
-        after = max(
-            window_first + 1,
-            bisect_left(starts, starts[window_first] + WINDOW_BYTES, window_first + 1),
-        )
-        window_end = bounds[after - 1]
-        pos = starts[window_first]
-        while pos < window_end:
-            span = regex.search(data, pos, window_end)
-            if span is None or span[0] >= window_end:
-                break
-            start, end = span
-            first = bisect_right(starts, start, window_first) - 1
-            last = bisect_right(starts, max(end - 1, start), first) - 1
-            if (
-                first == last
-                and first not in alone
-                and _proves(
-                    regex.line_anchored, data[starts[first] : bounds[first]], end - starts[first]
-                )
-            ):
-                matched.append(first)
-            else:
+    def _windows(self, block: Block, alone: set[int]) -> list[int]:
+        """Run RE2 along the block, a window at a time: each match proves its entry or sends
+        the entries it touches to ``alone`` (which holds the unclean ones already)."""
+        regex = self.regex
+        anchored = regex.line_anchored
+        data, starts, bounds = block.data, block.starts, block.bounds
+        matched: list[int] = []
+        window_first = 0
+        while window_first < len(starts):
+            after = max(
+                window_first + 1,
+                bisect_left(starts, starts[window_first] + WINDOW_BYTES, window_first + 1),
+            )
+            window_end = bounds[after - 1]
+            pos = starts[window_first]
+            spans = regex.spans
+            while pos < window_end:
+                start, end = spans(data, pos, window_end)[0]
+                if start < 0 or start >= window_end:
+                    break
+                first = bisect_right(starts, start, window_first) - 1
+                bound = bounds[first]
+                if end <= bound and first not in alone:
+                    # _proves, inlined for the usual one-line entry: most of the work here.
+                    begin = starts[first]
+                    newline = data.find(b"\n", begin, bound)
+                    if newline < 0 or newline == bound - 1:
+                        proven = newline < 0 or end <= newline
+                    else:
+                        proven = _proves(anchored, data[begin:bound], end - begin)
+                    if proven:
+                        matched.append(first)
+                        pos = max(bound, pos + 1)
+                        continue
+                last = bisect_right(starts, max(end - 1, start), first) - 1
                 alone.update(range(first, last + 1))
-            pos = bounds[last]
-        window_first = after
-    return matched
+                pos = max(bounds[last], pos + 1)
+            window_first = after
+        return matched
 
 
 def _proves(line_anchored: bool, entry_bytes: bytes, end: int) -> bool:
@@ -296,32 +538,61 @@ def _utf8(data: bytes) -> bool:
     return True
 
 
-def _unclean_entries(data: bytes, starts: list[int], bounds: list[int]) -> set[int]:
+#: Bytes per row, then per piece of a row, whose lowest signed value tells whether it holds
+#: a byte above 0x7F (a row first: most are ASCII, and a long row is cheaper to reduce).
+_ROW = 4096
+_PIECE = 64
+
+
+def _unclean_entries(block: Block) -> set[int]:
     """Positions of the entries that are not ``_clean``."""
-    suspects: list[int] = []
-    raw = np.frombuffer(data, np.uint8)
-    if b"\r" in data:
-        suspects += np.flatnonzero(raw == 0x0D).tolist()
-    if not data.isascii():
-        # Eight bytes at a time: bytes above 0x7F are few, so are the words holding one.
-        whole = len(data) // 8
-        words = np.frombuffer(data, np.uint64, whole)
-        hits = np.flatnonzero(words & np.uint64(0x8080808080808080)) * 8
-        suspects += hits.tolist()
-        suspects += (hits + 7).tolist()  # a word may hold the end of one entry and the next
-        suspects += range(whole * 8, len(data))  # the bytes after the last whole word
-    owners = {bisect_right(starts, offset) - 1 for offset in suspects}
-    return {entry for entry in owners if not _clean(data[starts[entry] : bounds[entry]])}
-
-
-def _non_ascii_entries(data: bytes, relative_starts: I64) -> list[int]:
-    """Positions of the entries holding a byte above 0x7F."""
+    data = block.data
+    suspects: set[int] = set()
+    if not len(block):
+        return suspects
+    starts = block.starts
+    pos = data.find(b"\r", starts[0])  # one byte: memchr
+    while pos >= 0:
+        entry = bisect_right(starts, pos) - 1
+        suspects.add(entry)
+        pos = data.find(b"\r", max(block.bounds[entry], pos + 1))
     if data.isascii():
-        return []
-    raw = np.frombuffer(data, np.uint8)
-    high = np.flatnonzero(raw >= 0x80)
-    owners: list[int] = np.unique(np.searchsorted(relative_starts, high, side="right") - 1).tolist()
-    return owners
+        return suspects
+    # Where bytes above 0x7F are, to a piece: rows of the block, then pieces of those rows.
+    whole = len(data) // _ROW * _ROW
+    rows = np.frombuffer(data, np.int8, whole).reshape(-1, _ROW)
+    marked = np.flatnonzero(rows.min(axis=1) < 0)
+    lowest = rows[marked].reshape(-1, _PIECE).min(axis=1)
+    pieces = np.flatnonzero(lowest < 0)
+    offsets = marked[pieces // (_ROW // _PIECE)] * _ROW + pieces % (_ROW // _PIECE) * _PIECE
+    if whole < len(data):
+        offsets = np.append(offsets, np.arange(whole, len(data), _PIECE))
+    relative_starts = block._starts
+    first = np.searchsorted(relative_starts, offsets, side="right") - 1
+    last = np.searchsorted(relative_starts, offsets + _PIECE - 1, side="right") - 1
+    high: set[int] = set()
+    for low, top in zip(first.tolist(), last.tolist(), strict=True):
+        high.update(range(max(low, 0), top + 1))
+    suspects.update(_bad_utf8(block, sorted(high)))
+    return {entry for entry in suspects if not _clean(block.piece(entry))}
+
+
+def _bad_utf8(block: Block, entries: list[int]) -> list[int]:
+    """Those of ``entries`` (in order) whose bytes are not UTF-8: all of them decoded at
+    once, and again after each one that fails (whole entries end at character bounds)."""
+    bad: list[int] = []
+    while entries:
+        pieces = [block.piece(entry) for entry in entries]
+        try:
+            b"".join(pieces).decode("utf-8")
+        except UnicodeDecodeError as error:
+            ends = np.cumsum([len(piece) for piece in pieces])
+            failed = int(np.searchsorted(ends, error.start, side="right"))
+            bad.append(entries[failed])
+            entries = entries[failed + 1 :]
+            continue
+        break
+    return bad
 
 
 def entry_texts(
@@ -329,18 +600,26 @@ def entry_texts(
 ) -> Iterator[tuple[int, str]]:
     """(entry, decoded text) for every candidate, file by file: dense candidates are read in
     large blocks, sparse ones one by one."""
+    for entry, data in entry_bytes(index, size, candidates, cancel=cancel):
+        yield entry, decode_entry_bytes(data)
+
+
+def entry_bytes(
+    index: Index, size: int, candidates: Bool, *, cancel: threading.Event | None = None
+) -> Iterator[tuple[int, bytes]]:
+    """(entry, raw bytes) for every candidate, as ``entry_texts`` reads them."""
     for source, ids, wanted in _sources(index, size, candidates):
         if len(wanted) < SPARSE_SHARE * len(ids):
             for count, entry in enumerate(wanted.tolist()):
                 if count % 1024 == 0:
                     _check_cancel(cancel)
-                yield entry, index.text(entry)
+                yield entry, index.read(entry) or b""
             continue
         for block_ids, data, starts, ends in _blocks(index, source, wanted, cancel):
             for entry, start, end in zip(
                 block_ids.tolist(), starts.tolist(), ends.tolist(), strict=True
             ):
-                yield entry, decode_entry_bytes(data[start:end])
+                yield entry, data[start:end]
 
 
 def _check_cancel(cancel: threading.Event | None) -> None:

@@ -10,6 +10,7 @@ import ipaddress
 import json
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 
 from tui.model.record import Host, Principal
 
@@ -84,15 +85,24 @@ def split_fields(text: str, start: int) -> tuple[list[str], str | None] | str:
     fields: list[str] = []
     pos = start
     first = 0
-    # Fast path: the five small fields are almost always plain, so one C-level split finds
-    # them; any quoting, or a brace map the split could cut, takes the careful loop.
+    # Fast path: the five small fields are almost always plain (or quoted without a
+    # separator inside, like a JSON auth context), so one C-level split finds them; a
+    # quoted field the split cut, or a brace map it could cut, takes the careful loop.
     parts = text[start:].split(_SEP, _HEADER_FIELD)
-    if len(parts) == _HEADER_FIELD + 1 and not any(p.startswith('"') for p in parts[:-1]):
-        auth = parts[_AUTH_FIELD]
-        if not auth.startswith("{") or balanced_brace_end(auth, 0) == len(auth) - 1:
-            fields = parts[:-1]
-            pos = len(text) - len(parts[-1])
-            first = _HEADER_FIELD
+    if len(parts) == _HEADER_FIELD + 1:
+        small = parts[:-1]
+        for index, part in enumerate(small):
+            if part.startswith('"'):
+                end, value = quoted_field(part, 0)
+                if end != len(part):
+                    break  # cut by the split, or text after the quote: the careful loop
+                small[index] = value
+        else:
+            auth = parts[_AUTH_FIELD]
+            if not auth.startswith("{") or balanced_brace_end(auth, 0) == len(auth) - 1:
+                fields = small
+                pos = len(text) - len(parts[-1])
+                first = _HEADER_FIELD
     for index in range(first, len(FIELD_NAMES)):
         last = index == _HEADER_FIELD
         if text.startswith('"', pos):
@@ -143,6 +153,12 @@ def unquote_payload(payload: str) -> str:
     return payload
 
 
+#: Distinct values whose parse is kept: a log has few addresses, callers and auth contexts
+#: (client fields add a port, so the address test is kept apart from the host's).
+_CACHED = 4096
+
+
+@lru_cache(maxsize=_CACHED)
 def is_ip(text: str) -> bool:
     """Whether ``text`` is an IPv4 or IPv6 address (a zone suffix allowed)."""
     try:
@@ -160,6 +176,7 @@ def _port(text: str) -> int | None:
     return None
 
 
+@lru_cache(maxsize=_CACHED)
 def parse_host(raw: str) -> Host:
     """Split a host field into name, address and port.
 
@@ -196,6 +213,7 @@ def parse_host(raw: str) -> Host:
     return Host(raw=raw, name=name, address=address or None, port=port)
 
 
+@lru_cache(maxsize=_CACHED)
 def parse_arn(raw: str) -> Principal:
     """Split an IAM or STS ARN into account, kind, name and session."""
     parts = raw.split(":", 5)
@@ -249,6 +267,12 @@ def parse_auth_context(raw: str) -> Mapping[str, object] | None:
 
     Returns None when the text is neither (the raw text is still shown).
     """
+    parsed = _auth_context(raw)
+    return dict(parsed) if parsed is not None else None  # a copy: the cached one stays
+
+
+@lru_cache(maxsize=_CACHED)
+def _auth_context(raw: str) -> Mapping[str, object] | None:
     text = raw.strip()
     if not (text.startswith("{") and text.endswith("}")):
         return None

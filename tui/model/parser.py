@@ -94,8 +94,11 @@ def query_of(fields: RawFields, request: HttpRequest | None) -> Query | None:
     return decode_query(fields.payload, target_of(fields, request)[1])
 
 
-def parse_entry(text: str, *, source: str = "", line: int = 0, offset: int = 0) -> Entry:
-    """Parse an entry's text (CR and trailing newline already removed)."""
+def parse_entry(
+    text: str, *, source: str = "", line: int = 0, offset: int = 0, instance: str | None = None
+) -> Entry:
+    """Parse an entry's text (CR and trailing newline already removed); a record gets the
+    ``instance`` it is from."""
     fields = raw_fields(text)
     if isinstance(fields, str):
         return Malformed(fields, text, source, line, offset)
@@ -128,6 +131,7 @@ def parse_entry(text: str, *, source: str = "", line: int = 0, offset: int = 0) 
         line=line,
         offset=offset,
         raw=text,
+        instance=instance,
     )
 
 

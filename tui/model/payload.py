@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from typing import Final
 from urllib.parse import parse_qsl
 
@@ -90,12 +91,28 @@ def sniff_language(query: Query | None) -> str | None:
     return None
 
 
+#: Payloads up to this many characters have their decoded query kept (the same queries
+#: recur: a log's callers send a few shapes with a few values); longer ones are not kept.
+_KEPT_CHARS = 2048
+
+
 def decode_query(payload: str | None, query_string: str | None = None) -> Query | None:
     """The query a payload (or a GET query string) carries, or None (``/status``, ``/loader``).
 
     ``query_string`` is the request target's ``?...`` part, used for GET requests whose
     payload is the target itself or empty.
     """
+    if len(payload or "") + len(query_string or "") <= _KEPT_CHARS:
+        return _decode_kept(payload, query_string)
+    return _decode(payload, query_string)
+
+
+@lru_cache(maxsize=4096)
+def _decode_kept(payload: str | None, query_string: str | None) -> Query | None:
+    return _decode(payload, query_string)
+
+
+def _decode(payload: str | None, query_string: str | None) -> Query | None:
     if payload is not None:
         text = payload.strip()
         if text.startswith("RequestMessage{"):

@@ -21,13 +21,24 @@ all three use the ``Pattern`` made here (RE2 syntax, leftmost-first like Perl):
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import re2
 
-__all__ = ["BlockRegex", "Pattern", "RegexError", "compile_regex", "escape"]
+__all__ = [
+    "BlockRegex",
+    "Matcher",
+    "Pattern",
+    "Spans",
+    "RegexError",
+    "byte_matcher",
+    "compile_regex",
+    "escape",
+    "escape_bytes",
+]
 
 #: Memory RE2 may use for one compiled pattern (program and lazily built DFA); beyond it a
 #: pattern is refused as too large, and a search falls back to RE2's slower linear NFA.
@@ -48,12 +59,14 @@ class RegexError(ValueError):
         self.offset = offset
 
 
-def _options(ignore_case: bool) -> re2.Options:
+def _options(ignore_case: bool, *, latin1: bool = False) -> re2.Options:
     options = re2.Options()
     options.max_mem = MAX_MEM
     options.case_sensitive = not ignore_case
     options.never_capture = True  # only whole-match spans are ever asked for: faster
     options.log_errors = False  # RE2 would print to stderr, under the TUI
+    if latin1:
+        options.encoding = re2.Options.Encoding.LATIN1
     return options
 
 
@@ -155,7 +168,8 @@ class Pattern:
             literal = "" if self._ignore_case else _required_literal(self._source)
             if any(char in literal for char in "\r\n\ufffd"):
                 literal = ""  # these differ between raw bytes and decoded text
-            self._block = BlockRegex(regex, shape.line_anchored, literal.encode())
+            leads = not self._ignore_case and _leads_with_literal(self._source)
+            self._block = BlockRegex(regex, shape.line_anchored, literal.encode(), leads)
         return self._block
 
     def __eq__(self, other: object) -> bool:
@@ -186,21 +200,45 @@ class BlockRegex:
     text, but also of the inner lines of a multi-line entry. ``line_anchored`` says the
     pattern has anchors, so a match inside a multi-line entry proves nothing. ``literal``,
     when not empty, is in every match (case and all) and in the raw bytes of any entry
-    whose text matches.
+    whose text matches. ``leads``: every match starts with one same character.
     """
 
-    __slots__ = ("line_anchored", "literal", "search")
+    __slots__ = ("leads", "line_anchored", "literal", "search", "spans")
 
-    def __init__(self, regex: Any, line_anchored: bool, literal: bytes = b"") -> None:
+    def __init__(
+        self, regex: Any, line_anchored: bool, literal: bytes = b"", leads: bool = False
+    ) -> None:
         self.line_anchored = line_anchored
         self.literal = literal
+        #: Every match starts with one same character (as written): RE2 skips ahead to it
+        #: at ``memchr`` speed by itself.
+        self.leads = leads
         #: ``search(data, pos, endpos)``: span of the leftmost match that starts at or after
         #: ``pos`` and ends by ``endpos`` (the bytes beyond still count for anchors and
         #: ``\\b``), or None.
         self.search: Matcher = _matcher(regex)
+        #: The same as ``spans(data, pos, endpos)[0]``, ``(-1, -1)`` for none: no Python
+        #: call in between, for loops over many matches.
+        self.spans: Spans = _spans(regex)
 
 
 Matcher = Callable[[bytes, int, int], "tuple[int, int] | None"]
+#: ``spans(data, pos, endpos)[0]`` is the span of the first match, ``(-1, -1)`` for none.
+Spans = Callable[[bytes, int, int], Sequence[tuple[int, int]]]
+
+
+def _spans(regex: Any) -> Spans:
+    """RE2's own call for the first match span (see ``Spans``)."""
+    binding = getattr(regex, "_regexp", None)
+    if binding is None or not hasattr(binding, "Match"):
+        search = _matcher(regex)
+
+        def public(data: bytes, pos: int, endpos: int) -> Sequence[tuple[int, int]]:
+            return [search(data, pos, endpos) or (-1, -1)]
+
+        return public
+    spans: Spans = partial(binding.Match, _UNANCHORED)
+    return spans
 
 
 def _matcher(regex: Any) -> Matcher:
@@ -224,6 +262,22 @@ def _matcher(regex: Any) -> Matcher:
 
 
 _UNANCHORED = re2._Anchor.UNANCHORED
+
+
+def byte_matcher(pattern: bytes) -> Spans:
+    """The ``Spans`` of a pattern over raw bytes (RE2 in Latin-1 mode: one byte is one
+    character, so ``\\xHH`` is the byte HH and ``(?i)`` folds ASCII letters only), for the
+    searches the program builds itself. A pattern that starts with a literal byte is
+    searched at ``memchr`` speed."""
+    return _spans(re2.compile(pattern, _options(False, latin1=True)))
+
+
+def escape_bytes(data: bytes) -> bytes:
+    """A byte pattern (``byte_matcher``) matching ``data`` itself."""
+    return b"".join(
+        bytes((byte,)) if chr(byte).isascii() and chr(byte).isalnum() else b"\\x%02x" % byte
+        for byte in data
+    )
 
 
 def compile_regex(source: str, *, ignore_case: bool = False) -> Pattern:
@@ -468,6 +522,47 @@ def _required_literal(source: str) -> str:
         pos = end
     runs.append("".join(run))
     return max(runs, key=len)
+
+
+def _leads_with_literal(source: str) -> bool:
+    """Whether the pattern starts with one plain character (or escaped punctuation) that
+    no quantifier makes optional or repeats, and has no top-level ``|``."""
+    if not source:
+        return False
+    char = source[0]
+    if char == "\\":
+        end = _escape_end(source, 0)
+        if source[1:end] not in _ESCAPED:
+            return False
+    elif char in _SPECIAL:
+        return False
+    else:
+        end = 1
+    following = source[end : end + 1]
+    if following and (following in "*?{" or following == "+"):
+        return False
+    return not _has_top_level_bar(source)
+
+
+def _has_top_level_bar(source: str) -> bool:
+    depth = 0
+    pos = 0
+    while pos < len(source):
+        char = source[pos]
+        if char == "\\":
+            pos = _escape_end(source, pos)
+            continue
+        if char == "[":
+            pos = _class_end(source, pos)
+            continue
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            return True
+        pos += 1
+    return False
 
 
 def _escape_end(source: str, pos: int) -> int:

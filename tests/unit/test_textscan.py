@@ -1,0 +1,116 @@
+"""The block search of words gives the reference answer (``word.lower() in text.lower()``)
+on entries of every awkward shape, whichever way it searches the word."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import build_index
+from tests.unit.test_regex import record_line
+from tui.index import textscan
+from tui.index.filtering import evaluate
+from tui.index.index import Index
+from tui.query import Span, Text
+
+#: Entry bodies: ASCII in both cases, characters whose lower case is ASCII (KELVIN SIGN,
+#: I WITH DOT ABOVE) or changes with the context (final sigma), CRLF, bad bytes, blank and
+#: whitespace lines after the text, continuation lines.
+_PIECES = ["a", "B", "ab", "AB", "k", "\u212a", "i", "\u0130", "\u03a3", "é", "É", "ß"]
+_PIECES += [" ", "\t", "\r", "\n", "\n \n", "\n  ab", "\udcff", "x1", "-", "%41", "\\u0041"]
+_BODIES = st.lists(st.sampled_from(_PIECES), max_size=6).map("".join)
+_WORDS = st.lists(
+    st.sampled_from(["a", "b", "k", "i", "K", "\u212a", "\u0130", "σ", "ς", "é", " ", "x", "1"]),
+    max_size=4,
+).map("".join)
+
+
+def _reference(index: Index, word: str) -> list[bool]:
+    return [word.lower() in index.text(entry).lower() for entry in range(index.size)]
+
+
+def _words_over(index: Index, word: str) -> list[bool]:
+    mask = evaluate(index, Text(word, Span(0, 1))).mask
+    result: list[bool] = mask.tolist()
+    return result
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(bodies=st.lists(_BODIES, min_size=1, max_size=12), crlf=st.booleans(), word=_WORDS)
+def test_word_search_is_the_reference(bodies: list[str], crlf: bool, word: str) -> None:
+    ending = b"\r\n" if crlf else b"\n"
+    data = b"".join(record_line(n, body, ending=ending) for n, body in enumerate(bodies))
+    original = textscan.BLOCK_BYTES
+    with tempfile.TemporaryDirectory() as directory:
+        (Path(directory) / "audit.log").write_bytes(data)
+        index = build_index([directory], workers=1)
+        try:
+            textscan.BLOCK_BYTES = 120  # blocks end inside entries' neighbourhoods too
+            found = _words_over(index, word)
+        finally:
+            textscan.BLOCK_BYTES = original
+        expected = _reference(index, word)
+        index.close()
+    assert found == expected, word
+
+
+@pytest.fixture(scope="module")
+def odd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Index]:
+    """Entries whose text differs from their bytes, or lower-cases to other letters."""
+    directory = tmp_path_factory.mktemp("odd")
+    bodies = [
+        "zyzzyva",
+        "ZyZZyVA",
+        "\u212aelvin",  # KELVIN SIGN: lower() is "k"
+        "\u0130stanbul",  # I WITH DOT ABOVE: lower() is "i" and a combining dot
+        "ΟΔΟΣ",  # a final sigma: lower() is "οδος"
+        "x \n \n",  # blank lines after the text
+        "a\r\n  b",  # CRLF inside
+        "bad \udcff byte",
+        "p-50897 P-50897",
+    ]
+    lines = [record_line(n, body) for n, body in enumerate(bodies)]
+    (directory / "audit.log").write_bytes(b"".join(lines))
+    index = build_index([directory], workers=1)
+    yield index
+    index.close()
+
+
+@pytest.mark.parametrize(
+    ("word", "entries"),
+    [
+        ("ZYZZYVA", [0, 1]),
+        ("yzzyv", [0, 1]),
+        ("kelvin", [2]),  # only through KELVIN SIGN
+        ("istanbul", []),  # lower() puts a combining dot between i and s
+        ("i", [2, 3]),
+        ("\u0130", [3]),
+        ("οδος", [4]),
+        ("οδοσ", []),
+        ("x  ", []),  # the blank line after "x " is no part of the text
+        ("a\n  b", [6]),  # the CR is gone from the text
+        ("\ufffd", [7]),
+        ("p-50897", [8]),
+        ("", list(range(9))),
+    ],
+)
+def test_words_mean_the_text(odd: Index, word: str, entries: list[int]) -> None:
+    assert np.flatnonzero(_words_over(odd, word)).tolist() == entries
+    assert _words_over(odd, word) == _reference(odd, word)
+
+
+def test_a_word_is_searched_from_its_rarest_byte() -> None:
+    sample = b"aaaa eeee ssss llll " * 100 + b"v" * 10
+    finder = textscan.word_finder("aslvsae")
+    assert isinstance(finder, textscan._Word)
+    plan = finder.plan(sample)
+    assert len(plan) == 2 and {before for _, before in plan} == {3}  # from "v", both cases
+    common = textscan.word_finder("see")
+    assert isinstance(common, textscan._Word)
+    assert [before for _, before in common.plan(sample)] == [0]  # one pattern in any case
