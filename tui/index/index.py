@@ -21,6 +21,7 @@ import numpy.typing as npt
 from tui.index.columns import ColumnStore
 from tui.index.scan import Scanner, SpanData, ValueTable
 from tui.index.schema import (
+    AUTH_NONE,
     COLUMNS,
     DICT_COLUMNS,
     KIND_FRAGMENT,
@@ -29,13 +30,20 @@ from tui.index.schema import (
     NO_TIME,
 )
 from tui.model.parser import decode_entry_bytes, parse_entry
-from tui.model.record import Entry, Malformed
+from tui.model.record import Entry, Malformed, Record
 
 #: Columns a commit copies from the span as they are (codes already translated).
 _COPIED = tuple(name for name in COLUMNS if name not in ("offset", "length", "line", "source"))
 
 #: Why an entry has no text: its file was truncated after it was read.
 GONE_REASON = "its file was truncated after this entry was read; the text is no longer there"
+
+#: Sources an index can hold (the ``source`` column is 16 bits wide).
+MAX_SOURCES = int(np.iinfo(np.uint16).max)
+
+#: Continuation lines make an entry at most this long; beyond, they are entries of their
+#: own (a file of one endless line is indexed in bounded pieces).
+MAX_ENTRY_BYTES = 16 << 20
 
 #: Above this share of new entries, the merged order is rebuilt rather than merged into.
 _REBUILD_SHARE = 0.05
@@ -49,6 +57,10 @@ class Reader(Protocol):
         once the source's text is gone."""
         ...
 
+    def why_gone(self, source: int) -> str | None:
+        """Why a source's text is gone, when it is."""
+        ...
+
     def close(self) -> None:
         """Release the files (the index is done with)."""
         ...
@@ -59,6 +71,10 @@ class NoReader:
 
     def read_range(self, source: int, offset: int, length: int) -> bytes | None:
         """Nothing: there are no files behind this index."""
+        return None
+
+    def why_gone(self, source: int) -> str | None:
+        """There never was text."""
         return None
 
     def close(self) -> None:
@@ -96,6 +112,8 @@ class Index:
         self._pending: list[npt.NDArray[np.int64]] = []
         self._rebuild = False
         self._scanner = Scanner()  # parses single entries again when they grow
+        self._notes: dict[int, str] = {}  # entries that stand for a problem, not for bytes
+        self._unreadable: dict[int, tuple[set[int], str]] = {}  # source -> (entries, why)
 
     # -- reading ----------------------------------------------------------------------
 
@@ -137,14 +155,54 @@ class Index:
         return decode_entry_bytes(data) if data is not None else ""
 
     def entry(self, entry: int) -> Entry:
-        """Parse one entry fully (for display or export)."""
-        source = self.sources[int(self.store.column("source")[entry])]
-        line = int(self.store.column("line")[entry])
-        offset = int(self.store.column("offset")[entry])
-        data = self.read(entry)
+        """Parse one entry fully (for display or export). An entry whose bytes are gone or
+        are no longer what was indexed (its file shrank, was replaced or overwritten) is a
+        ``Malformed`` saying so, and is counted in ``unreadable``."""
+        return self._entry(entry, verify=True)
+
+    def _entry(self, entry: int, *, verify: bool) -> Entry:
+        store = self.store
+        source_id = int(store.column("source")[entry])
+        source = self.sources[source_id]
+        line = int(store.column("line")[entry])
+        offset = int(store.column("offset")[entry])
+        note = self._notes.get(entry)
+        if note is not None:
+            return Malformed(note, "", source.name, line, offset)
+        length = int(store.column("length")[entry])
+        data = self.reader.read_range(source_id, offset, length)
         if data is None:
-            return Malformed(GONE_REASON, "", source.name, line, offset)
-        return parse_entry(decode_entry_bytes(data), source=source.name, line=line, offset=offset)
+            why = self.reader.why_gone(source_id) or GONE_REASON
+            return self._lost(entry, source, why, line, offset)
+        parsed = parse_entry(decode_entry_bytes(data), source=source.name, line=line, offset=offset)
+        if not verify:
+            return parsed
+        if len(data) < length:
+            why = f"{source.name} shrank after this entry was read; its text is no longer there"
+            return self._lost(entry, source, why, line, offset)
+        if int(store.column("kind")[entry]) == KIND_RECORD and (
+            not isinstance(parsed, Record)
+            or parsed.epoch_us != int(store.column("epoch_us")[entry])
+        ):
+            why = (
+                f"{source.name} changed after this entry was read: other bytes are at its place now"
+            )
+            return self._lost(entry, source, why, line, offset)
+        return parsed
+
+    def _lost(self, entry: int, source: Source, why: str, line: int, offset: int) -> Malformed:
+        """An entry whose text cannot be read back, counted per source."""
+        if int(self.store.column("kind")[entry]) == KIND_RECORD:
+            with self._lock:
+                entries, _ = self._unreadable.setdefault(source.id, (set(), why))
+                entries.add(entry)
+        return Malformed(why, "", source.name, line, offset)
+
+    def unreadable(self) -> dict[int, tuple[int, str]]:
+        """Sources with records whose text could not be read back when asked for:
+        source id -> (how many, why the first one failed)."""
+        with self._lock:
+            return {source: (len(ids), why) for source, (ids, why) in self._unreadable.items()}
 
     def close(self) -> None:
         """Close the reader (the files and temporary copies behind the sources)."""
@@ -155,8 +213,8 @@ class Index:
     def add_source(self, name: str, instance: str | None = None) -> Source:
         """Register a file; its spans are then committed with ``commit``."""
         with self._lock:
-            if len(self.sources) >= np.iinfo(np.uint16).max:
-                raise ValueError("too many files: at most 65535 can be open at once")
+            if len(self.sources) >= MAX_SOURCES:
+                raise ValueError(f"too many files: at most {MAX_SOURCES:,} can be read at once")
             source = Source(id=len(self.sources), name=name, instance=instance)
             self.sources.append(source)
             return source
@@ -209,8 +267,8 @@ class Index:
             fragment = kind == KIND_FRAGMENT
             grew_previous = False
             if fragment.any():
-                if source.last_entry >= 0:  # lines continuing the previous span's last entry
-                    keep = ~fragment
+                if self._continues(source, cols["offset"], fragment, span.end):
+                    keep = ~fragment  # lines continuing the previous span's last entry
                     cols = {name: column[keep] for name, column in cols.items()}
                     grew_previous = True
                     span.local_order = None
@@ -255,6 +313,59 @@ class Index:
                 self._reparse(previous)
             return ids
 
+    def note(self, source_id: int, reason: str) -> int:
+        """Add a malformed entry that stands for a problem at the source's current end (a
+        damaged or shrunken file, a gap in a followed file); it has no bytes of its own, and
+        what follows it continues no entry. Returns its id."""
+        with self._lock:
+            source = self.sources[source_id]
+            rows: dict[str, npt.NDArray[np.generic]] = {
+                name: np.zeros(1, dtype) for name, dtype in COLUMNS.items()
+            }
+            rows["offset"][0] = source.end
+            rows["line"][0] = source.lines + 1
+            rows["source"][0] = source_id
+            rows["kind"][0] = KIND_MALFORMED
+            rows["auth"][0] = AUTH_NONE
+            rows["reason"][0] = self.tables["reason"].code(reason)
+            last = source.last_record_time
+            rows["epoch_us"][0] = last if last is not None else NO_TIME
+            ids = self.store.append(rows)
+            self.malformed += 1
+            run = np.arange(ids.start, ids.stop, dtype=np.int64)
+            source.runs.append(run)
+            self._pending.append(run)
+            source.last_entry = -1
+            self._notes[ids.start] = reason
+            return ids.start
+
+    def skip(self, source_id: int, end: int) -> None:
+        """Move a source's end to ``end`` over bytes that hold no entries (the zeros a writer
+        that does not append leaves after its file was truncated); what follows continues
+        no entry."""
+        with self._lock:
+            source = self.sources[source_id]
+            if end < source.end:
+                raise ValueError(f"cannot skip back from {source.end} to {end}")
+            source.end = end
+            source.last_entry = -1
+
+    def _continues(
+        self,
+        source: Source,
+        offsets: npt.NDArray[np.generic],
+        fragment: npt.NDArray[np.bool_],
+        span_end: int,
+    ) -> bool:
+        """Whether a span's leading lines continue the source's last entry: one is open,
+        and it stays within MAX_ENTRY_BYTES."""
+        if source.last_entry < 0:
+            return False
+        records = np.flatnonzero(~fragment)
+        grown_end = int(offsets[records[0]]) if len(records) else span_end
+        start = int(self.store.column("offset")[source.last_entry])
+        return grown_end - start <= MAX_ENTRY_BYTES
+
     def _apply_new_values(self, span: SpanData) -> dict[str, npt.NDArray[np.uint32]]:
         """Learn the values a span's scanner added; returns that scanner's code maps."""
         remaps = self._remaps.setdefault(span.scanner_id, {})
@@ -292,7 +403,8 @@ class Index:
     def _reparse(self, entry: int) -> None:
         """Parse an entry again after continuation lines were added to it."""
         # Codes from the index's private scanner, translated like any span's.
-        translated = self.prepare(self._scanner.scan_entry(self.entry(entry))).columns
+        parsed = self._entry(entry, verify=False)
+        translated = self.prepare(self._scanner.scan_entry(parsed)).columns
         old_kind = int(self.store.column("kind")[entry])
         old_time = int(self.store.column("epoch_us")[entry])
         for name in _COPIED:
