@@ -178,25 +178,24 @@ class Index:
         if not verify:
             return parsed
         if len(data) < length:
-            why = f"{source.name} shrank after this entry was read; its text is no longer there"
+            why = f"{source.name} shrank after it was read"
             return self._lost(entry, source, why, line, offset)
         if int(store.column("kind")[entry]) == KIND_RECORD and (
             not isinstance(parsed, Record)
             or parsed.epoch_us != int(store.column("epoch_us")[entry])
         ):
-            why = (
-                f"{source.name} changed after this entry was read: other bytes are at its place now"
-            )
+            why = f"{source.name} changed after it was read: other bytes are at its place now"
             return self._lost(entry, source, why, line, offset)
         return parsed
 
     def _lost(self, entry: int, source: Source, why: str, line: int, offset: int) -> Malformed:
-        """An entry whose text cannot be read back, counted per source."""
+        """An entry whose text cannot be read back (``why``), counted per source."""
         if int(self.store.column("kind")[entry]) == KIND_RECORD:
             with self._lock:
                 entries, _ = self._unreadable.setdefault(source.id, (set(), why))
                 entries.add(entry)
-        return Malformed(why, "", source.name, line, offset)
+        reason = why if why == GONE_REASON else f"{why}; this entry's text is no longer there"
+        return Malformed(reason, "", source.name, line, offset)
 
     def unreadable(self) -> dict[int, tuple[int, str]]:
         """Sources with records whose text could not be read back when asked for:

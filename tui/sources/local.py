@@ -223,8 +223,12 @@ def glob_paths(pattern: str) -> list[Path]:
             searched.add((real, position))
             pending.append((current, position + 1))
             for entry in _listing(current):
-                if not entry.name.startswith(".") and _is_dir(entry):
+                if entry.name.startswith("."):
+                    continue
+                if _is_dir(entry):
                     pending.append((current / entry.name, position))
+                elif position + 1 == len(parts):  # a final ** matches files too
+                    found.add(current / entry.name)
         elif GLOB_CHARS.search(part):
             for entry in _listing(current):
                 hidden_ok = part.startswith(".") or not entry.name.startswith(".")
@@ -332,7 +336,8 @@ def decompress(origin: Path, out: int, limit: int) -> tuple[int, str | None]:
     written = 0
     try:
         with gzip.open(origin, "rb") as packed:
-            while chunk := packed.read(_COPY_CHUNK):
+            # read1: what each step decompressed is kept even if the next one fails.
+            while chunk := packed.read1(_COPY_CHUNK):
                 if limit and written + len(chunk) > limit:
                     _write_all(out, chunk[: limit - written])
                     return limit, _limit_reason(limit, "decompressed")
@@ -545,7 +550,8 @@ def _prepare(
     if file.stream is not None:
         stream = file.stream
         fd = stream.fd if stream.fd is not None else os.open(file.origin, os.O_RDONLY)
-        spool = Spool(file.name, fd, stream.fd is None, temp, limit)
+        owned = stream.fd is None or stream.fd > 2  # opened here, or handed over
+        spool = Spool(file.name, fd, owned, temp, limit)
         if stream.follow:
             spool.start()
             spool.settle()
