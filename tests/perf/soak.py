@@ -102,7 +102,7 @@ class Figures:
     duplicated: int = 0
     at_risk: int = 0
     at_risk_lost: int = 0
-    at_risk_bytes: int = 0
+    at_risk_lost_bytes: int = 0
     gaps: int = 0
     gap_bytes: int = 0
     malformed: int = 0  # malformed entries other than gap notes
@@ -130,7 +130,6 @@ class _Writer:
         self.next_id = 1
         self.written: list[int] = []
         self.at_risk: set[int] = set()
-        self.at_risk_bytes = 0
         self.rotations = 0
         self.files: list[Path] = [directory / "audit.log"]
         self.handles: dict[Path, IO[bytes]] = {}
@@ -201,7 +200,6 @@ class _Writer:
             window = self.records(self.scenario.window_records)
             self.write(path, window)
             self.at_risk.update(range(first, self.next_id))
-            self.at_risk_bytes += len(window)
         os.truncate(path, 0)
         self.rotations += 1
 
@@ -319,8 +317,11 @@ def _run(
             if time.monotonic() - last_output[0] > 3.0 and len(emitted) > 0:
                 break
             time.sleep(0.1)
-        # Anything duplicated late comes out too; gaps are reported after a grace period.
-        time.sleep(4.0 if scenario.window_records else 0.5)
+        time.sleep(0.5)  # anything duplicated late comes out too
+        if not scenario.append:  # gaps are reported after a grace period
+            lost = sum(len(record(n)) for n in writer.at_risk - emitted.keys())
+            while time.monotonic() < deadline and _gap_bytes(errors) < lost:
+                time.sleep(0.1)
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -340,9 +341,9 @@ def _run(
         duplicated=sum(count - 1 for count in emitted.values() if count > 1),
         at_risk=len(writer.at_risk),
         at_risk_lost=len(writer.at_risk - emitted.keys()),
-        at_risk_bytes=writer.at_risk_bytes,
+        at_risk_lost_bytes=sum(len(record(n)) for n in writer.at_risk - emitted.keys()),
         gaps=len(gap_lines),
-        gap_bytes=sum(int(m[1].replace(",", "")) for m in map(_GAP_BYTES.search, gap_lines) if m),
+        gap_bytes=_gap_bytes(gap_lines),
         malformed=len(malformed) - len(gap_notes),
         rotations=writer.rotations,
         events=errors,
@@ -353,7 +354,28 @@ def _run(
     return figures
 
 
-_GAP_BYTES = re.compile(r": ([0-9,]+) bytes")
+_GAP_BYTES = re.compile(r": ([0-9,]+) bytes .* overwritten before")
+
+
+def _gap_bytes(lines: list[str]) -> int:
+    """Bytes the follower reported lost, from its messages."""
+    found = (_GAP_BYTES.search(line) for line in list(lines))
+    return sum(int(match[1].replace(",", "")) for match in found if match)
+
+
+def failures(scenario: Scenario, figures: Figures) -> list[str]:
+    """What is wrong with a run: records lost (other than those overwritten before any
+    read) or repeated, broken records, gaps that do not match what was overwritten."""
+    wrong = []
+    if figures.lost or figures.duplicated or figures.malformed:
+        wrong.append("records lost, repeated or broken")
+    if scenario.append and figures.gaps:
+        wrong.append("gaps reported where nothing was measurably lost")
+    if not scenario.append and figures.gap_bytes != figures.at_risk_lost_bytes:
+        wrong.append(
+            f"gaps of {figures.gap_bytes:,} bytes reported, {figures.at_risk_lost_bytes:,} lost"
+        )
+    return wrong
 
 
 def main() -> int:
@@ -368,10 +390,10 @@ def main() -> int:
             continue
         figures = run_scenario(scenario, seconds=args.seconds, rate=args.rate)
         print(figures.line(), flush=True)
-        bad = figures.lost or figures.duplicated or figures.malformed
-        bad = bad or (not scenario.append and figures.at_risk_lost and not figures.gaps)
+        bad = failures(scenario, figures)
         if bad:
             failed = True
+            print("   ", "; ".join(bad))
             for event in figures.events[-20:]:
                 print("   ", event)
     return 1 if failed else 0
