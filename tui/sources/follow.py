@@ -54,6 +54,8 @@ TAIL_BYTES = 256
 CHECK_BYTES = 64
 #: Polls to wait for the copy of a truncated file before reporting what it lacks.
 GRACE_POLLS = 8
+#: Quiet polls after which a deleted or rotated-away file, read to its end, is let go.
+DONE_POLLS = 40
 #: How far into a file leading zeros are looked through.
 HOLE_SCAN_BYTES = 256 << 20
 _ZEROS = re.compile(rb"\0+")
@@ -318,6 +320,10 @@ class Follower:
         changed = _stamp(info) != file.stamp
         file.stamp = _stamp(info)
         file.quiet = 0 if changed else file.quiet + 1
+        gone = file.deleted or file.rotated
+        if gone and stream is not None and file.quiet > DONE_POLLS and stream.end >= file.size:
+            del self._files[file.identity]  # read to its end long ago: nothing more will come
+            return
         if stream is not None and file.feed is None and changed:
             if stream.end and not self._holds(stream, file.size):
                 self._restart(file, update)

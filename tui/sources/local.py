@@ -546,7 +546,7 @@ def _prepare(
     file: LogFile, source: int, temp: TempFiles, limit: int, partial_last_line: bool
 ) -> tuple[_Plan, Spool | None]:
     """Open one input: a plain file as it is, a ``.gz`` decompressed and a stream spooled
-    into a temporary file. Raises OSError."""
+    into a temporary file. Raises OSError, or _FileChanged when a copy cannot be made."""
     if file.stream is not None:
         stream = file.stream
         fd = stream.fd if stream.fd is not None else os.open(file.origin, os.O_RDONLY)
@@ -564,6 +564,8 @@ def _prepare(
         out, path = temp.create()
         try:
             _, problem = decompress(file.origin, out, limit)
+        except OSError as error:
+            raise _FileChanged(f"cannot be decompressed: {error.strerror or error}") from error
         finally:
             os.close(out)
         plan = _plan_file(source, path, True)
@@ -616,8 +618,10 @@ def load(
         source = index.add_source(file.name, file.instance).id
         try:
             plan, feed = _prepare(file, source, temp, limit, partial_last_line)
-        except OSError as error:
-            reason = f"cannot be read: {error.strerror or error}"
+        except (OSError, _FileChanged) as error:
+            reason = str(error)
+            if isinstance(error, OSError):
+                reason = f"cannot be read: {error.strerror or error}"
             problems.append(f"{file.name}: {reason}")
             index.note(source, f"{file.name} {reason}")
             continue
