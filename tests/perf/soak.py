@@ -116,7 +116,8 @@ class Figures:
         return (
             f"{self.scenario:36} written {self.written:>8,}  emitted {self.emitted:>8,}  "
             f"lost {self.lost:>4}  duplicated {self.duplicated:>4}  at risk {self.at_risk:>4} "
-            f"(lost {self.at_risk_lost:>3})  gaps {self.gaps:>3} ({self.gap_bytes:,} B)  "
+            f"(lost {self.at_risk_lost:>3}, {self.at_risk_lost_bytes:,} B)  "
+            f"gaps {self.gaps:>3} ({self.gap_bytes:,} B)  "
             f"malformed {self.malformed}  rotations {self.rotations}  "
             f"caught up {self.caught_up_s:.1f} s after the writer stopped"
         )
@@ -234,6 +235,7 @@ class _Writer:
                 due["new"] = now
                 self.new_file()
             time.sleep(max(0.0, 0.01 - (time.monotonic() - tick)))
+        self.batch(per_tick)  # a writer goes on after a rotation
         self.finish_lines()
         for handle in self.handles.values():
             handle.close()

@@ -332,3 +332,34 @@ def test_many_files_are_followed_with_few_descriptors(tmp_path: Path) -> None:
     assert follower.poll().added == 120
     assert len(os.listdir("/proc/self/fd")) <= before + 1
     assert sorted(record_numbers(index)) == [*range(120), *range(1000, 1120)]
+
+
+def test_several_rotations_between_polls_of_a_writer_that_does_not_append(
+    tmp_path: Path,
+) -> None:
+    log = tmp_path / "audit.log"
+    log.write_text("")
+    writer = log.open("r+b", buffering=0)
+
+    def write(numbers: range) -> bytes:
+        data = "".join(rec(n) + "\n" for n in numbers).encode()
+        writer.write(data)
+        return data
+
+    write(range(0, 5))
+    index, reader = load_files([tmp_path], partial_last_line=False)
+    follower = Follower(index, reader, [str(tmp_path)], grace_polls=2)
+    follower.adopt_loaded()
+    overwritten = 0
+    for rotation in range(3):  # all before the next poll
+        write(range(10 * rotation + 5, 10 * rotation + 12))
+        shutil.copyfile(log, tmp_path / f"audit.log.{rotation + 1}")
+        overwritten += len(write(range(10 * rotation + 12, 10 * rotation + 15)))
+        truncate(log)
+    write(range(100, 103))
+    gaps = [gap for _ in range(4) for gap in follower.poll().gaps]
+    assert sum(gap.bytes for gap in gaps) == overwritten
+    kept = [n for r in range(3) for n in range(10 * r + 5, 10 * r + 12)]
+    records = index.column("epoch_us")[index.column("kind") == KIND_RECORD]
+    assert sorted(int(t // 1000 - BASE) for t in records) == [*range(5), *kept, 100, 101, 102]
+    writer.close()

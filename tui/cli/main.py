@@ -419,10 +419,12 @@ def _query_follow(args: argparse.Namespace, node: Node) -> int:
         out.flush()
         size = index.size
         reported: dict[int, int] = {}
+        lost = bool(problems)
         while not stop.is_set():
             if _output_closed(out):
                 return 0  # like tail -f: a reader that went away ends the follow
             update = follower.poll()
+            lost = lost or bool(update.gaps)
             for event in update.events:
                 print(f"neptune-audit: {inert(event)}", file=sys.stderr)
             if index.size > size:
@@ -431,9 +433,9 @@ def _query_follow(args: argparse.Namespace, node: Node) -> int:
                 _write_entries(index, writer, index.in_order(new), args.malformed)
                 out.flush()
                 size = found.size
-            unreadable = _report_unreadable(index, reported)
+            lost = _report_unreadable(index, reported) or lost
             if follower.exhausted:  # only streams were read, and they all ended
-                return EXIT_INCOMPLETE if problems or unreadable or update.gaps else 0
+                return EXIT_INCOMPLETE if lost else 0
             stop.wait(args.interval)
     except KeyboardInterrupt:
         return 130

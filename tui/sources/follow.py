@@ -28,7 +28,6 @@ followed. The follower never touches a UI: it returns (and reports) ``FollowUpda
 from __future__ import annotations
 
 import os
-import re
 import stat
 import threading
 import time
@@ -58,7 +57,6 @@ GRACE_POLLS = 8
 DONE_POLLS = 40
 #: How far into a file leading zeros are looked through.
 HOLE_SCAN_BYTES = 256 << 20
-_ZEROS = re.compile(rb"\0+")
 
 
 @dataclass
@@ -128,8 +126,7 @@ class _Truncated:
     polls: int = 0
     hole: int = 0  # zeros before the first byte written after the truncation
     continued_by: _File | None = None
-    restarted: _Stream | None = None  # what its file holds since
-    # Files that appeared next to it before that was read, by their leading zeros: copies of
+    # Files that appeared next to it meanwhile, by their leading zeros: among them, copies of
     # later versions of the file when it rotated more than once between two polls.
     beside: dict[int, int] = field(default_factory=dict)
     reported: int | None = None  # bytes reported lost, once settled
@@ -140,13 +137,21 @@ class _Truncated:
         between), else by the size the file was last seen at."""
         copied = self.continued_by.size if self.continued_by is not None else 0
         first = max(self.stream.end, copied)
-        if not self.hole:
+        # Later versions of the file (each copy starts with the zeros of the truncation
+        # before it) up to the one the file holds now: each lost what was written after its
+        # copy was made, up to where the next version starts.
+        zeros = self.stream.zeros
+        versions = {
+            z: size
+            for z, size in self.beside.items()
+            if z > zeros and (not self.hole or z < self.hole)
+        }
+        if not self.hole and not versions:
             return max(0, self.known - first)
-        versions = dict(self.beside)
-        versions[self.stream.zeros] = max(first, versions.get(self.stream.zeros, 0))
+        versions[zeros] = max(first, self.beside.get(zeros, 0))
         chain = sorted(versions.items())
-        ends = [zeros for zeros, _ in chain[1:]] + [self.hole]
-        return sum(max(0, end - size) for (_, size), end in zip(chain, ends, strict=True))
+        ends = [z for z, _ in chain[1:]] + ([self.hole] if self.hole else [])
+        return sum(max(0, end - size) for (_, size), end in zip(chain, ends, strict=False))
 
 
 class Follower:
@@ -170,6 +175,7 @@ class Follower:
         self._refused: set[Identity] = set()
         self._truncated: list[_Truncated] = []
         self._retired: deque[_Stream] = deque(maxlen=64)  # truncated, copy wait over
+        self._heads: dict[int, tuple[int, bytes]] = {}  # sources' first bytes, this poll
         self._lock = threading.Lock()
 
     # -- setup ----------------------------------------------------------------------------
@@ -208,6 +214,7 @@ class Follower:
         what was appended, and report what a truncation lost."""
         with self._lock:
             self.reader.forget()
+            self._heads.clear()
             update = FollowUpdate()
             seen = self._discover()
             for identity in [i for i in self._undecided if i not in seen]:
@@ -356,7 +363,6 @@ class Follower:
         file.stream = self._new_source(file, update, self.index.sources[old.source].instance)
         if file.stream is not None:
             file.stream.truncation = truncation
-            truncation.restarted = file.stream
         update.events.append(f"{file.path} was truncated; reading it again from the start")
 
     def _new_source(
@@ -416,13 +422,11 @@ class Follower:
         self._files[identity] = file
 
     def _note_beside(self, path: Path, zeros: int, size: int) -> None:
-        """Remember a new file next to a truncated one that was not read again yet: it may
-        be the copy of a later version of it."""
+        """Remember a new file next to a truncated one: it may be the copy of a later
+        version of it."""
         for truncation in self._truncated:
-            restarted = truncation.restarted
-            if restarted is None or restarted.end or truncation.path.parent != path.parent:
-                continue
-            truncation.beside[zeros] = max(size, truncation.beside.get(zeros, 0))
+            if truncation.path.parent == path.parent:
+                truncation.beside[zeros] = max(size, truncation.beside.get(zeros, 0))
 
     def _copy_verdict(self, head: tuple[int, bytes]) -> tuple[str, _Stream | None]:
         """Whether a file beginning with ``head`` (zeros, then bytes) is a copy of a known
@@ -451,8 +455,10 @@ class Follower:
                 continue
             reference = (stream.zeros, stream.prefix)
             if len(stream.prefix) < PREFIX_BYTES and file.size > stream.zeros + len(stream.prefix):
+                reference = self._heads.get(stream.source, reference)
                 fd = self.reader.descriptor(stream.source)
-                reference = _head(fd, file.size) if fd is not None else reference
+                if stream.source not in self._heads and fd is not None:
+                    reference = self._heads[stream.source] = _head(fd, file.size)
             yield stream, reference
         for truncation in self._truncated:
             yield truncation.stream, (truncation.stream.zeros, truncation.stream.prefix)
@@ -534,6 +540,13 @@ class Follower:
             return
         if file.feed is not None or final or file.size > stream.end:
             file.size = os.fstat(fd).st_size
+            if (
+                file.feed is None
+                and stream.end
+                and not _holds_bytes(fd, file.size, stream, CHECK_BYTES)
+            ):
+                self._restart(file, update)  # truncated since it was looked at this poll
+                return
         final = final or feed_ended
         while stream.end < file.size and self._read_once(fd, file, stream, final, update):
             pass
@@ -551,6 +564,8 @@ class Follower:
     ) -> bool:
         """Read and commit one chunk; False when nothing more can be read now."""
         size = file.size
+        if stream.end == 0 and os.pread(fd, 1, 0) == b"\0":
+            return self._skip_zeros(stream, _zeros_end(fd, 0, size), size, update)
         want = min(size - stream.end, READ_LIMIT)
         while True:
             buffer = bytearray(want + PAD)
@@ -564,9 +579,6 @@ class Follower:
             want = min(size - stream.end, want * 2)  # a line longer than the read
         if got <= 0:
             return False
-        zeros = _ZEROS.match(buffer, 0, got)
-        if zeros is not None:
-            return self._skip_zeros(stream, zeros.end(), got, update)
         if complete == 0:
             if not final:
                 return False
@@ -585,17 +597,16 @@ class Follower:
         update.added += self.index.size - before
         return True
 
-    def _skip_zeros(self, stream: _Stream, zeros: int, got: int, update: FollowUpdate) -> bool:
+    def _skip_zeros(self, stream: _Stream, zeros_end: int, size: int, update: FollowUpdate) -> bool:
         """Skip the zeros a writer that does not append leaves where a truncated file's
         bytes were (once something follows them); they measure what the file held."""
-        if zeros == got:
+        if zeros_end >= size:
             return False  # nothing after them yet
-        if stream.end == 0:
-            stream.zeros = zeros
-        self.index.skip(stream.source, stream.end + zeros)
-        stream.end += zeros
+        zeros = stream.zeros = zeros_end
+        self.index.skip(stream.source, zeros)
+        stream.end = zeros
         truncation = stream.truncation
-        if truncation is not None and stream.end == zeros:
+        if truncation is not None:
             truncation.hole = zeros
             if truncation.reported is not None:  # settled already: report what it lacked
                 lost = truncation.unread() - truncation.reported
@@ -633,18 +644,30 @@ def _open_checked(path: Path, identity: Identity) -> int | None:
     return fd
 
 
+def _zeros_end(fd: int, start: int, size: int) -> int:
+    """Where the zeros from ``start`` end (``size`` if nothing else follows them yet):
+    holes of a sparse file are skipped at once, written zeros read through."""
+    try:
+        position = max(start, os.lseek(fd, start, os.SEEK_DATA))
+    except OSError:  # no data after start (ENXIO), or no SEEK_DATA here
+        position = start if os.pread(fd, 1, start) else size
+    while position < size:
+        block = os.pread(fd, min(1 << 20, size - position), position)
+        if not block:
+            return size
+        zeros = len(block) - len(block.lstrip(b"\0"))
+        position += zeros
+        if zeros < len(block):
+            return position
+    return size
+
+
 def _head(fd: int, size: int) -> tuple[int, bytes]:
     """How a file begins: the zeros it starts with (looked for up to HOLE_SCAN_BYTES), and
     up to PREFIX_BYTES of what follows them (within ``size``)."""
-    zeros = 0
-    while zeros < min(size, HOLE_SCAN_BYTES):
-        block = os.pread(fd, min(1 << 20, size - zeros), zeros)
-        run = _ZEROS.match(block)
-        if run is None:
-            break
-        zeros += run.end()
-        if run.end() < len(block) or not block:
-            break
+    if os.pread(fd, 1, 0) != b"\0":
+        return 0, os.pread(fd, min(PREFIX_BYTES, size), 0)
+    zeros = _zeros_end(fd, 0, min(size, HOLE_SCAN_BYTES))
     return zeros, os.pread(fd, min(PREFIX_BYTES, max(0, size - zeros)), zeros)
 
 

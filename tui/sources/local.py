@@ -246,11 +246,6 @@ def _is_dir(entry: os.DirEntry[str]) -> bool:
         return False
 
 
-def hidden(path: Path, root: Path) -> bool:
-    """Whether a path below ``root`` is hidden (a dot file or inside a dot directory)."""
-    return any(part.startswith(".") for part in path.relative_to(root).parts)
-
-
 def instance_of(file: Path, root: Path) -> str | None:
     """The instance a file belongs to, from a ``<dir>/<instance>/<file>`` layout."""
     try:
