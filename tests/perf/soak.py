@@ -82,9 +82,9 @@ SCENARIOS: tuple[Scenario, ...] = (
         new_file_every_s=0.7,
     ),
     Scenario("copytruncate window, appending", copytruncate_every_s=0.5, window_records=20),
-    Scenario(
+    Scenario(  # every copy holds the zeros too: rotations are rarer
         "copytruncate window, not appending",
-        copytruncate_every_s=0.5,
+        copytruncate_every_s=1.0,
         window_records=20,
         append=False,
     ),
@@ -252,7 +252,7 @@ def run_scenario(
     rate: float,
     seed: int = 1,
     directory: Path | None = None,
-    drain_s: float = 60.0,
+    drain_s: float = 180.0,
 ) -> Figures:
     """Write for ``seconds`` while ``query --follow`` prints; count ids in and out."""
     owned = directory is None
@@ -286,12 +286,10 @@ def _run(
     malformed: list[dict[str, object]] = []
     errors: list[str] = []
     started = threading.Event()
-    last_output = [time.monotonic()]
 
     def read_out() -> None:
         assert process.stdout is not None
         for line in process.stdout:
-            last_output[0] = time.monotonic()
             row = json.loads(line)
             if row.get("malformed"):
                 malformed.append(row)
@@ -320,8 +318,6 @@ def _run(
         stopped = time.monotonic()
         deadline = stopped + drain_s
         while time.monotonic() < deadline and not expected <= emitted.keys():
-            if time.monotonic() - last_output[0] > 5.0:
-                break  # nothing printed for long: whatever is missing will not come
             time.sleep(0.1)
         caught_up_s = time.monotonic() - stopped
         time.sleep(0.5)  # anything duplicated late comes out too
