@@ -8,12 +8,14 @@ import importlib
 import io
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 
@@ -311,6 +313,25 @@ def test_an_endless_device_stops_at_the_limit_with_one_line() -> None:
     )
 
 
+class _Lines:
+    """The lines a process prints, read in a thread: a test waits for them with a timeout
+    instead of hanging."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.queue: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._pump, args=(stream,), daemon=True).start()
+
+    def _pump(self, stream: IO[str]) -> None:
+        for line in stream:
+            self.queue.put(line)
+
+    def take(self, count: int, timeout: float = 60) -> str:
+        deadline = time.monotonic() + timeout
+        return "".join(
+            self.queue.get(timeout=max(0.01, deadline - time.monotonic())) for _ in range(count)
+        )
+
+
 def test_query_follow_reads_standard_input_as_it_grows_and_ends_with_it() -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "tui", "query", "-", "--follow", "--format", "jsonl",
@@ -321,17 +342,18 @@ def test_query_follow_reads_standard_input_as_it_grows_and_ends_with_it() -> Non
         text=True,
     )  # fmt: skip
     assert process.stdin is not None and process.stdout is not None
+    lines = _Lines(process.stdout)
     try:
         process.stdin.write("".join(_bolt(n) for n in range(5)))
         process.stdin.flush()
-        assert _epochs(process.stdout.readline() + process.stdout.readline()) == [3, 4]
+        assert _epochs(lines.take(2)) == [3, 4]
         process.stdin.write(_bolt(5) + _bolt(6))
         process.stdin.flush()
-        assert _epochs(process.stdout.readline() + process.stdout.readline()) == [5, 6]
+        assert _epochs(lines.take(2)) == [5, 6]
         process.stdin.write(_bolt(7))
         process.stdin.close()
-        assert process.wait(timeout=20) == 0
-        assert _epochs(process.stdout.read()) == [7]
+        assert process.wait(timeout=60) == 0
+        assert _epochs(lines.take(1)) == [7]
         assert process.stderr is not None and process.stderr.read() == (
             "neptune-audit: <stdin> ended\n"
         )
@@ -350,20 +372,20 @@ def test_query_follow_over_more_files_than_descriptors(tmp_path: Path) -> None:
 
     process = subprocess.Popen(
         [sys.executable, "-m", "tui", "query", str(tmp_path), "--follow", "--format", "jsonl",
-         "--interval", "0.05", "--backlog", "0"],
+         "--interval", "0.05", "--backlog", "1"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         preexec_fn=few_descriptors,
     )  # fmt: skip
     assert process.stdout is not None
+    lines = _Lines(process.stdout)
     try:
-        time.sleep(1.5)  # loaded and following
+        assert _epochs(lines.take(1)) == [299]  # the backlog: loaded, and following
         for n in range(300):
             with (tmp_path / f"audit.{n:03}.log").open("a") as handle:
                 handle.write(_bolt(1000 + n))
-        streamed = [process.stdout.readline() for _ in range(300)]
-        assert sorted(_epochs("".join(streamed))) == list(range(1000, 1300))
+        assert sorted(_epochs(lines.take(300))) == list(range(1000, 1300))
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=10) == 130
         assert process.stderr is not None and process.stderr.read() == ""

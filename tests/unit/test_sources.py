@@ -140,7 +140,7 @@ def test_a_file_that_shrinks_while_it_is_loaded_keeps_what_was_read(
 def test_a_fifo_is_read_as_a_stream(tmp_path: Path) -> None:
     fifo = tmp_path / "logs.fifo"
     os.mkfifo(fifo)
-    writer = threading.Thread(target=lambda: fifo.write_bytes(lines(range(300))))
+    writer = threading.Thread(target=lambda: fifo.write_bytes(lines(range(300))), daemon=True)
     writer.start()
     files = expand_paths([str(fifo)])
     assert files[0].stream == Stream(None, False)
