@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -10,6 +10,9 @@ from moto.server import ThreadedMotoServer
 
 from tests.fakes import insights
 from tests.fakes.rds_server import FakeRds
+from tui.cli import main
+from tui.sources.aws.rds_logs import LOCK_FILE, STATE_FILE
+from tui.sources.demo import INSTANCES, iter_lines
 
 REGION = "us-east-1"
 
@@ -20,6 +23,50 @@ def bolt_line(epoch_ms: int, client: str, query: str) -> str:
         f"{epoch_ms}, {client}:4000, 10.0.3.215:8182, Bolt, [unknown], [unknown], [unknown], "
         f"{query}"
     )
+
+
+def make_lines(instance: str, seed: int, size: int) -> bytes:
+    """Realistic audit lines for ``instance``, about ``size`` bytes."""
+    count = size // 400 + 10
+    data = "".join(line + "\n" for line in iter_lines(count, seed=seed, instance=instance)).encode()
+    return data[: data.rfind(b"\n", 0, size) + 1] if len(data) > size else data
+
+
+def cluster(
+    fake: FakeRds, name: str = "demo", size: int = 1 << 20, files: int = 3
+) -> dict[str, bytes]:
+    """A cluster with a writer and two readers, ``files`` audit files each."""
+    fake.add_cluster(name, writer=INSTANCES[0], readers=list(INSTANCES[1:]))
+    contents: dict[str, bytes] = {}
+    for i, instance in enumerate(INSTANCES):
+        for k in range(files):
+            data = make_lines(instance, seed=10 * i + k, size=size)
+            fake.add_instance_file(instance, f"audit/audit.log.{k}", data)
+            contents[f"{instance}/audit_audit.log.{k}"] = data
+    return contents
+
+
+def fetch(
+    capsys: pytest.CaptureFixture[str],
+    fake: FakeRds,
+    directory: Path,
+    *extra: str,
+    target: Sequence[str] = (),
+) -> tuple[int, str, str]:
+    """``fetch`` of ``target`` (default: ``--cluster demo``) into ``directory``."""
+    selection = target or ("--cluster", "demo")
+    code = main(["fetch", *selection, "--dir", str(directory), "--endpoint-url", fake.url, *extra])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def local_files(directory: Path) -> dict[str, bytes]:
+    """Every file below ``directory`` (but the state and the lock) by relative path."""
+    return {
+        str(path.relative_to(directory)): path.read_bytes()
+        for path in directory.rglob("*")
+        if path.is_file() and path.name not in (STATE_FILE, LOCK_FILE)
+    }
 
 
 @pytest.fixture(autouse=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 import threading
 import time
 import uuid
@@ -66,10 +68,11 @@ def test_query_range_returns_exactly_the_events_in_it_merged(
     )  # fmt: skip
     assert code == 0, err
     rows = [json.loads(text) for text in out.splitlines()]
-    assert [row["epoch_us"] // 1000 - BASE for row in rows] == [10, 12, 15, 20, 22, 25, 30, 35]
+    # [since, until): the event at --until itself is not in the range (as with before:).
+    assert [row["epoch_us"] // 1000 - BASE for row in rows] == [10, 12, 15, 20, 22, 25, 30]
     instances = {Path(row["source"]).parent.name for row in rows}
     assert instances == {"db-writer-1", "db-reader-1", "db-reader-2"}
-    assert "8 events from 3 streams" in err
+    assert "7 events from 3 streams" in err
 
 
 def test_cluster_names_the_log_group_and_filters_push_down(
@@ -90,7 +93,7 @@ def test_cluster_names_the_log_group_and_filters_push_down(
     assert 'filter pattern "10.0.9.9"' in err
     assert pushdown(parse_filter("user:alice 10.0.1.1 -x after:1700000000")) == (
         '"10.0.1.1"',
-        1700000000000,
+        1700000000000000,
         None,
     )
 
@@ -186,3 +189,90 @@ def test_errors_are_one_line_with_exit_code_2(
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and message in err and "Traceback" not in err
     assert "testing" not in err  # no secret printed
+
+
+# -- exact ranges (issue 11, item 12) ---------------------------------------------------------
+
+SINCE_US = BASE * 1000 + 500  # half a millisecond after the event at BASE
+UNTIL_US = (BASE + 2) * 1000 + 500  # half a millisecond after the event at BASE + 2
+
+
+def four_events(url: str) -> str:
+    """A group with events at BASE, BASE + 1, + 2 and + 3 ms."""
+    return make_group(url, {"db-writer-1": [(BASE + n, line(n)) for n in range(4)]})
+
+
+@pytest.mark.parametrize(
+    ("since_us", "until_us"),
+    [(SINCE_US, UNTIL_US), ((BASE + 1) * 1000, (BASE + 3) * 1000), (SINCE_US - 1, UNTIL_US)],
+)
+def test_query_bounds_finer_than_a_millisecond_are_exact(
+    moto_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], since_us: int, until_us: int
+) -> None:
+    group = four_events(moto_url)
+    code, out, err = run(
+        capsys, "query", "--cloudwatch", "--log-group", group,
+        "--since", format_time_us(since_us), "--until", format_time_us(until_us),
+        "--format", "jsonl", "--endpoint-url", moto_url, "--dir", str(tmp_path / "cw"),
+    )  # fmt: skip
+    assert code == 0, err
+    assert [json.loads(text)["epoch_us"] // 1000 - BASE for text in out.splitlines()] == [1, 2]
+
+
+def test_live_tail_backfills_keep_to_the_exact_range(moto_url: str, tmp_path: Path) -> None:
+    group = four_events(moto_url)
+    options = AwsOptions(region=REGION, endpoint_url=moto_url)
+    source = CloudWatchSource(options, group, tmp_path, since_us=SINCE_US, until_us=UNTIL_US)
+    stop = threading.Event()
+    thread = threading.Thread(target=source.follow, args=(stop,), kwargs={"retry_delay": 0.05})
+    thread.start()
+    deadline = time.monotonic() + 10
+    while source.reconnects < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    stop.set()
+    thread.join(10)
+    assert source.reconnects >= 2
+    lines = [text for path in tmp_path.rglob("*.log") for text in path.read_text().splitlines()]
+    assert lines == [line(1), line(2)]
+
+
+def test_insights_counts_only_the_exact_range(
+    moto_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    group = four_events(moto_url)
+    code, out, err = run(
+        capsys, "stats", "--cloudwatch", "--log-group", group,
+        "--since", format_time_us(SINCE_US), "--until", format_time_us(UNTIL_US),
+        "--format", "json", "--endpoint-url", moto_url,
+    )  # fmt: skip
+    assert code == 0, err
+    counted = json.loads(out)
+    assert (counted["lines"], counted["records"]) == (2, 2)
+
+
+# -- private files and safe names (items 13 and 10) -------------------------------------------
+
+
+def test_downloads_are_private_and_stream_names_stay_inside(
+    moto_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    group = make_group(
+        moto_url, {"db-writer-1": [(BASE, line(0))], "../../escaped": [(BASE + 1, line(1))]}
+    )
+    target = tmp_path / "a" / "cw"
+    old_umask = os.umask(0o022)
+    try:
+        code, _, err = run(
+            capsys, "query", "--cloudwatch", "--log-group", group, "--since", str(BASE - 1),
+            "--endpoint-url", moto_url, "--dir", str(target),
+        )  # fmt: skip
+    finally:
+        os.umask(old_umask)
+    assert code == 0, err
+    below = list((tmp_path / "a").rglob("*"))
+    assert {stat.S_IMODE(p.stat().st_mode) for p in below if p.is_file()} == {0o600}
+    directories = [tmp_path / "a", *(p for p in below if p.is_dir())]
+    assert {stat.S_IMODE(p.stat().st_mode) for p in directories} == {0o700}
+    files = sorted(str(p.relative_to(target)) for p in below if p.is_file())
+    assert files == ["%2E./%2E._.._escaped.log", "db-writer-1/db-writer-1.log"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a"]

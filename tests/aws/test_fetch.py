@@ -4,61 +4,17 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
+from tests.aws.conftest import cluster, fetch, local_files, make_lines
 from tests.fakes.rds_server import FakeRds
-from tui.cli import main
 from tui.sources.aws.rds_logs import STATE_FILE, Fetcher
 from tui.sources.aws.session import AwsError, AwsOptions
-from tui.sources.demo import INSTANCES, iter_lines
+from tui.sources.demo import INSTANCES
 
 FILE_BYTES = 20 << 20
-
-
-def make_lines(instance: str, seed: int, size: int) -> bytes:
-    """Realistic audit lines for ``instance``, about ``size`` bytes."""
-    count = size // 400 + 10
-    data = "".join(line + "\n" for line in iter_lines(count, seed=seed, instance=instance)).encode()
-    return data[: data.rfind(b"\n", 0, size) + 1] if len(data) > size else data
-
-
-def cluster(
-    fake: FakeRds, name: str = "demo", size: int = 1 << 20, files: int = 3
-) -> dict[str, bytes]:
-    """A cluster with a writer and two readers, ``files`` audit files each."""
-    fake.add_cluster(name, writer=INSTANCES[0], readers=list(INSTANCES[1:]))
-    contents: dict[str, bytes] = {}
-    for i, instance in enumerate(INSTANCES):
-        for k in range(files):
-            data = make_lines(instance, seed=10 * i + k, size=size)
-            fake.add_instance_file(instance, f"audit/audit.log.{k}", data)
-            contents[f"{instance}/audit_audit.log.{k}"] = data
-    return contents
-
-
-def fetch(
-    capsys: pytest.CaptureFixture[str],
-    fake: FakeRds,
-    directory: Path,
-    *extra: str,
-    target: Sequence[str] = (),
-) -> tuple[int, str, str]:
-    """``fetch`` of ``target`` (default: ``--cluster demo``) into ``directory``."""
-    selection = target or ("--cluster", "demo")
-    code = main(["fetch", *selection, "--dir", str(directory), "--endpoint-url", fake.url, *extra])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def local_files(directory: Path) -> dict[str, bytes]:
-    return {
-        str(path.relative_to(directory)): path.read_bytes()
-        for path in directory.rglob("*")
-        if path.is_file() and path.name != STATE_FILE
-    }
 
 
 def test_three_instances_of_three_twenty_megabyte_files_arrive_byte_identical(

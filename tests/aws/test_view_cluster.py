@@ -43,9 +43,9 @@ async def test_records_appended_on_the_server_appear_within_two_polls(
         assert app.index.records == 10 and "polling demo" in label
         rds.append("db-2", "audit/audit.log.0", "".join(line(n) for n in range(10, 15)).encode())
         written = time.monotonic()
-        while len(app.table.ids) < 15:
+        while len(app.view.ids) < 15:
             assert time.monotonic() - written < 2 * POLL_S, "not shown within two polls"
             await asyncio.sleep(0.05)
-        newest = app.index.entry(int(app.table.ids[-1]))
+        newest = app.index.entry(int(app.view.ids[-1]))
         assert isinstance(newest, Record) and "remote-14" in newest.raw
         assert "polling demo every 1 s" in str(app.query_one("#status").content)  # type: ignore[attr-defined]

@@ -417,3 +417,54 @@ def test_the_viewer_reads_logs_from_standard_input_and_keys_from_the_terminal(
         assert terminal.wait_exit(10) == 0
     finally:
         terminal.close()
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The process's peak resident memory (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+@pytest.mark.e2e
+def test_a_five_megabyte_query_opens_and_q_quits_at_once(tmp_path: Path) -> None:
+    """A 5 MB Gremlin script among ordinary records: moving onto it shows the start of its
+    detail, the viewer stays under 300 MB, and q quits within 2 s."""
+    log = tmp_path / "logs" / "audit.log"
+    log.parent.mkdir()
+    base = 1795500000000
+    lines = [
+        f"{base + n}, 10.4.4.{n % 200}:40000, 10.0.3.215:8182, Bolt, [unknown], [unknown], "
+        f"[unknown], MATCH (n) RETURN 'ordinary-{n}'\n"
+        for n in range(300)
+    ]
+    script = "g.V()" + ".out()" * 830_000
+    lines.append(
+        f"{base + 1000}, 10.4.5.5:40001, 10.0.3.215:8182, Websocket, [unknown], [unknown], "
+        f"[unknown], \"RequestMessage{{, requestId=big, op='eval', processor='', "
+        f'args={{gremlin={script}, aliases={{g=g}}}}}}"\n'
+    )
+    log.write_text("".join(lines))
+    assert log.stat().st_size > 5_000_000
+    terminal = Terminal([str(command()), "view", str(log.parent)], terminal_env(tmp_path), 60, COLS)
+    try:
+        terminal.wait_for(
+            lambda d: "301 records" in d[0] and header_shown(d), 15, "the records to be shown"
+        )
+        terminal.write(b"G")  # the big one is the newest
+        terminal.wait_for(
+            lambda d: (
+                any("Query · gremlin" in line for line in d)
+                and any("g.V().out().out()" in line for line in d[border_row(d) :])
+            ),
+            10,
+            "the start of the big query in the detail",
+        )
+        assert peak_rss_mb(terminal.process.pid) < 300
+        started = time.monotonic()
+        terminal.write(b"q")
+        assert terminal.wait_exit(5) == 0
+        assert time.monotonic() - started < 2.0
+    finally:
+        terminal.close()

@@ -2,18 +2,22 @@
 
 moto's own query engine knows ``fields``, ``sort`` and ``limit`` only. Tests patch
 ``moto.logs.models.execute_query`` with ``execute_query`` here, which evaluates ``parse``
-(regexes with named groups), ``filter`` (``ispresent(f)``, ``f != "v"``, joined by ``and``),
+(regexes with named groups), ``filter`` (``ispresent(f)``, ``f != "v"``, ``toMillis(@timestamp)``
+compared with ``>=``/``<=``/``<``/``>`` to a number, joined by ``and``),
 ``stats count(*)/min(f)/max(f) ... by f, ...``, ``sort f desc|asc`` and ``limit n`` over
 the events in the time range, so the counts are checked against what was put.
 """
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Iterator
 from typing import Any
 
 _AGGREGATE = re.compile(r"(count|min|max)\(([^)]*)\)\s+as\s+(\w+)")
+_COMPARE = re.compile(r"toMillis\(@timestamp\)\s*(>=|<=|<|>)\s*(-?[0-9]+)")
+_OPERATORS = {">=": operator.ge, "<=": operator.le, "<": operator.lt, ">": operator.gt}
 
 
 def _commands(query: str) -> Iterator[str]:
@@ -62,6 +66,12 @@ def _filter(command: str, rows: list[dict[str, str]]) -> list[dict[str, str]]:
             present = re.fullmatch(r"ispresent\((\w+)\)", condition)
             if present:
                 if present.group(1) not in row:
+                    return False
+                continue
+            compared = _COMPARE.fullmatch(condition)
+            if compared:
+                symbol, bound = compared.groups()
+                if not _OPERATORS[symbol](int(row["@timestamp"]), int(bound)):
                     return False
                 continue
             differs = re.fullmatch(r'(\w+)\s*!=\s*"(.*)"', condition)

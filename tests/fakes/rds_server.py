@@ -24,6 +24,7 @@ import http
 import re
 import socket
 import struct
+import sys
 import threading
 import time
 import uuid
@@ -33,7 +34,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import cast
+from typing import Any, cast
 from urllib.parse import parse_qsl, urlsplit
 from xml.sax.saxutils import escape
 
@@ -153,6 +154,24 @@ class _Portion:
     pending: bool
 
 
+def envelope(action: str, result: bytes, request_id: str = "") -> bytes:
+    """A whole answer to ``action`` around the XML of its result (e.g. for ``scripted``)."""
+    opening = f'<{action}Response xmlns="{NAMESPACE}">\n  <{action}Result>\n'
+    closing = (
+        f"  </{action}Result>\n  <ResponseMetadata>\n"
+        f"    <RequestId>{request_id or uuid.uuid4()}</RequestId>\n"
+        f"  </ResponseMetadata>\n</{action}Response>\n"
+    )
+    return b"".join((opening.encode(), result, closing.encode()))
+
+
+def portion_xml(data: bytes, marker: str, pending: bool) -> bytes:
+    """The result of a DownloadDBLogFilePortion answer (for ``scripted``)."""
+    escaped, _ = _xml_data(data)
+    head = f"    {_element('AdditionalDataPending', pending)}\n    {_element('Marker', marker)}\n"
+    return b"".join((head.encode(), b"    <LogFileData>", escaped, b"</LogFileData>\n"))
+
+
 def _find_newlines(data: bytes | bytearray) -> list[int]:
     found: list[int] = []
     find = data.find
@@ -257,7 +276,9 @@ class FakeRds:
     ``url``, ``bytes_sent`` (UTF-8 bytes of LogFileData returned), ``calls`` (requests per
     Action, failed ones included), ``requests`` (Action and parameters of every request),
     ``deny`` (Actions answered with AccessDenied), ``overlap_lines``, ``max_portion_bytes``,
-    ``truncation_notice`` and ``omit_empty_data`` (leave ``LogFileData`` out of empty portions).
+    ``truncation_notice``, ``omit_empty_data`` (leave ``LogFileData`` out of empty portions) and
+    ``scripted`` (Action -> a function of the parameters giving the whole 200 body to send, or
+    None to answer normally: for servers that misbehave in ways the model cannot).
     """
 
     def __init__(self, region: str = "us-east-1") -> None:
@@ -271,6 +292,7 @@ class FakeRds:
         self.max_portion_bytes = 1_048_576
         self.truncation_notice = TRUNCATION_NOTICE
         self.omit_empty_data = False
+        self.scripted: dict[str, Callable[[dict[str, str]], bytes | None]] = {}
         self._lock = threading.RLock()
         self._clusters: dict[str, _Cluster] = {}
         self._instances: dict[str, _Instance] = {}
@@ -433,6 +455,10 @@ class FakeRds:
                 raise self._fault_error(kind, action, params)
             if action in self.deny:
                 raise self._fault_error("access_denied", action, params)
+            script = self.scripted.get(action)
+            body = script(params) if script is not None else None
+            if body is not None:
+                return Answer(request_id, 200, body, kind)
             handler = self._actions.get(action)
             if handler is None:
                 raise ApiError(
@@ -447,12 +473,7 @@ class FakeRds:
         if kind is None:  # a partial answer never reaches the client
             with self._lock:
                 self.bytes_sent += sent
-        opening = f'<{action}Response xmlns="{NAMESPACE}">\n  <{action}Result>\n'
-        closing = (
-            f"  </{action}Result>\n  <ResponseMetadata>\n    <RequestId>{request_id}</RequestId>\n"
-            f"  </ResponseMetadata>\n</{action}Response>\n"
-        )
-        return Answer(request_id, 200, b"".join((opening.encode(), result, closing.encode())), kind)
+        return Answer(request_id, 200, envelope(action, result, request_id), kind)
 
     def _error_body(self, error: ApiError, request_id: str) -> str:
         return (
@@ -733,6 +754,13 @@ class _Server(ThreadingHTTPServer):
     ) -> None:
         self.fake = fake
         super().__init__(address, handler)
+
+    def handle_error(
+        self, request: socket.socket | tuple[bytes, socket.socket], client_address: Any
+    ) -> None:
+        """A client that went away in the middle of an answer is no error of the server's."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
     def get_request(self) -> tuple[socket.socket, tuple[str, int]]:
         connection, address = super().get_request()

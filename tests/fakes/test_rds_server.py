@@ -16,6 +16,7 @@ from botocore.parsers import ResponseParserError
 from mypy_boto3_rds import RDSClient
 
 from tests.fakes import TRUNCATION_NOTICE, FakeRds
+from tests.fakes.rds_server import envelope, portion_xml
 
 ClientFactory = Callable[..., RDSClient]
 
@@ -343,6 +344,20 @@ def test_omitted_empty_data(rds: FakeRds, client: RDSClient) -> None:
         DBInstanceIdentifier="db-1", LogFileName="f.log", Marker="0"
     )
     assert "LogFileData" not in answer and answer["AdditionalDataPending"] is False
+
+
+def test_scripted_answers_replace_the_model_until_they_give_none(
+    rds: FakeRds, client: RDSClient
+) -> None:
+    rds.add_instance_file("db-1", "f.log", b"a\nb\n")
+    answers = [envelope("DownloadDBLogFilePortion", portion_xml(b"x\ry\n", "7:3", True)), None]
+    rds.scripted["DownloadDBLogFilePortion"] = lambda params: answers.pop(0)
+    assert portion(client) == ("x\ry\n", "7:3", True)
+    assert portion(client) == ("a\nb\n", "1:4", False)  # None: the model answers
+    rds.scripted["DescribeDBLogFiles"] = lambda params: envelope("Other", b"")
+    assert rds.calls["DownloadDBLogFilePortion"] == 2
+    with pytest.raises(KeyError):  # what botocore does with a well-formed wrong answer
+        client.describe_db_log_files(DBInstanceIdentifier="db-1")
 
 
 def test_unknown_file_and_instance(rds: FakeRds, client: RDSClient) -> None:

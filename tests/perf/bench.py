@@ -136,6 +136,73 @@ def measure_core(directory: Path) -> dict[str, Any]:
     return figures
 
 
+def measure_insight(directory: Path, stride: int = 8) -> dict[str, Any]:
+    """Fingerprints and operation classes per record, on every ``stride``-th line: cold (each
+    distinct query lexed), warm (cache hits on a fresh copy of the text, as a re-read record
+    gives), and the parse and query decoding around them."""
+    from collections import Counter, defaultdict
+
+    from tui.insight import cache_clear, fingerprint, operation_of, shape_of
+    from tui.model.parser import parse_entry, text_field
+    from tui.model.record import Record
+
+    lines: list[str] = []
+    for path in sorted(directory.rglob("audit.log*")):
+        with open(path, encoding="utf-8") as handle:
+            lines += [line.rstrip("\n") for k, line in enumerate(handle) if k % stride == 0]
+    started = time.perf_counter()
+    records = [entry for entry in map(parse_entry, lines) if isinstance(entry, Record)]
+    parse_s = time.perf_counter() - started
+    started = time.perf_counter()
+    for line in lines:
+        text_field(line, "query")
+    query_text_s = time.perf_counter() - started
+
+    # (path, lang, query text, bytecode) per record; the text a fresh copy, as re-reads give.
+    pieces: list[tuple[str | None, str | None, str | None, bool]] = []
+    for record in records:
+        query = record.query
+        copy = (query.text + " ")[:-1] if query else None
+        code = query is not None and query.form == "bytecode"
+        pieces.append((record.path, record.lang, copy, code))
+    distinct = {(text, lang, code) for _, lang, text, code in pieces if text is not None}
+    cold_by_lang: dict[str, float] = defaultdict(float)
+    count_by_lang: Counter[str] = Counter()
+    shapes = set()
+    for text, lang, code in distinct:
+        begun = time.perf_counter()
+        shapes.add(shape_of(text, lang, bytecode=code).id)
+        cold_by_lang[str(lang)] += time.perf_counter() - begun
+        count_by_lang[str(lang)] += 1
+    cache_clear()
+    for text, lang, code in distinct:
+        fingerprint(text, lang, bytecode=code)
+    with_query = [(text, lang, code) for _, lang, text, code in pieces if text is not None]
+    started = time.perf_counter()
+    for text, lang, code in with_query:
+        fingerprint(text, lang, bytecode=code)
+    warm_s = time.perf_counter() - started
+    started = time.perf_counter()
+    operations = Counter(
+        operation_of(path, lang, text, bytecode=code) for path, lang, text, code in pieces
+    )
+    operation_s = time.perf_counter() - started
+    return {
+        "insight_sample_records": len(records),
+        "insight_parse_entry_us": parse_s / len(records) * 1e6,
+        "insight_query_text_us": query_text_s / len(lines) * 1e6,
+        "fingerprint_cold_us": sum(cold_by_lang.values()) / len(distinct) * 1e6,
+        "fingerprint_cold_us_by_lang": {
+            lang: round(cold_by_lang[lang] / count_by_lang[lang] * 1e6, 1) for lang in count_by_lang
+        },
+        "fingerprint_warm_us": warm_s / len(with_query) * 1e6,
+        "operation_warm_us": operation_s / len(records) * 1e6,
+        "insight_distinct_queries": len(distinct),
+        "insight_distinct_shapes": len(shapes),
+        "insight_operations": dict(operations),
+    }
+
+
 def measure_stats_command(directory: Path) -> dict[str, Any]:
     """``neptune-audit stats DIR``, end to end, as a user runs it."""
     command = [sys.executable, "-m", "tui", "stats", str(directory), "--format", "json"]
@@ -174,7 +241,7 @@ def measure_viewer(directory: Path) -> dict[str, Any]:
         started = time.perf_counter()
         app = NeptuneAuditApp([str(directory)], keymap={})
         async with app.run_test(size=(160, 48)) as pilot:
-            while not len(app.table.ids) and time.perf_counter() - started < 60:
+            while not len(app.view.ids) and time.perf_counter() - started < 60:
                 await asyncio.sleep(0.005)
             painted: asyncio.Future[float] = asyncio.get_running_loop().create_future()
             app.call_after_refresh(lambda: painted.set_result(time.perf_counter() - started))
@@ -184,7 +251,7 @@ def measure_viewer(directory: Path) -> dict[str, Any]:
                 await asyncio.sleep(0.02)
             figures["viewer_loaded_s"] = time.perf_counter() - started
             await pilot.pause()
-            app.table.move_to(len(app.table.ids) // 2, user=True)
+            app.table.move_to(len(app.view.ids) // 2, user=True)
             await pilot.pause()
 
             async def redraw_after(action: Callable[[], None], count: int) -> float:
@@ -201,14 +268,14 @@ def measure_viewer(directory: Path) -> dict[str, Any]:
             figures["viewer_page_scroll_s"] = await redraw_after(
                 lambda: app.table.action_page(1), 20
             )
-            before = app.table.ids
+            before = app.view.ids
             begin = time.perf_counter()
-            app.set_filter("client:10.0.1.221")
-            while app.table.ids is before and time.perf_counter() - begin < 60:
+            app.set_filter(app.view.filter.with_text("client:10.0.1.221"))
+            while app.view.ids is before and time.perf_counter() - begin < 60:
                 await asyncio.sleep(0.002)
             await pilot.pause()
             figures["viewer_field_filter_s"] = time.perf_counter() - begin
-            figures["viewer_field_filter_rows"] = len(app.table.ids)
+            figures["viewer_field_filter_rows"] = len(app.view.ids)
         app.index.close()
 
     asyncio.run(run())
@@ -272,7 +339,7 @@ def measure_follow(directory: Path) -> dict[str, Any]:
             next_key = wall_start + 0.5
             while writer.poll() is None:
                 await asyncio.sleep(0.1)
-                ids = app.table.ids
+                ids = app.view.ids
                 if len(ids) and time.monotonic() - wall_start > 2:
                     newest = int(app.index.column("epoch_us")[ids[-1]])
                     lags.append(time.time() - newest / 1e6)
@@ -377,6 +444,7 @@ GROUPS: dict[str, Callable[[Path], dict[str, Any]]] = {
     "viewer": measure_viewer,
     "follow": measure_follow,
     "fetch": measure_fetch,
+    "insight": measure_insight,
 }
 
 

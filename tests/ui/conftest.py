@@ -53,7 +53,7 @@ async def wait_ready(app: NeptuneAuditApp, timeout: float = 20.0) -> None:
     """Wait until everything is indexed and the view shows it."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while not app.ready.is_set():
+    while not (app.ready.is_set() and app.detail_settled):
         if loop.time() > deadline:
             raise AssertionError("the app did not finish loading")
         await asyncio.sleep(0.02)
@@ -63,15 +63,18 @@ async def wait_ready(app: NeptuneAuditApp, timeout: float = 20.0) -> None:
 def rows_where(app: NeptuneAuditApp, predicate: Callable[[Entry], bool]) -> list[int]:
     """The table rows whose entries satisfy ``predicate``, top to bottom."""
     return [
-        row for row, entry in enumerate(app.table.ids.tolist()) if predicate(app.index.entry(entry))
+        row for row, entry in enumerate(app.view.ids.tolist()) if predicate(app.index.entry(entry))
     ]
 
 
 async def settle(app: NeptuneAuditApp, timeout: float = 10.0) -> None:
-    """Wait until no view, preview or search worker is running."""
+    """Wait until no view, preview or search worker is running and the detail pane shows
+    the cursor's entry."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     await asyncio.sleep(0.05)
-    while any(w.is_running for w in app.workers) and loop.time() < deadline:
+    while loop.time() < deadline and (
+        any(w.is_running for w in app.workers if w.group != "follow") or not app.detail_settled
+    ):
         await asyncio.sleep(0.02)
     await asyncio.sleep(0.05)

@@ -92,6 +92,43 @@ async def _search(pilot: Pilot[None], app: NeptuneAuditApp) -> None:
     await pilot.pause()
 
 
+async def _settled_screen(pilot: Pilot[None], app: NeptuneAuditApp) -> None:
+    """Wait until the workers are done (the overview counts, the timeline line draws)."""
+    await settle(app)
+    for field in app.screen.query(Input):
+        field.cursor_blink = False
+    await pilot.pause()
+
+
+async def _overview(pilot: Pilot[None], app: NeptuneAuditApp) -> None:
+    await _ready(pilot, app)
+    await pilot.press("i")
+    for _ in range(500):
+        stats = getattr(app.screen, "stats", None)
+        if stats is not None and stats.by_op:
+            break
+        await settle(app)
+    await pilot.press("left", "left", "left")
+    await _settled_screen(pilot, app)
+
+
+async def _marks(pilot: Pilot[None], app: NeptuneAuditApp) -> None:
+    await _ready(pilot, app)
+    for row in (1, 4, 5, 9):
+        app.table.move_to(row)
+        await pilot.press("m")
+    await pilot.press("apostrophe")
+    await _settled_screen(pilot, app)
+
+
+async def _export(pilot: Pilot[None], app: NeptuneAuditApp) -> None:
+    await _ready(pilot, app)
+    app.table.move_to(3)
+    await pilot.press("m", "w")
+    app.screen.query_one(Input).value = "failed-logins.csv"
+    await _settled_screen(pilot, app)
+
+
 def _lang(lang: str, conn_type: str | None = None) -> Callable[[object], bool]:
     def predicate(entry: object) -> bool:
         return (
@@ -128,4 +165,12 @@ SCENES: tuple[Scene, ...] = (
     Scene("filter-preview", (100, 28), _filter_preview, "The match count previewed as you type"),
     Scene("search", (120, 34), _search, "Search matches highlighted; n / N move between them"),
     Scene("help", (100, 40), _help, "Every key binding"),
+    Scene(
+        "overview",
+        (150, 46),
+        _overview,
+        "The overview (i): timeline, users, clients, instances, operations, query shapes",
+    ),
+    Scene("marks", (120, 30), _marks, "Marked records (m), ' and \" jump between them"),
+    Scene("export", (100, 28), _export, "Writing the view (w): the format follows the suffix"),
 )

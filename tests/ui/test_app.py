@@ -7,11 +7,13 @@ from pathlib import Path
 
 import numpy as np
 from rich.console import Console
+from textual.command import DiscoveryHit
 from textual.widgets import Static
 
 from tests.ui.conftest import make_app, rows_where, settle, wait_ready
 from tui.model.record import Record
 from tui.ui.app import NeptuneAuditApp
+from tui.ui.commands import ViewerCommands
 from tui.ui.detail import DetailPane
 from tui.ui.filter_bar import FilterBar
 from tui.ui.screens import HelpScreen
@@ -36,20 +38,20 @@ async def test_loads_merged_and_navigates(ui_logs: Path, state_home: Path) -> No
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_ready(app)
         table = app.table
-        assert len(table.ids) == app.index.size == 600 + 2 + 2
-        times = app.index.column("epoch_us")[table.ids]
+        assert len(app.view.ids) == app.index.size == 600 + 2 + 2
+        times = app.index.column("epoch_us")[app.view.ids]
         assert bool(np.all(times[1:] >= times[:-1]))
         assert table.cursor_row == 0
         await pilot.press("j", "j", "down", "k")
         assert table.cursor_row == 2
         await pilot.press("G")
-        assert table.cursor_row == len(table.ids) - 1
+        assert table.cursor_row == len(app.view.ids) - 1
         await pilot.press("g")
         assert table.cursor_row == 0
         await pilot.press("pagedown")
         assert table.cursor_row == table.page_height
         await pilot.press("end")
-        assert table.cursor_row == len(table.ids) - 1
+        assert table.cursor_row == len(app.view.ids) - 1
         await pilot.press("home", "right", "right")
         assert table.query_offset == 16
         await pilot.press("left")
@@ -75,10 +77,10 @@ async def test_filter_apply_preview_cancel_error_and_history(
         await pilot.press("enter")
         await settle(app)
         assert not bar.display and app.filter_text == "lang:sparql"
-        assert len(app.table.ids) == sparql
+        assert len(app.view.ids) == sparql
         assert all(
             isinstance(e, Record) and e.lang == "sparql"
-            for e in (app.index.entry(i) for i in app.table.ids.tolist())
+            for e in (app.index.entry(i) for i in app.view.ids.tolist())
         )
         # An error shows its column and does not apply.
         await pilot.press("f")
@@ -106,24 +108,24 @@ async def test_quick_filters_probes_and_clear(ui_logs: Path, state_home: Path) -
         await pilot.press("equals_sign", "c")
         await settle(app)
         assert app.filter_text == f"client={first.client.key}"
-        shown = [app.index.entry(e) for e in app.table.ids.tolist()]
+        shown = [app.index.entry(e) for e in app.view.ids.tolist()]
         assert shown and all(
             isinstance(e, Record) and e.client and e.client.key == first.client.key for e in shown
         )
         await pilot.press("minus", "t")
         await settle(app)
         assert app.filter_text.endswith(f"-type={first.conn_type}")
-        assert all(app.index.entry(e).conn_type != first.conn_type for e in app.table.ids.tolist())  # type: ignore[union-attr]
+        assert all(app.index.entry(e).conn_type != first.conn_type for e in app.view.ids.tolist())  # type: ignore[union-attr]
         await pilot.press("X")
         await settle(app)
-        assert app.filter_text == "" and len(app.table.ids) == app.index.size
+        assert app.filter_text == "" and len(app.view.ids) == app.index.size
         await pilot.press("p")
         await settle(app)
         assert app.hide_probes
-        entries = [app.index.entry(e) for e in app.table.ids.tolist()]
+        entries = [app.index.entry(e) for e in app.view.ids.tolist()]
         paths = {e.path for e in entries if isinstance(e, Record)}
         assert "/status" not in paths
-        assert len(app.table.ids) < app.index.size
+        assert len(app.view.ids) < app.index.size
 
 
 async def test_search_highlights_and_moves(ui_logs: Path, state_home: Path) -> None:
@@ -135,7 +137,7 @@ async def test_search_highlights_and_moves(ui_logs: Path, state_home: Path) -> N
         expected = rows_where(
             app, lambda e: isinstance(e, Record) and "ELB-HealthChecker" in (e.user_agent or "")
         )
-        assert expected and list(app._search_rows) == expected
+        assert expected and list(app.view.search.rows) == expected
         assert app.table.cursor_row == expected[0]
         await pilot.press("n")
         assert app.table.cursor_row == expected[1]
@@ -150,7 +152,7 @@ async def test_goto_time(ui_logs: Path, state_home: Path) -> None:
     app = make_app(ui_logs)
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_ready(app)
-        times = app.index.column("epoch_us")[app.table.ids]
+        times = app.index.column("epoch_us")[app.view.ids]
         await pilot.press("at", *"2026-11-24T11:30:00Z", "enter")
         await pilot.pause(0.1)
         target = 1795519800_000_000
@@ -177,7 +179,7 @@ async def test_detail_of_each_language_probe_and_malformed(ui_logs: Path, state_
         for name, predicate in cases.items():
             row = rows_where(app, predicate)[0]
             app.table.move_to(row, user=True)
-            await pilot.pause(0.05)
+            await settle(app)
             text = detail_text(app)
             entry = app.index.entry(app.table.cursor_entry or 0)
             if name == "malformed":
@@ -200,6 +202,7 @@ async def test_detail_of_each_language_probe_and_malformed(ui_logs: Path, state_
                     assert entry.principal.account in text  # type: ignore[operator]
         app.table.move_to(rows_where(app, lambda e: isinstance(e, Record))[0], user=True)
         await pilot.press("r")
+        await settle(app)
         assert "Raw line" in detail_text(app)
 
 
@@ -207,20 +210,20 @@ async def test_log_text_is_inert(ui_logs: Path, state_home: Path) -> None:
     app = make_app(ui_logs, filter_text="client:10.9.9.")
     async with app.run_test(size=(200, 40)) as pilot:
         await wait_ready(app)
-        assert len(app.table.ids) == 2
+        assert len(app.view.ids) == 2
         screen = table_text(app)
         assert "[bold red]boom[/] [@click=a" in screen and "[b]x[/b]" in screen
-        query = app.formatter.row(int(app.table.ids[0])).cells["query"]
+        query = app.formatter.row(int(app.view.ids[0])).cells["query"]
         assert "[@click=app.quit]quit[/]" in query
-        assert "\\x1b[31mred\\x1b[0m\\x07" in query and "\\u202eevil" in query
+        assert "‹ESC›[31mred‹ESC›[0m‹BEL›" in query and "‹U+202E›evil" in query
         for text in (screen, query):
             assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
         text = detail_text(app)
-        assert "[bold red]boom[/]" in text and "\\x1b[31m" in text
+        assert "[bold red]boom[/]" in text and "‹ESC›[31m" in text
         await pilot.press("j")
-        await pilot.pause(0.05)
+        await settle(app)
         text = detail_text(app)
-        assert "[blink]agent[/blink]\\x1b]0;title\\x07" in text
+        assert "[blink]agent[/blink]‹ESC›]0;title‹BEL›" in text
         assert "\x1b" not in text
         await pilot.press("enter", "y")  # a click action in the data must not fire
         assert app.is_running
@@ -232,13 +235,20 @@ async def test_help_palette_columns_time_and_layout(ui_logs: Path, state_home: P
         await wait_ready(app)
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
-        described = {d for group in app.help_groups() for _, d in group.bindings}
+        described = {d for group in app.help_groups() for _, d, _ in group.bindings}
         assert {"Filter", "Search", "Go to time", "Probes", "Copy"} <= described
         await pilot.press("escape")
-        commands = {c.title for c in app.get_system_commands(app.screen)}
-        assert (
-            "filter: hide or show health probes" in commands and "view: toggle detail" in commands
-        )
+        titles = {
+            str(hit.display)
+            async for hit in ViewerCommands(app.screen).discover()
+            if isinstance(hit, DiscoveryHit)
+        }
+        assert {"filter: hide or show health probes", "view: toggle detail"} <= titles
+        # A palette command runs its action.
+        await pilot.press("ctrl+p", *"hide or show health", "enter")
+        await settle(app)
+        assert app.hide_probes
+        await pilot.press("X")
         await pilot.press("t")
         assert app.formatter.local_time
         await pilot.press("t", "c", "space", "escape")
@@ -267,5 +277,5 @@ async def test_filter_from_the_command_line_and_usable_while_loading(
         await wait_ready(app)
         assert app.filter_text == "auth:failed"
         failed = int(np.count_nonzero(app.index.column("auth") == 0))
-        assert len(app.table.ids) == failed > 0
+        assert len(app.view.ids) == failed > 0
         await pilot.press("q")

@@ -43,37 +43,37 @@ async def test_follow_appends_badge_and_resume(tmp_path: Path) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_ready(app)
         table = app.table
-        await wait_for(lambda: table.cursor_row == len(table.ids) - 1)
+        await wait_for(lambda: table.cursor_row == len(app.view.ids) - 1)
 
         # A writer thread appends while the app runs: the view follows the newest record.
         writer = threading.Thread(target=write_lines, args=(log, range(100, 150)))
         writer.start()
         writer.join()
         await wait_for(lambda: app.index.records == 150)
-        await wait_for(lambda: len(table.ids) == 150 and table.cursor_row == 149)
+        await wait_for(lambda: len(app.view.ids) == 150 and table.cursor_row == 149)
         newest = app.index.entry(table.cursor_entry or 0)
         assert isinstance(newest, Record) and newest.epoch_us == (BASE + 149) * 1000
-        assert app.new_rows == 0
+        assert app.view.new_below == 0
 
         # Scrolled away, the position holds and the badge counts what arrives.
         await pilot.press("k", "k", "k")
         held = table.cursor_entry
         write_lines(log, range(150, 170))
-        await wait_for(lambda: len(table.ids) == 170)
+        await wait_for(lambda: len(app.view.ids) == 170)
         await pilot.pause()
-        assert table.cursor_entry == held and app.new_rows == 20
+        assert table.cursor_entry == held and app.view.new_below == 20
         assert "20 new" in str(app.query_one("#status").content)  # type: ignore[attr-defined]
 
         # A late record goes to its place in time, not to the end.
         write_lines(log, range(-5, -4))
-        await wait_for(lambda: len(table.ids) == 171)
-        assert app.index.entry(int(table.ids[0])).epoch_us == (BASE - 5) * 1000  # type: ignore[union-attr]
+        await wait_for(lambda: len(app.view.ids) == 171)
+        assert app.index.entry(int(app.view.ids[0])).epoch_us == (BASE - 5) * 1000  # type: ignore[union-attr]
 
         # G jumps to the newest record and resumes following.
         await pilot.press("G")
-        assert table.cursor_row == len(table.ids) - 1 and app.new_rows == 0
+        assert table.cursor_row == len(app.view.ids) - 1 and app.view.new_below == 0
         write_lines(log, range(170, 175))
-        await wait_for(lambda: len(table.ids) == 176 and table.cursor_row == 175)
+        await wait_for(lambda: len(app.view.ids) == 176 and table.cursor_row == 175)
 
 
 async def test_follow_toggle_new_file_and_filter(tmp_path: Path) -> None:
@@ -88,16 +88,16 @@ async def test_follow_toggle_new_file_and_filter(tmp_path: Path) -> None:
     )
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_ready(app)
-        assert not app.following
+        assert not app.view.following
         await pilot.press("F")
-        assert app.following
+        assert app.view.following
         (tmp_path / "db-2").mkdir()
         write_lines(tmp_path / "db-2" / "audit.log", range(195, 205))  # 5 match the filter
         await wait_for(lambda: app.index.records == 20)
-        await wait_for(lambda: len(app.table.ids) == 15)
+        await wait_for(lambda: len(app.view.ids) == 15)
         assert "db-2" in {s.instance for s in app.index.sources}
         await pilot.press("F")
-        assert not app.following
+        assert not app.view.following
         write_lines(tmp_path / "db-2" / "audit.log", range(205, 210))
         await asyncio.sleep(0.3)
         assert app.index.records == 20

@@ -83,7 +83,7 @@ def test_stats_json_equals_generator(sample: Loaded, capsys: pytest.CaptureFixtu
     assert code == 0
     assert list(stats) == [
         "lines", "records", "malformed", "first", "last", "by_type", "by_lang", "by_auth",
-        "top_clients", "top_users", "top_paths",
+        "top_clients", "top_users", "top_paths", "top_instances", "failed_by_user", "timeline",
     ]  # fmt: skip
     assert (stats["lines"], stats["records"], stats["malformed"]) == (
         truth.lines,
@@ -93,6 +93,10 @@ def test_stats_json_equals_generator(sample: Loaded, capsys: pytest.CaptureFixtu
     assert stats["by_type"] == dict(truth.by_type)
     assert stats["by_auth"]["failed"] == truth.by_auth["failed"]
     assert stats["top_paths"][0] == list(truth.by_path.most_common(1)[0])
+    assert sum(count for _, count in stats["top_instances"]) == truth.records
+    assert sum(stats["timeline"]["records"]) == truth.records
+    failed = sum(stats["timeline"]["failed_auth"])
+    assert failed == truth.by_auth["failed"] == sum(n for _, n in stats["failed_by_user"])
 
 
 def test_filtered_stats(sample: Loaded, capsys: pytest.CaptureFixture[str]) -> None:

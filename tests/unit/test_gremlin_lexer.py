@@ -1,4 +1,4 @@
-"""Tests for ``tui.ui.gremlin_lexer``: token types, round-tripping, robustness, Rich rendering."""
+"""Tests for ``tui.model.gremlin_lexer``: token types, round-tripping, robustness, rendering."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from pygments.token import (
 from rich.console import Console
 from rich.syntax import Syntax
 
-from tui.ui.gremlin_lexer import GremlinLexer, analyse_text
+from tui.model.gremlin_lexer import GremlinLexer, analyse_text
 
 PREDICATE = Name.Builtin.Pseudo
 

@@ -1,31 +1,76 @@
-"""The core packages import without the UI toolkit: only tui.ui may import textual."""
+"""Import hygiene: only tui.ui imports textual, the headless commands never load the UI
+toolkit, and boto3 is imported only under tui/sources/aws (harlequin does the same check)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = ROOT / "tui"
 
 
 @pytest.mark.parametrize(
     "module",
     [
         "tui.model",
+        "tui.model.gremlin_lexer",
+        "tui.insight",
         "tui.query",
         "tui.index",
-        "tui.sources",
-        "tui.sources.local",
+        "tui.index.schema",
         "tui.index.filtering",
         "tui.index.stats",
+        "tui.view",
+        "tui.view.cells",
+        "tui.sources",
+        "tui.sources.local",
+        "tui.sources.files",
+        "tui.sources.follow",
+        "tui.sources.demo",
+        "tui.cli",
         "tui.cli.export",
     ],
 )
-def test_core_imports_without_textual_or_rich(module: str) -> None:
+def test_core_imports_without_textual_rich_or_boto3(module: str) -> None:
     code = (
         f"import sys, {module}; "
-        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich')); "
+        "bad = sorted(m for m in sys.modules "
+        "if m.split('.')[0] in ('textual', 'rich', 'boto3', 'botocore')); "
         "print(','.join(bad))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == ""
+
+
+@pytest.mark.parametrize("command", [["stats"], ["query", "--format", "jsonl"], ["query"]])
+def test_headless_commands_never_load_the_ui(command: list[str], tmp_path: Path) -> None:
+    log = tmp_path / "audit.log"
+    log.write_text(
+        "1700000000123, 10.0.1.18:34266, 10.0.3.215:8182, Bolt, [unknown], [unknown], "
+        "[unknown], MATCH (n) RETURN n\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "tui", *command, str(log)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
+    assert not {m for m in imported if m.split(".")[0] in ("textual", "boto3", "botocore")}
+    assert not {m for m in imported if m.startswith(("rich.live", "rich.progress"))}
+
+
+def test_textual_only_under_ui_and_boto3_only_under_sources_aws() -> None:
+    importing = re.compile(r"^\s*(?:from|import)\s+(textual|boto3|botocore)\b", re.MULTILINE)
+    for path in PACKAGE.rglob("*.py"):
+        relative = path.relative_to(PACKAGE).as_posix()
+        for found in importing.findall(path.read_text()):
+            if found == "textual":
+                assert relative.startswith("ui/"), relative
+            else:
+                assert relative.startswith("sources/aws/"), relative

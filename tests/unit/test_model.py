@@ -1244,17 +1244,17 @@ def test_non_ascii_digits_do_not_start_a_record() -> None:
 @pytest.mark.parametrize(
     ("text", "single", "multi"),
     [
-        ("a\x1b[31mred", "a\\x1b[31mred", "a\\x1b[31mred"),
-        ("\x1b]0;title\x07", "\\x1b]0;title\\x07", "\\x1b]0;title\\x07"),
-        ("bell\x07", "bell\\x07", "bell\\x07"),
-        ("\x00\x01\x1f", "\\x00\\x01\\x1f", "\\x00\\x01\\x1f"),
-        ("del\x7f", "del\\x7f", "del\\x7f"),
-        ("csi\x9b2J", "csi\\x9b2J", "csi\\x9b2J"),
-        ("\x80\x9f", "\\x80\\x9f", "\\x80\\x9f"),
-        ("abc\u202edef", "abc\\u202edef", "abc\\u202edef"),
-        ("\u2066x\u2069", "\\u2066x\\u2069", "\\u2066x\\u2069"),
-        ("a\nb\tc", "a\\nb\\tc", "a\nb\tc"),
-        ("cr\r", "cr\\r", "cr\\r"),
+        ("a\x1b[31mred", "a‹ESC›[31mred", "a‹ESC›[31mred"),
+        ("\x1b]0;title\x07", "‹ESC›]0;title‹BEL›", "‹ESC›]0;title‹BEL›"),
+        ("bell\x07", "bell‹BEL›", "bell‹BEL›"),
+        ("\x00\x01\x1f", "‹NUL›‹U+0001›‹U+001F›", "‹NUL›‹U+0001›‹U+001F›"),
+        ("del\x7f", "del‹DEL›", "del‹DEL›"),
+        ("csi\x9b2J", "csi‹U+009B›2J", "csi‹U+009B›2J"),
+        ("\x80\x9f", "‹U+0080›‹U+009F›", "‹U+0080›‹U+009F›"),
+        ("abc\u202edef", "abc‹U+202E›def", "abc‹U+202E›def"),
+        ("\u2066x\u2069", "‹U+2066›x‹U+2069›", "‹U+2066›x‹U+2069›"),
+        ("a\nb\tc", "a‹LF›b‹TAB›c", "a\nb\tc"),
+        ("cr\r", "cr‹CR›", "cr‹CR›"),
     ],
 )
 def test_inert_escapes_controls(text: str, single: str, multi: str) -> None:

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-from tui.query import parse_duration, parse_time
+from tui.model.text import inert_line
+from tui.query import parse_moment
 from tui.sources import Background
 from tui.sources.aws.cloudwatch import CloudWatchSource, log_group_for, pushdown
 from tui.sources.aws.rds_logs import Fetcher, FetchEvent, FetchSummary, poll_forever
@@ -45,16 +46,13 @@ def _log_group(args: argparse.Namespace) -> str:
     return str(group)
 
 
-def time_ms(text: str | None, *, now_ms: int) -> int | None:
-    """``--since``/``--until``: a duration before now (``2h``) or a time (ISO, epoch)."""
+def time_us(text: str | None, *, now_us: int) -> int | None:
+    """``--since``/``--until`` in µs: a duration before now (``2h``, ``2h ago``), a time of
+    day (``08:15``, UTC) or a time (ISO, epoch), as ``parse_moment`` reads them."""
     if not text:
         return None
     try:
-        return now_ms - parse_duration(text) // 1000
-    except ValueError:
-        pass
-    try:
-        return parse_time(text) // 1000
+        return parse_moment(text, back_from_us=now_us)
     except ValueError as error:
         raise AwsError(f"bad time {text!r}: {error}") from error
 
@@ -83,7 +81,7 @@ class _Reporter:
             )
 
             self.progress = Progress(
-                TextColumn("{task.description}"),
+                TextColumn("{task.description}", markup=False),  # names are data
                 BarColumn(),
                 DownloadColumn(),
                 TransferSpeedColumn(),
@@ -106,12 +104,12 @@ class _Reporter:
         with self._lock:
             if event.kind == "note":
                 if self.progress is not None:
-                    self.progress.console.print(f"note: {event.message}", markup=False)
+                    self.progress.console.print(f"note: {inert_line(event.message)}", markup=False)
                 else:
-                    print(f"note: {event.message}", file=self.stream)
+                    print(f"note: {inert_line(event.message)}", file=self.stream)
                 return
             assert event.file is not None
-            key = event.file.key
+            key = inert_line(event.file.key)
             if self.progress is None:
                 if event.kind == "done" and event.done_bytes:
                     print(f"{key}: {event.done_bytes:,} bytes", file=self.stream)
@@ -141,7 +139,7 @@ def _fetch(args: argparse.Namespace, directory: Path, out: IO[str], workers: int
     with _Reporter(sys.stderr) as reporter:
         fetcher = Fetcher(options_of(args), directory, on_event=reporter, workers=workers)
         summary = fetcher.fetch(cluster=args.cluster, instances=args.instance or ())
-    print(describe_summary(summary, directory, time.perf_counter() - started), file=out)
+    print(inert_line(describe_summary(summary, directory, time.perf_counter() - started)), file=out)
     return fetcher
 
 
@@ -183,10 +181,10 @@ def cloudwatch_files(
 ) -> tuple[list[str], list[Background], str]:
     """``--cloudwatch``: the range's events as local files (and a live tail with --follow)."""
     group = _log_group(args)
-    now_ms = int(time.time() * 1000)
+    now_us = time.time_ns() // 1000
     pattern, after, before = pushdown(filter_node)
-    start = time_ms(args.since, now_ms=now_ms)
-    end = time_ms(args.until, now_ms=now_ms)
+    start = time_us(args.since, now_us=now_us)
+    end = time_us(args.until, now_us=now_us)
     start = max(v for v in (start, after) if v is not None) if (start or after) else None
     end = min(v for v in (end, before) if v is not None) if (end or before) else None
     directory = args.dir or cache_directory("cloudwatch", group, args.region)
@@ -194,13 +192,10 @@ def cloudwatch_files(
         # A cache of an earlier range would mix in other events: start it afresh.
         for stale in directory.rglob("*.log"):
             stale.unlink()
-    source = CloudWatchSource(options_of(args), group, directory)
+    source = CloudWatchSource(options_of(args), group, directory, since_us=start, until_us=end)
     downloaded = source.download(start, end, pattern)
-    print(
-        f"{downloaded.events:,} events from {len(downloaded.streams)} streams of {group}"
-        + (f" (filter pattern {pattern})" if pattern else ""),
-        file=sys.stderr,
-    )
+    said = f"{downloaded.events:,} events from {len(downloaded.streams)} streams of {group}"
+    print(inert_line(said + (f" (filter pattern {pattern})" if pattern else "")), file=sys.stderr)
     jobs: list[Background] = []
     if follow:
 
@@ -215,8 +210,8 @@ def cloudwatch_files(
 def insights_stats(args: argparse.Namespace) -> dict[str, Any]:
     """``stats --cloudwatch``: counts computed by CloudWatch Logs Insights."""
     group = _log_group(args)
-    now_ms = int(time.time() * 1000)
-    start = time_ms(args.since, now_ms=now_ms) or now_ms - 24 * 3_600_000
-    end = time_ms(args.until, now_ms=now_ms) or now_ms
+    now_us = time.time_ns() // 1000
+    start = time_us(args.since, now_us=now_us) or now_us - 24 * 3_600_000_000
+    end = time_us(args.until, now_us=now_us) or now_us
     source = CloudWatchSource(options_of(args), group, Path("."))
     return source.insights_stats(start, end)

@@ -27,19 +27,20 @@ from typing import IO, Any
 import numpy as np
 
 from tui import __version__
-from tui.cli.export import CsvWriter, JsonLinesWriter, TableWriter, Writer, stats_object, stats_text
+from tui.cli.export import TableWriter, Writer, make_writer, stats_object, stats_text
 from tui.index.filtering import FilterResult, evaluate, filtered_order
 from tui.index.index import Index
 from tui.index.schema import KIND_MALFORMED
 from tui.index.stats import Stats, compute_stats
 from tui.model.record import Malformed, Record
-from tui.model.text import inert
+from tui.model.text import inert_line
 from tui.query import FilterError, parse_filter
 from tui.query.ast import Node
 from tui.sources import Background
 from tui.sources.files import FileReader
 from tui.sources.follow import Follower
 from tui.sources.local import LogFile, Progress, SourceError, Stream, expand_paths, load
+from tui.view.rows import arrivals
 
 COMMANDS = ("view", "query", "stats", "demo", "fetch")
 EXIT_USAGE = 2
@@ -73,6 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="EXPR",
             help="filter expression; one that starts with '-' (-f -path:/status) works too",
         )
+        sub.add_argument(
+            "--show-secrets",
+            action="store_true",
+            help="show credentials from the logs in clear (they are masked by default)",
+        )
 
     def aws_sources(sub: argparse.ArgumentParser) -> None:
         group = sub.add_argument_group("logs from AWS")
@@ -99,6 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
     view.add_argument(
         "--interval", type=float, default=5.0, help="with --cluster --follow: poll every N s"
     )
+    view.add_argument(
+        "--no-session",
+        action="store_true",
+        help="start clean: do not restore (or save) the filter, marks and cursor of last time",
+    )
     aws_sources(view)
 
     query = commands.add_parser("query", help="print matching records in time order")
@@ -108,6 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--malformed", action="store_true", help="also print malformed entries, after the records"
     )
     query.add_argument("--limit", type=int, metavar="N", help="print at most N records")
+    query.add_argument(
+        "--csv-raw",
+        action="store_true",
+        help="with --format csv: no ' before cells a spreadsheet would run as formulas",
+    )
     query.add_argument(
         "--follow",
         action="store_true",
@@ -126,6 +142,12 @@ def build_parser() -> argparse.ArgumentParser:
     stats = commands.add_parser("stats", help="print counts for the records (or matching ones)")
     paths_and_filter(stats)
     stats.add_argument("--format", choices=("table", "json"), default="table")
+    stats.add_argument(
+        "--shapes",
+        action="store_true",
+        help="also count operations (read, write, delete...) and query shapes "
+        "(parses each distinct query: about 10 µs a record)",
+    )
     aws_sources(stats)
 
     fetch = commands.add_parser(
@@ -221,7 +243,7 @@ def attach_filter_values(args: list[str]) -> list[str]:
 
 
 def _fail(message: str) -> None:
-    print(f"neptune-audit: {message}", file=sys.stderr)
+    print(f"neptune-audit: {inert_line(message)}", file=sys.stderr)
 
 
 def _silence_stdout() -> None:
@@ -250,7 +272,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "stats" and args.cloudwatch and not args.filter:
         from tui.cli.aws import insights_stats
 
-        return _insights(insights_stats(args), args.format, sys.stdout)
+        return _insights(insights_stats(args), args.format, sys.stdout, reveal=args.show_secrets)
     follow = bool(getattr(args, "follow", False))
     if args.cloudwatch or args.log_group:
         from tui.cli.aws import cloudwatch_files
@@ -265,14 +287,29 @@ def _dispatch(args: argparse.Namespace) -> int:
         args.interval = getattr(args, "interval", 5.0)
         args.paths, jobs, label = cluster_files(args)
     if args.command == "view":
-        return _view(args.paths, args.filter, follow=follow, background=jobs, live_label=label)
+        return _view(
+            args.paths,
+            args.filter,
+            follow=follow,
+            background=jobs,
+            live_label=label,
+            session=not args.no_session and not remote,
+            reveal=args.show_secrets,
+        )
     if args.command == "query" and args.follow:
         return _run_with(jobs, lambda: _query_follow(args, node))
     index, _, problems = _load(args.paths)
     try:
         result = evaluate(index, node)
         if args.command == "stats":
-            code = _stats(index, result, args.format, sys.stdout)
+            code = _stats(
+                index,
+                result,
+                args.format,
+                sys.stdout,
+                reveal=args.show_secrets,
+                shapes=args.shapes,
+            )
         else:
             code = _query(index, result, args, sys.stdout)
         sys.stdout.flush()
@@ -303,7 +340,7 @@ def _load(
         if reporter is not None:
             reporter.clear()
     for problem in problems:
-        _fail(inert(problem))
+        _fail(problem)
     return index, reader, problems
 
 
@@ -315,7 +352,7 @@ def _report_unreadable(index: Index, reported: dict[int, int]) -> bool:
         if reported.get(source) != count:
             reported[source] = count
             name = index.sources[source].name
-            _fail(inert(f"{name}: {count:,} records could not be read ({why})"))
+            _fail(f"{name}: {count:,} records could not be read ({why})")
     return bool(reported)
 
 
@@ -343,19 +380,29 @@ class _ProgressLine:
             self.stream.flush()
 
 
-def _stats(index: Index, result: FilterResult, form: str, out: IO[str]) -> int:
-    _print_stats(compute_stats(index, result.mask), form, out)
+def _stats(
+    index: Index,
+    result: FilterResult,
+    form: str,
+    out: IO[str],
+    *,
+    reveal: bool = False,
+    shapes: bool = False,
+) -> int:
+    _print_stats(compute_stats(index, result.mask, shapes=shapes), form, out, reveal=reveal)
     return 0
 
 
-def _print_stats(stats: Stats, form: str, out: IO[str], note: str = "") -> None:
+def _print_stats(
+    stats: Stats, form: str, out: IO[str], note: str = "", *, reveal: bool = False
+) -> None:
     """``stats`` as JSON (a note goes to stderr, keeping stdout JSON) or as a table."""
     if form == "json":
-        out.write(json.dumps(stats_object(stats), indent=2) + "\n")
+        out.write(json.dumps(stats_object(stats, reveal=reveal), indent=2) + "\n")
         if note:
-            print(f"neptune-audit: {note}", file=sys.stderr)
+            print(f"neptune-audit: {inert_line(note)}", file=sys.stderr)
     else:
-        out.write(stats_text(stats))
+        out.write(stats_text(stats, reveal=reveal))
         if note:
             out.write(f"\n{note}\n")
 
@@ -390,11 +437,16 @@ def _query(index: Index, result: FilterResult, args: argparse.Namespace, out: IO
 
 
 def _writer_for(args: argparse.Namespace, out: IO[str]) -> Writer:
-    if args.format == "jsonl":
-        return JsonLinesWriter(out)
-    if args.format == "csv":
-        return CsvWriter(out, with_malformed=args.malformed, terminal=out.isatty())
-    return TableWriter(out, width=shutil.get_terminal_size((160, 24)).columns)
+    if args.format == "table":
+        width = shutil.get_terminal_size((160, 24)).columns
+        return TableWriter(out, width=width, reveal=args.show_secrets)
+    return make_writer(
+        args.format,
+        out,
+        with_malformed=args.malformed,
+        reveal=args.show_secrets,
+        formulas=args.csv_raw,
+    )
 
 
 def _query_follow(args: argparse.Namespace, node: Node) -> int:
@@ -409,7 +461,8 @@ def _query_follow(args: argparse.Namespace, node: Node) -> int:
     follower.adopt_loaded()
     stop = threading.Event()
     try:
-        backlog = filtered_order(index, evaluate(index, node))
+        result = evaluate(index, node)
+        backlog = filtered_order(index, result)
         _write_entries(
             index,
             writer,
@@ -417,7 +470,6 @@ def _query_follow(args: argparse.Namespace, node: Node) -> int:
             args.malformed,
         )
         out.flush()
-        size = index.size
         reported: dict[int, int] = {}
         lost = bool(problems)
         while not stop.is_set():
@@ -426,13 +478,11 @@ def _query_follow(args: argparse.Namespace, node: Node) -> int:
             update = follower.poll()
             lost = lost or bool(update.gaps)
             for event in update.events:
-                print(f"neptune-audit: {inert(event)}", file=sys.stderr)
-            if index.size > size:
-                found = evaluate(index, node, start=size)
-                new = np.flatnonzero(found.mask[size:]) + size
-                _write_entries(index, writer, index.in_order(new), args.malformed)
+                print(f"neptune-audit: {inert_line(event)}", file=sys.stderr)
+            if index.size > result.size:
+                result, batch = arrivals(index, node, result)
+                _write_entries(index, writer, batch, args.malformed)
                 out.flush()
-                size = found.size
             lost = _report_unreadable(index, reported) or lost
             if follower.exhausted:  # only streams were read, and they all ended
                 return EXIT_INCOMPLETE if lost else 0
@@ -479,8 +529,10 @@ def _demo(args: argparse.Namespace) -> int:
         except OSError as error:
             raise UsageError(f"{args.write}: {error.strerror or error}") from error
         print(
-            f"wrote {truth.records:,} records and {truth.malformed} malformed lines "
-            f"in {len(truth.files)} files under {args.write}"
+            inert_line(
+                f"wrote {truth.records:,} records and {truth.malformed} malformed lines "
+                f"in {len(truth.files)} files under {args.write}"
+            )
         )
         return 0
     with tempfile.TemporaryDirectory(prefix="neptune-audit-demo-") as directory:
@@ -497,7 +549,7 @@ def _demo(args: argparse.Namespace) -> int:
         if args.rate > 0:
             writer.start()
         try:
-            return _view([directory], "", follow=args.rate > 0)
+            return _view([directory], "", follow=args.rate > 0, session=False)
         finally:
             stop.set()
 
@@ -509,6 +561,8 @@ def _view(
     follow: bool = False,
     background: Sequence[Background] = (),
     live_label: str = "",
+    session: bool = True,
+    reveal: bool = False,
 ) -> int:
     """Run the viewer (imported here: the headless commands never load textual)."""
     files = _keys_from_terminal(expand_paths(paths, follow=follow))
@@ -523,10 +577,12 @@ def _view(
         follow=follow,
         background=background,
         live_label=live_label,
+        session=session,
+        reveal=reveal,
     )
     app.run()
     app.index.close()
-    return 0
+    return app.return_code or 0  # a crash (Textual reports it) is never a success
 
 
 def _keys_from_terminal(files: list[LogFile]) -> list[LogFile]:
@@ -560,7 +616,7 @@ def _run_with(jobs: Sequence[Background], body: Callable[[], int]) -> int:
     stop = threading.Event()
 
     def report(message: str) -> None:
-        print(f"neptune-audit: {inert(message)}", file=sys.stderr)
+        print(f"neptune-audit: {inert_line(message)}", file=sys.stderr)
 
     for job in jobs:
         threading.Thread(target=job, args=(stop, report), daemon=True).start()
@@ -570,8 +626,8 @@ def _run_with(jobs: Sequence[Background], body: Callable[[], int]) -> int:
         stop.set()
 
 
-def _insights(counts: dict[str, Any], form: str, out: IO[str]) -> int:
+def _insights(counts: dict[str, Any], form: str, out: IO[str], *, reveal: bool = False) -> int:
     """Print ``stats`` that Logs Insights computed, saying so."""
     note = "counted by CloudWatch Logs Insights in AWS (nothing was downloaded)"
-    _print_stats(Stats(**counts), form, out, note)
+    _print_stats(Stats(**counts), form, out, note, reveal=reveal)
     return 0

@@ -48,6 +48,7 @@ _DICT_FIELDS = {
     "path": "path",
 }
 _PARSED_FIELDS = frozenset({"agent", "query", "header"})
+_INSIGHT_FIELDS = frozenset({"op", "fp"})
 #: Below this many candidates, parse them all rather than pre-filter the raw text.
 _PARSE_DIRECTLY = 50_000
 #: Percent-encoded or JSON-escaped letters and digits: a query decoded from these may hold
@@ -189,6 +190,10 @@ class _Evaluator:
             lut = np.array([text_matches(node, name) for name in names], bool)
             return _mask(candidates & lut[self.col("source")])
         candidates = candidates & self.is_record
+        if node.field == "instance":
+            return self.instance(node, candidates)
+        if node.field in _INSIGHT_FIELDS:
+            return self.insight_field(node, candidates)
         if node.field == "auth":
             return _mask(candidates & (self.col("auth") == AUTH_BY_NAME[node.value]))
         if node.field == "lang":
@@ -197,6 +202,8 @@ class _Evaluator:
         if node.field in _PARSED_FIELDS:
             return self.parsed_field(node, candidates)
         column = _DICT_FIELDS[node.field]
+        if node.field == "client" and node.op != "equals":
+            return self.client_text(node, candidates)
         if node.field == "client" and node.op == "equals":
             address, port = split_client_value(node.value)
             if port is not None:  # client=10.0.1.18:34266: the address, and the port
@@ -205,6 +212,61 @@ class _Evaluator:
         values = self.index.tables[column].values
         lut = np.array([_value_matches(node, value) for value in values], bool)
         return _mask(candidates & lut[self.col(column)])
+
+    def client_text(self, node: FieldMatch, candidates: Bool) -> Bool:
+        """``client:`` and ``client:/re/`` on ``address:port``: for addresses without a colon,
+        from tables over the address codes and the 65,536 ports; for the others (IPv6), over
+        each distinct (address, port) pair."""
+        keys = self.index.tables["client"].values
+        codes, ports = self.col("client"), self.col("port")
+        colon = np.array([key is not None and ":" in key for key in keys], bool)
+        result = np.zeros(self.size, bool)
+        rest = candidates
+        wanted = node.value.lower()
+        if node.op == "contains" and wanted.count(":") <= 1:
+            plain = candidates & ~colon[codes]
+            lowered = [(key or "").lower() if key is not None else None for key in keys]
+            has_port = ports > 0
+            if ":" not in wanted:  # within the address, or within the port
+                by_key = np.array([key is not None and wanted in key for key in lowered], bool)
+                by_port = np.array([wanted in str(port) for port in range(_PORTS)], bool)
+                hit = by_key[codes] | (by_port[ports] & has_port)
+            else:  # across the colon: the address ends with the head, the port starts with the tail
+                head, tail = wanted.split(":")
+                by_key = np.array([key is not None and key.endswith(head) for key in lowered], bool)
+                by_port = np.array([str(port).startswith(tail) for port in range(_PORTS)], bool)
+                hit = by_key[codes] & by_port[ports] & has_port
+            result |= plain & hit
+            rest = candidates & colon[codes]
+        if rest.any():
+            pairs = (codes[rest].astype(np.int64) << 17) | ports[rest].astype(np.int64)
+            distinct, where = np.unique(pairs, return_inverse=True)
+            texts = [_client_text(keys[pair >> 17], int(pair & 0x1FFFF)) for pair in distinct]
+            lut = np.array([t is not None and text_matches(node, t) for t in texts], bool)
+            result[np.flatnonzero(rest)] = lut[where]
+        return result
+
+    def insight_field(self, node: FieldMatch, candidates: Bool) -> Bool:
+        """``op`` and ``fp``: the insight columns (classified first where they are not yet)."""
+        insight = self.index.insight
+        insight.fill(self.size, cancel=self.cancel)
+        matches = insight.codes_matching(node.field, lambda value: text_matches(node, value))
+        codes = (insight.op if node.field == "op" else insight.fp)[: self.size]
+        return _mask(candidates & matches[codes])
+
+    def instance(self, node: FieldMatch, candidates: Bool) -> Bool:
+        """The file's instance when its place names one, else the server's instance name."""
+        named = [source.instance for source in self.index.sources]
+        has_name = np.array([name is not None for name in named], bool)
+        by_source = np.array([_value_matches(node, name) for name in named], bool)
+        by_server = np.array([_value_matches(node, n) for n in self.index.server_instances()])
+        sources = self.col("source")
+        servers = self.col("server")
+        if len(by_server) == 0:
+            by_server = np.zeros(1, bool)
+        servers = np.minimum(servers, len(by_server) - 1)
+        matched = np.where(has_name[sources], by_source[sources], by_server[servers])
+        return _mask(candidates & matched)
 
     def parsed_field(self, node: FieldMatch, candidates: Bool) -> Bool:
         """Fields with no column: derive them from each remaining candidate's text."""
@@ -217,6 +279,16 @@ class _Evaluator:
             if value is not None and text_matches(node, value):
                 result[entry] = True
         return result
+
+
+_PORTS = 65_536
+
+
+def _client_text(key: str | None, port: int) -> str | None:
+    """The searched text of a client address code and port (see ``client_text``)."""
+    if key is None:
+        return None
+    return f"{key}:{port}" if port else key
 
 
 def _mask(values: Any) -> Bool:
@@ -267,7 +339,7 @@ def _cost(node: Node) -> int:
     if isinstance(node, (MatchAll, TimeBound, Last)):
         return 0
     if isinstance(node, FieldMatch):
-        return 3 if node.field in _PARSED_FIELDS else 1
+        return 3 if node.field in _PARSED_FIELDS | _INSIGHT_FIELDS else 1
     if isinstance(node, (Text, Regex)):
         return 2
     if isinstance(node, Not):

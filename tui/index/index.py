@@ -12,8 +12,8 @@ files and their descriptors belong to ``tui.sources``).
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -28,9 +28,14 @@ from tui.index.schema import (
     KIND_MALFORMED,
     KIND_RECORD,
     NO_TIME,
+    SPAN_COLUMNS,
 )
+from tui.model.fields import server_instance_names
 from tui.model.parser import decode_entry_bytes, parse_entry
 from tui.model.record import Entry, Malformed, Record
+
+if TYPE_CHECKING:
+    from tui.index.insight import Insight
 
 #: Columns a commit copies from the span as they are (codes already translated).
 _COPIED = tuple(name for name in COLUMNS if name not in ("offset", "length", "line", "source"))
@@ -114,6 +119,8 @@ class Index:
         self._scanner = Scanner()  # parses single entries again when they grow
         self._notes: dict[int, str] = {}  # entries that stand for a problem, not for bytes
         self._unreadable: dict[int, tuple[set[int], str]] = {}  # source -> (entries, why)
+        self._server_instances: list[str | None] = []
+        self._insight: Insight | None = None
 
     # -- reading ----------------------------------------------------------------------
 
@@ -140,18 +147,21 @@ class Index:
         """The value a dictionary column's code stands for."""
         return self.tables[column].values[code]
 
-    def read(self, entry: int) -> bytes | None:
-        """The raw bytes of an entry, continuation lines included (None: text gone)."""
+    def read(self, entry: int, limit: int | None = None) -> bytes | None:
+        """The raw bytes of an entry, continuation lines included, or its first ``limit``
+        bytes (None: its text is gone)."""
         store = self.store
+        length = int(store.column("length")[entry])
         return self.reader.read_range(
             int(store.column("source")[entry]),
             int(store.column("offset")[entry]),
-            int(store.column("length")[entry]),
+            length if limit is None else min(length, limit),
         )
 
-    def text(self, entry: int) -> str:
-        """An entry's text as parsed: UTF-8 with replacements, LF line ends ("" once gone)."""
-        data = self.read(entry)
+    def text(self, entry: int, limit: int | None = None) -> str:
+        """An entry's text as parsed: UTF-8 with replacements, LF line ends ("" once gone);
+        with ``limit``, the text of its first ``limit`` bytes only."""
+        data = self.read(entry, limit)
         return decode_entry_bytes(data) if data is not None else ""
 
     def entry(self, entry: int) -> Entry:
@@ -175,6 +185,8 @@ class Index:
             why = self.reader.why_gone(source_id) or GONE_REASON
             return self._lost(entry, source, why, line, offset)
         parsed = parse_entry(decode_entry_bytes(data), source=source.name, line=line, offset=offset)
+        if isinstance(parsed, Record):
+            parsed = replace(parsed, instance=self.instance_of(entry))
         if not verify:
             return parsed
         if len(data) < length:
@@ -202,6 +214,32 @@ class Index:
         source id -> (how many, why the first one failed)."""
         with self._lock:
             return {source: (len(ids), why) for source, (ids, why) in self._unreadable.items()}
+
+    @property
+    def insight(self) -> Insight:
+        """The operation classes and query shapes of the records (filled on demand)."""
+        if self._insight is None:
+            from tui.index.insight import Insight  # it reads the index: imported late
+
+            self._insight = Insight(self)
+        return self._insight
+
+    def server_instances(self) -> list[str | None]:
+        """The instance name of each server code (see ``server_instance_names``)."""
+        values = self.tables["server"].values
+        if len(self._server_instances) != len(values):
+            self._server_instances = server_instance_names(list(values))
+        return self._server_instances
+
+    def instance_of(self, entry: int) -> str | None:
+        """The instance of a record: the directory its file is in (``DIR/<instance>/file``),
+        else the name its server field gives."""
+        named = self.sources[int(self.store.column("source")[entry])].instance
+        if named is not None:
+            return named
+        names = self.server_instances()
+        code = int(self.store.column("server")[entry])
+        return names[code] if code < len(names) else None
 
     def close(self) -> None:
         """Close the reader (the files and temporary copies behind the sources)."""
@@ -237,8 +275,8 @@ class Index:
             cols[name] = known[codes] if known is not None else np.zeros(len(codes), np.uint32)
         cols["reason"] = cols["reason"].astype(np.uint16)
         times = cols["epoch_us"]
-        local_order = None
-        if not np.any(times == NO_TIME):
+        local_order = span.local_order  # a cached span brings its own
+        if local_order is None and not np.any(times == NO_TIME):
             local_order = np.argsort(times, kind="stable")
         return SpanData(
             span.start,
@@ -364,6 +402,41 @@ class Index:
         grown_end = int(offsets[records[0]]) if len(records) else span_end
         start = int(self.store.column("offset")[source.last_entry])
         return grown_end - start <= MAX_ENTRY_BYTES
+
+    def source_span(self, source_id: int) -> SpanData:
+        """Everything indexed of a source as one span in the scanner's form (codes local to
+        it, with their values): what a persistent cache keeps to commit it again later."""
+        with self._lock:
+            source = self.sources[source_id]
+            runs = source.runs
+            ids = np.sort(np.concatenate(runs)) if runs else np.empty(0, np.int64)
+            store = self.store
+            columns: dict[str, npt.NDArray[np.generic]] = {}
+            new_values: dict[str, tuple[int, list[str | None]]] = {}
+            for name, dtype in SPAN_COLUMNS.items():
+                column = store.column(name)[ids]
+                if name == "line":
+                    column = column.astype(np.int64) - 1  # commit counts from 1
+                if name in DICT_COLUMNS:
+                    used, local = np.unique(column, return_inverse=True)
+                    if len(used) and used[0] != 0:
+                        used = np.concatenate([[0], used])
+                        local = local + 1
+                    values = self.tables[name].values
+                    new_values[name] = (1, [values[int(code)] for code in used[1:]])
+                    column = local
+                columns[name] = np.asarray(column).astype(dtype)
+            times = columns["epoch_us"]
+            return SpanData(
+                0,
+                source.end,
+                source.lines,
+                source.blank_lines,
+                columns,
+                new_values,
+                0,
+                local_order=np.argsort(times, kind="stable").astype(np.int64),
+            )
 
     def _apply_new_values(self, span: SpanData) -> dict[str, npt.NDArray[np.uint32]]:
         """Learn the values a span's scanner added; returns that scanner's code maps."""

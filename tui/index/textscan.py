@@ -1,18 +1,31 @@
 """Searching the raw text of many entries at file-reading speed.
 
-Entries of each source are read in large blocks and searched whole with a bytes pattern
-(after ASCII lower-casing for a case-insensitive literal); match positions are mapped to
-entries with a binary search. On an entry of pure ASCII that is exactly what the ``str``
-predicate (the reference meaning) says. The few entries holding other bytes, entries a match
-runs into from the one before, and patterns whose meaning depends on where an entry starts
-(anchors, lookbehind) are decoded and tested one by one instead. The block search also sees
-the CR bytes and trailing blank lines an entry's decoded text drops; nothing else differs.
+Entries of each source are read in large blocks and searched whole; match positions are
+mapped to entries with a binary search, and the entries a block cannot speak for are decoded
+and tested one by one with the ``str`` predicate (the reference meaning).
+
+A literal is a bytes pattern over the block (ASCII lower-cased for a case-insensitive
+literal): exact on pure-ASCII entries; entries holding other bytes and entries a match runs
+into from the one before are tested alone. It also sees the CR bytes and trailing blank lines
+an entry's decoded text drops; nothing else differs.
+
+A regex runs on the block with RE2 (``tui.query.regex.BlockRegex``), in linear time. A
+clean entry (UTF-8, no CR) reads in the block exactly like its text, and ``(?m)`` makes
+``^``/``$`` hold at every entry's start and end. A match proves its entry when it stays
+inside the entry's text (not into its line end, trailing blank lines or the next entry)
+and, for a pattern with anchors, the entry is one line (inner lines have anchors of their
+own in the block). Unclean entries, and entries a match touched without proving, are tested
+alone. Every match of the reference lies inside an entry's text, so the block finds it or an
+earlier match that settles that entry: the answer is exactly the reference one. A pattern
+with a literal every match holds skips RE2's scan: ``bytes.find`` locates the entries holding
+the literal and RE2 looks at each of those alone.
 """
 
 from __future__ import annotations
 
 import re
 import threading
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -21,11 +34,15 @@ import numpy.typing as npt
 
 from tui.index.index import Index
 from tui.model.parser import decode_entry_bytes
+from tui.query.regex import BlockRegex, Pattern
 
 Bool = npt.NDArray[np.bool_]
 I64 = npt.NDArray[np.int64]
 
 BLOCK_BYTES = 16 << 20
+#: A regex searches a block this many bytes (whole entries) at a time: RE2 may read ahead
+#: past a match to settle its end, and a bounded window keeps repeated searches linear.
+WINDOW_BYTES = 64 << 10
 #: Below this share of a source's entries, candidates are read one by one instead.
 SPARSE_SHARE = 0.25
 
@@ -42,7 +59,8 @@ class TextQuery:
     gives the same answer on ASCII entries (with the patterns in ``also``: any of them), each
     match running at most to the end of its line; with ``lower`` the block is ASCII
     lower-cased first. ``never_ascii``: no ASCII entry can match (a non-ASCII literal), so
-    only the others need a look. With neither, every entry is tested alone.
+    only the others need a look. ``regex`` is an RE2 form of the test for whole blocks
+    (instead of ``block``). With none, every entry is tested alone.
     """
 
     test: Callable[[str], bool]
@@ -50,6 +68,7 @@ class TextQuery:
     lower: bool = False
     never_ascii: bool = False
     also: tuple[re.Pattern[bytes], ...] = ()  # more block patterns: a match of any counts
+    regex: BlockRegex | None = None
 
 
 def literal_query(value: str) -> TextQuery:
@@ -65,26 +84,9 @@ def literal_query(value: str) -> TextQuery:
     )
 
 
-_ANCHORS = re.compile(r"(?<![\\\[])\^|(?<!\\)\$|\\[AZ]|\(\?<[=!]")
-_LEADING_FLAGS = re.compile(r"\(\?[aiLmsux]+\)")
-
-
-def regex_query(pattern: re.Pattern[str]) -> TextQuery:
-    """Regex search (``re.search`` semantics on each entry's text)."""
-    block: re.Pattern[bytes] | None = None
-    source = pattern.pattern
-    flags = _LEADING_FLAGS.match(source)
-    prefix, body = (flags.group(0), source[flags.end() :]) if flags else ("", source)
-    usable = source.isascii() and "u" not in prefix and not pattern.flags & re.VERBOSE
-    if usable and not _ANCHORS.search(body):
-        try:
-            block = re.compile(
-                (prefix + "(?:" + body + r")[^\n]*").encode(),
-                pattern.flags & (re.IGNORECASE | re.DOTALL | re.MULTILINE),
-            )
-        except re.error:
-            block = None
-    return TextQuery(test=lambda text: pattern.search(text) is not None, block=block)
+def regex_query(pattern: Pattern) -> TextQuery:
+    """Regex search: ``pattern.search`` on each entry's text."""
+    return TextQuery(test=pattern.search, block=None, regex=pattern.block_regex())
 
 
 def source_entries(index: Index, size: int, source: int) -> I64:
@@ -131,7 +133,8 @@ def search(
     """Which of the ``candidates`` (a mask over the first ``size`` entries) match."""
     result = np.zeros(size, bool)
     for source, ids, wanted in _sources(index, size, candidates):
-        if query.block is None or len(wanted) < SPARSE_SHARE * len(ids):
+        blockwise = query.block is not None or query.regex is not None
+        if not blockwise or len(wanted) < SPARSE_SHARE * len(ids):
             for entry in wanted.tolist():
                 _check_cancel(cancel)
                 if query.test(index.text(entry)):
@@ -139,20 +142,22 @@ def search(
             continue
         # Dense: search every entry of the file, whole blocks at a time.
         for block_ids, data, starts, _ in _blocks(index, source, ids, cancel):
-            result[_search_block(index, query, data, block_ids, starts)] = True
+            if query.regex is not None:
+                found = _regex_block(query.regex, query.test, data, starts)
+            else:
+                found = _search_block(query, data, starts)
+            result[block_ids[found]] = True
     result &= candidates
     return result
 
 
-def _search_block(
-    index: Index, query: TextQuery, data: bytes, ids: I64, relative_starts: I64
-) -> I64:
-    """Entry ids of a block that match."""
+def _search_block(query: TextQuery, data: bytes, relative_starts: I64) -> I64:
+    """Positions (in the block) of the entries that match a literal query."""
     entry_ends = [*relative_starts[1:].tolist(), len(data)]
     alone: set[int] = set()  # positions (in this block) of entries to test one by one
     matched: set[int] = set()
     if query.block is None and not query.never_ascii:
-        alone.update(range(len(ids)))
+        alone.update(range(len(relative_starts)))
     else:
         alone.update(_non_ascii_entries(data, relative_starts))
     if query.block is not None:
@@ -178,8 +183,135 @@ def _search_block(
         text = decode_entry_bytes(data[relative_starts[position] : entry_ends[position]])
         if query.test(text):
             matched.add(position)
-    positions = np.array(sorted(matched), np.int64)
-    return ids[positions] if len(positions) else np.empty(0, np.int64)
+    return np.array(sorted(matched), np.int64)
+
+
+def _regex_block(
+    regex: BlockRegex, test: Callable[[str], bool], data: bytes, relative_starts: I64
+) -> I64:
+    """Positions (in the block) of the entries that match a regex (see the module doc)."""
+    starts: list[int] = np.minimum(relative_starts, len(data)).tolist()
+    bounds = [*starts[1:], len(data)]  # entry k is data[starts[k]:bounds[k]]
+    if regex.literal:
+        matched, alone = _search_literal_entries(regex, data, starts, bounds)
+    else:
+        alone = _unclean_entries(data, starts, bounds)
+        matched = _search_windows(regex, data, starts, bounds, alone)
+    for position in alone:
+        if test(decode_entry_bytes(data[starts[position] : bounds[position]])):
+            matched.append(position)
+    return np.array(sorted(set(matched)), np.int64)
+
+
+def _search_literal_entries(
+    regex: BlockRegex, data: bytes, starts: list[int], bounds: list[int]
+) -> tuple[list[int], set[int]]:
+    """Only an entry holding the pattern's literal can match: find those, then ask RE2 about
+    each alone. (entries that match, entries to test alone)"""
+    matched: list[int] = []
+    alone: set[int] = set()
+    literal, search, anchored = regex.literal, regex.search, regex.line_anchored
+    pos = 0
+    entry = 0
+    while (found := data.find(literal, pos)) >= 0:
+        entry = bisect_right(starts, found, entry) - 1
+        pos = bounds[entry]
+        piece = data[starts[entry] : pos]
+        if b"\r" in piece or not (piece.isascii() or _utf8(piece)):
+            alone.add(entry)
+        elif (span := search(piece, 0, len(piece))) is not None:
+            # Inlined _proves for the usual one-line entry, which is most of the work here.
+            newline = piece.find(b"\n")
+            if newline == len(piece) - 1 or newline < 0:
+                proven = newline < 0 or span[1] <= newline
+            else:
+                proven = _proves(anchored, piece, span[1])
+            if proven:
+                matched.append(entry)
+            else:
+                alone.add(entry)
+    return matched, alone
+
+
+def _search_windows(
+    regex: BlockRegex, data: bytes, starts: list[int], bounds: list[int], alone: set[int]
+) -> list[int]:
+    """Run RE2 along the block, a window at a time: each match proves its entry or sends the
+    entries it touches to ``alone`` (which holds the unclean ones already)."""
+    matched: list[int] = []
+    window_first = 0
+    while window_first < len(starts):
+        after = max(
+            window_first + 1,
+            bisect_left(starts, starts[window_first] + WINDOW_BYTES, window_first + 1),
+        )
+        window_end = bounds[after - 1]
+        pos = starts[window_first]
+        while pos < window_end:
+            span = regex.search(data, pos, window_end)
+            if span is None or span[0] >= window_end:
+                break
+            start, end = span
+            first = bisect_right(starts, start, window_first) - 1
+            last = bisect_right(starts, max(end - 1, start), first) - 1
+            if (
+                first == last
+                and first not in alone
+                and _proves(
+                    regex.line_anchored, data[starts[first] : bounds[first]], end - starts[first]
+                )
+            ):
+                matched.append(first)
+            else:
+                alone.update(range(first, last + 1))
+            pos = bounds[last]
+        window_first = after
+    return matched
+
+
+def _proves(line_anchored: bool, entry_bytes: bytes, end: int) -> bool:
+    """Whether a match (of a pattern with anchors or not) ending at ``end`` in a clean
+    entry's bytes, where it starts, is a match of the entry's text."""
+    newline = entry_bytes.find(b"\n")
+    if newline < 0:
+        return True  # a last line without its newline: all text
+    if newline == len(entry_bytes) - 1:
+        return end <= newline  # one line
+    # Several lines, or blank ones after: the text is a prefix of the bytes (clean entry).
+    text_end = len(decode_entry_bytes(entry_bytes).encode())
+    one_line = entry_bytes.find(b"\n", 0, text_end) < 0
+    return end <= text_end and (one_line or not line_anchored)
+
+
+def _clean(entry_bytes: bytes) -> bool:
+    """Whether a regex reads an entry's bytes as its text: UTF-8, and no CR."""
+    return b"\r" not in entry_bytes and (entry_bytes.isascii() or _utf8(entry_bytes))
+
+
+def _utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _unclean_entries(data: bytes, starts: list[int], bounds: list[int]) -> set[int]:
+    """Positions of the entries that are not ``_clean``."""
+    suspects: list[int] = []
+    raw = np.frombuffer(data, np.uint8)
+    if b"\r" in data:
+        suspects += np.flatnonzero(raw == 0x0D).tolist()
+    if not data.isascii():
+        # Eight bytes at a time: bytes above 0x7F are few, so are the words holding one.
+        whole = len(data) // 8
+        words = np.frombuffer(data, np.uint64, whole)
+        hits = np.flatnonzero(words & np.uint64(0x8080808080808080)) * 8
+        suspects += hits.tolist()
+        suspects += (hits + 7).tolist()  # a word may hold the end of one entry and the next
+        suspects += range(whole * 8, len(data))  # the bytes after the last whole word
+    owners = {bisect_right(starts, offset) - 1 for offset in suspects}
+    return {entry for entry in owners if not _clean(data[starts[entry] : bounds[entry]])}
 
 
 def _non_ascii_entries(data: bytes, relative_starts: I64) -> list[int]:

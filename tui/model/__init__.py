@@ -32,11 +32,13 @@ from tui.model.record import (
     Query,
     Record,
 )
-from tui.model.text import inert
+from tui.model.secrets import has_secret, mask, mask_entry, mask_record, mask_text
+from tui.model.text import ESCAPE_MARKER, csv_cell, inert, inert_line
 
 __all__ = [
     "ABSENT_VALUES",
     "AUTH_NAMES",
+    "ESCAPE_MARKER",
     "FRAGMENT_REASON",
     "GREMLIN",
     "KNOWN_TYPES",
@@ -52,10 +54,17 @@ __all__ = [
     "Record",
     "absent",
     "auth_succeeded",
+    "csv_cell",
     "decode_entry_bytes",
     "decode_query",
+    "has_secret",
     "inert",
+    "inert_line",
     "language_for",
+    "mask",
+    "mask_entry",
+    "mask_record",
+    "mask_text",
     "parse_arn",
     "parse_auth_context",
     "parse_entry",

@@ -283,3 +283,25 @@ def auth_succeeded(context: Mapping[str, object] | None) -> bool | None:
         if lowered == "false":
             return False
     return None
+
+
+def server_instance_names(servers: list[str | None]) -> list[str | None]:
+    """The instance each server field names, one name per instance: its host name (first
+    label: ``ip-10-0-3-215``), learned from any value of the same address that has one
+    (Java's ``hostname/ip:port``), else the address itself; None for an absent server."""
+    hosts = [parse_host(server) if server else None for server in servers]
+    learned: dict[str, str] = {}
+    for host in hosts:
+        if host is not None and host.name and host.address:
+            learned.setdefault(host.address, host.name)
+    names: list[str | None] = []
+    for host in hosts:
+        if host is None:
+            names.append(None)
+            continue
+        name = host.name or (learned.get(host.address) if host.address else None)
+        if name:
+            names.append(name if is_ip(name) else name.split(".")[0])
+        else:
+            names.append(host.address or host.raw)
+    return names

@@ -6,7 +6,7 @@ that do not, joined with ``\\n``. Nothing here raises on bad input.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tui.model.fields import (
     RECORD_START,
@@ -131,25 +131,45 @@ def parse_entry(text: str, *, source: str = "", line: int = 0, offset: int = 0) 
     )
 
 
-def text_field(text: str, name: str) -> str | None:
+def text_field(text: str, name: str, *, cut: bool = False) -> str | None:
     """One of the fields the index keeps no column for (``query``, ``header``, ``agent``),
     derived as ``parse_entry`` derives it but without parsing the rest; None for absent
-    values and malformed entries."""
+    values and malformed entries. ``cut``: ``text`` is the start of a longer entry, so a
+    quoted payload has lost its closing quote (its opening one is dropped all the same)."""
     fields = raw_fields(text)
     if isinstance(fields, str):
         return None
+    payload = fields.payload
+    if cut and payload is not None and payload.startswith('"') and not payload.endswith('"'):
+        fields = replace(fields, payload=payload[1:].replace('""', '"'))
     if name == "header":
         return fields.header
     if name == "agent":
         request = request_of(fields)
         return request.user_agent if request else None
     if name == "query":
-        # The header is needed only when the payload does not carry the query itself.
-        payload = (fields.payload or "").strip()
-        needs_header = not payload or (payload.startswith("/") and "?" not in payload)
-        query = query_of(fields, request_of(fields) if needs_header else None)
+        query = _query_only(fields)
         return query.text if query else None
     raise ValueError(f"no text field {name!r}")
+
+
+def query_field(text: str, *, cut: bool = False) -> Query | None:
+    """The decoded query of an entry's text (with its form), as ``parse_entry`` decodes it,
+    without parsing the rest; ``cut`` as for ``text_field``."""
+    fields = raw_fields(text)
+    if isinstance(fields, str):
+        return None
+    payload = fields.payload
+    if cut and payload is not None and payload.startswith('"') and not payload.endswith('"'):
+        fields = replace(fields, payload=payload[1:].replace('""', '"'))
+    return _query_only(fields)
+
+
+def _query_only(fields: RawFields) -> Query | None:
+    # The header is needed only when the payload does not carry the query itself.
+    payload = (fields.payload or "").strip()
+    needs_header = not payload or (payload.startswith("/") and "?" not in payload)
+    return query_of(fields, request_of(fields) if needs_header else None)
 
 
 def decode_entry_bytes(data: bytes) -> str:

@@ -12,6 +12,17 @@ from dataclasses import dataclass
 #: Connection types the AWS documentation lists; others are kept but flagged.
 KNOWN_TYPES: frozenset[str] = frozenset({"Websocket", "HTTP_POST", "HTTP_GET", "Bolt"})
 
+#: Operation classes of records, in the order lists show them (``tui.insight`` decides them).
+READ, WRITE, DELETE, ADMIN, HEALTH, UNKNOWN = (
+    "read",
+    "write",
+    "delete",
+    "admin",
+    "health",
+    "unknown",
+)
+OPERATIONS: tuple[str, ...] = (READ, WRITE, DELETE, ADMIN, HEALTH, UNKNOWN)
+
 #: Names of the auth outcomes (``Record.auth_ok``), as filters, stats and exports write
 #: them, in the order lists show them.
 AUTH_NAMES: dict[bool | None, str] = {True: "ok", False: "failed", None: "none"}
@@ -137,6 +148,8 @@ class Record:
     line: int
     offset: int
     raw: str
+    #: The Neptune instance, named by the index from the file's place or the server field.
+    instance: str | None = None
 
     @property
     def arn(self) -> str | None:

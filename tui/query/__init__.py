@@ -21,7 +21,14 @@ from tui.query.ast import (
 )
 from tui.query.errors import FilterError
 from tui.query.parser import parse_filter
-from tui.query.timeparse import format_time_us, parse_duration, parse_time
+from tui.query.timeparse import (
+    ago,
+    display_time,
+    format_time_us,
+    parse_duration,
+    parse_moment,
+    parse_time,
+)
 
 __all__ = [
     "AUTH_VALUES",
@@ -39,8 +46,11 @@ __all__ = [
     "Span",
     "Text",
     "TimeBound",
+    "ago",
+    "display_time",
     "format_time_us",
     "parse_duration",
     "parse_filter",
+    "parse_moment",
     "parse_time",
 ]

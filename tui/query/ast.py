@@ -7,12 +7,12 @@ evaluates a tree over columns, ``tui.query.predicate`` over one parsed record).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Literal
 
 from tui.model.payload import LANGUAGES
-from tui.model.record import AUTH_NAMES
+from tui.model.record import AUTH_NAMES, OPERATIONS
+from tui.query.regex import Pattern
 
 #: Fields a ``field:value`` term may name, in the order the help lists them.
 FIELDS: tuple[str, ...] = (
@@ -28,10 +28,16 @@ FIELDS: tuple[str, ...] = (
     "query",
     "header",
     "source",
+    "instance",
+    "op",
+    "fp",
 )
 
 #: Values ``auth:`` accepts.
 AUTH_VALUES: tuple[str, ...] = tuple(AUTH_NAMES.values())
+
+#: Values ``op:`` accepts: the operation classes.
+OP_VALUES: tuple[str, ...] = OPERATIONS
 
 #: Values ``lang:`` accepts (``none``: records without a query language, such as ``/status``).
 LANG_VALUES: tuple[str, ...] = (*LANGUAGES, "none")
@@ -66,7 +72,7 @@ class Text:
 class Regex:
     """A bare ``/regex/``: searched in the raw log text (``/.../i`` ignores case)."""
 
-    pattern: re.Pattern[str]
+    pattern: Pattern
     span: Span
 
 
@@ -78,7 +84,7 @@ class FieldMatch:
     field: str
     op: MatchOp
     value: str
-    pattern: re.Pattern[str] | None
+    pattern: Pattern | None
     span: Span
 
 

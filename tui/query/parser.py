@@ -20,14 +20,13 @@ parser nor a recursive evaluator can exhaust the stack.
 
 from __future__ import annotations
 
-import re
-import warnings
 from collections.abc import Callable
 
 from tui.query.ast import (
     AUTH_VALUES,
     FIELDS,
     LANG_VALUES,
+    OP_VALUES,
     And,
     FieldMatch,
     Last,
@@ -43,6 +42,7 @@ from tui.query.ast import (
 )
 from tui.query.errors import FilterError
 from tui.query.lexer import Lexer, Token
+from tui.query.regex import Pattern, RegexError, compile_regex
 from tui.query.timeparse import parse_duration, parse_time
 
 #: Alternative field names, resolved to the canonical name stored in ``FieldMatch.field``.
@@ -213,18 +213,30 @@ class _Parser:
             return self.field(token, span)
         return Text(token.value, span)
 
-    def compile(self, token: Token) -> re.Pattern[str]:
-        """Compile a REGEX token; a bad pattern is an error at its opening ``/``."""
-        flags = re.IGNORECASE if token.ignore_case else 0
+    def compile(self, token: Token) -> Pattern:
+        """Compile a REGEX token; an error points at the construct RE2 refuses when known,
+        else at the opening ``/``."""
         try:
-            with warnings.catch_warnings():
-                # e.g. FutureWarning "possible nested set": nobody would see it in a TUI.
-                warnings.simplefilter("ignore")
-                return re.compile(token.value, flags)
-        except (re.error, OverflowError, RecursionError) as exc:
-            raise self.error(
-                f"invalid regex: {exc}", token.start, "a valid regular expression"
-            ) from None
+            return compile_regex(token.value, ignore_case=token.ignore_case)
+        except RegexError as exc:
+            position = token.start
+            if exc.offset is not None:
+                position = self.regex_position(token, exc.offset)
+            raise self.error(exc.message, position, "a valid regular expression") from None
+
+    def regex_position(self, token: Token, offset: int) -> int:
+        """Where character ``offset`` of a REGEX token's pattern is in the filter text (the
+        lexer turned each ``\\/`` into ``/``)."""
+        position = token.start + 1
+        produced = 0
+        while produced < offset and position < token.end:
+            if self.text[position] == "\\":
+                produced += 1 if self.text[position + 1] == "/" else 2
+                position += 2
+            else:
+                produced += 1
+                position += 1
+        return position - (produced - offset)
 
     def field(self, token: Token, span: Span) -> Node:
         name = token.name.lower()
@@ -243,7 +255,7 @@ class _Parser:
             return TimeBound("after" if name == "after" else "before", epoch_us, span)
         if name == "last":
             return Last(self.value_of(operand, parse_duration, _DURATION_EXPECTED), span)
-        if name in ("auth", "lang"):
+        if name in ("auth", "lang", "op"):
             return self.enum_field(name, operand, span)
         if operand.kind == "REGEX":
             return FieldMatch(name, "regex", operand.value, self.compile(operand), span)
@@ -260,8 +272,9 @@ class _Parser:
             raise self.error(str(exc), operand.start, expected) from None
 
     def enum_field(self, name: str, operand: Token, span: Span) -> FieldMatch:
-        """``auth:`` and ``lang:`` take one of a fixed set of values, compared for equality."""
-        allowed = AUTH_VALUES if name == "auth" else LANG_VALUES
+        """``auth:``, ``lang:`` and ``op:`` take one of a fixed set of values, compared for
+        equality."""
+        allowed = {"auth": AUTH_VALUES, "lang": LANG_VALUES, "op": OP_VALUES}[name]
         expected = f"one of {', '.join(allowed)}"
         if operand.kind == "REGEX":
             raise self.error(f"{name}: does not take a regex", operand.start, expected)

@@ -2,12 +2,14 @@
 
 The index evaluates filters over columns for speed; for the fields it has no column for
 (``agent``, ``query``, ``header``) it calls ``field_matches`` on parsed records, and the
-tests check that both agree entry by entry.
+tests check that both agree entry by entry. Regexes are RE2 patterns (``tui.query.regex``),
+the same engine the index's block search uses.
 """
 
 from __future__ import annotations
 
-from tui.model.record import AUTH_NAMES, Entry, Principal, Record
+from tui.insight import operation, record_fingerprint
+from tui.model.record import AUTH_NAMES, Entry, Host, Principal, Record
 from tui.query.ast import And, FieldMatch, Last, MatchAll, Node, Not, Or, Regex, Text, TimeBound
 
 
@@ -38,9 +40,22 @@ def field_values(record: Record, field: str) -> list[str]:
         value = record.header_raw
     elif field == "source":
         value = record.source
+    elif field == "instance":
+        value = record.instance
+    elif field == "op":
+        value = operation(record)
+    elif field == "fp":
+        found = record_fingerprint(record)
+        value = found.id if found is not None else None
     else:
         raise ValueError(f"unknown field {field!r}")
     return [] if value is None else [value]
+
+
+def client_text(host: Host) -> str:
+    """A client as its text is searched (``client:`` and ``client:/re/``): the address and
+    the port, as exported and shown (``10.0.1.18:34266``)."""
+    return f"{host.key}:{host.port}" if host.port is not None else host.key
 
 
 def split_client_value(value: str) -> tuple[str, int | None]:
@@ -62,7 +77,7 @@ def user_equals(principal: Principal, value: str) -> bool:
 def text_matches(node: FieldMatch, text: str) -> bool:
     """Whether one field text satisfies a field term's operator."""
     if node.op == "regex":
-        return node.pattern is not None and node.pattern.search(text) is not None
+        return node.pattern is not None and node.pattern.search(text)
     if node.op == "equals":
         return text.lower() == node.value.lower()
     return node.value.lower() in text.lower()
@@ -75,7 +90,9 @@ def field_matches(node: FieldMatch, entry: Entry) -> bool:
         return node.field == "source" and text_matches(node, entry.source)
     if node.field == "user" and node.op == "equals":
         return entry.principal is not None and user_equals(entry.principal, node.value)
-    if node.field == "client" and node.op == "equals" and entry.client is not None:
+    if node.field == "client" and entry.client is not None:
+        if node.op != "equals":
+            return text_matches(node, client_text(entry.client))
         address, port = split_client_value(node.value)
         if port is not None:
             return entry.client.key.lower() == address.lower() and entry.client.port == port
@@ -89,7 +106,7 @@ def matches(node: Node, entry: Entry, raw: str, *, epoch_us: int, newest_us: int
     if isinstance(node, Text):
         return node.value.lower() in raw.lower()
     if isinstance(node, Regex):
-        return node.pattern.search(raw) is not None
+        return node.pattern.search(raw)
     if isinstance(node, FieldMatch):
         return field_matches(node, entry)
     if isinstance(node, TimeBound):

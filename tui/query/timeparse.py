@@ -1,4 +1,9 @@
-"""Times and durations as the filter language writes them (``after:``, ``before:``, ``last:``).
+"""Times and durations: reading them as people write them, writing them as people read them.
+
+The one place for both: the filter language (``after:``, ``before:``, ``last:``), the viewer's
+go-to-time box and ``--since``/``--until`` read times here (``parse_time``, ``parse_duration``,
+``parse_moment``); exports, tables, the detail pane and the status line write them here
+(``format_time_us``, ``display_time``, ``ago``).
 
 Everything is integer epoch microseconds in UTC, the unit the index stores, so no float rounding
 and no dependence on the local time zone. Errors are ``ValueError`` with a short message the
@@ -8,7 +13,7 @@ parser wraps into a positioned ``FilterError``.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from tui.model.fields import timestamp_us
 
@@ -156,3 +161,82 @@ def _civil_from_days(days: int) -> tuple[int, int, int]:
     month = month_index + 3 if month_index < 10 else month_index - 9
     year = year_of_era + era * 400 + (1 if month <= 2 else 0)
     return year, month, day
+
+
+_CLOCK = re.compile(r"([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?")
+
+
+def parse_moment(
+    text: str,
+    *,
+    back_from_us: int,
+    forward_from_us: int | None = None,
+    local: bool = False,
+) -> int:
+    """Epoch microseconds for a moment as a person types it (``ValueError`` otherwise).
+
+    ``2h``, ``-2h`` or ``2h ago``: that long before ``back_from_us`` (now, or the newest
+    record); ``+5m``: after ``forward_from_us`` (the cursor's time); ``08:15`` or
+    ``08:15:30``: that time of day on the day of ``forward_from_us`` (in the local zone with
+    ``local``, else UTC); anything else as ``parse_time`` reads it (ISO 8601 or epoch).
+    """
+    value = text.strip()
+    forward = back_from_us if forward_from_us is None else forward_from_us
+    if value.startswith("+"):
+        return forward + parse_duration(value[1:])
+    back = value.removeprefix("-").removesuffix(" ago").strip()
+    if value.startswith("-") or value.endswith(" ago") or _DURATION_PART.fullmatch(back):
+        try:
+            return back_from_us - parse_duration(back)
+        except ValueError:
+            if value.startswith("-") or value.endswith(" ago"):
+                raise
+    clock = _CLOCK.fullmatch(value)
+    if clock:
+        hour, minute, second = (int(part) if part else 0 for part in clock.groups())
+        if hour > 23 or minute > 59 or second > 59:
+            raise ValueError(f"no such time of day: {value}")
+        day = _moment(forward, local=local)
+        at = day.replace(hour=hour, minute=minute, second=second, microsecond=0)
+        return int(at.timestamp()) * _US_PER_SECOND
+    return parse_time(value)
+
+
+def _moment(epoch_us: int, *, local: bool) -> datetime:
+    """A datetime in UTC or the local zone (exact to the microsecond)."""
+    moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=epoch_us)
+    return moment.astimezone() if local else moment
+
+
+def display_time(
+    epoch_us: int, *, local: bool = False, digits: int = 3, compact: bool = False
+) -> str:
+    """``2026-11-24 08:15:30.123`` for tables and panes: 0, 3 or 6 fractional ``digits``;
+    ``compact`` drops the year (``11-24 08:15:30.123``); UTC, or the local zone."""
+    if local:
+        try:
+            moment = _moment(epoch_us, local=True)
+            stamp = moment.strftime("%Y-%m-%d %H:%M:%S")
+        except (OverflowError, OSError, ValueError):
+            stamp = format_time_us(epoch_us)[:-8].replace("T", " ")
+    else:
+        stamp = format_time_us(epoch_us)[:-8].replace("T", " ")
+    if compact:
+        stamp = stamp[stamp.index("-", 1) + 1 :]
+    fraction = f"{epoch_us % _US_PER_SECOND:06d}"[:digits]
+    return f"{stamp}.{fraction}" if digits else stamp
+
+
+def ago(epoch_us: int, now_us: int) -> str:
+    """``3 min ago``, ``2.0 h ago``, ``in 5 s`` (for clocks that disagree)."""
+    delta = (now_us - epoch_us) / _US_PER_SECOND
+    seconds = abs(delta)
+    if seconds < 60:
+        text = f"{seconds:.0f} s"
+    elif seconds < 3600:
+        text = f"{seconds / 60:.0f} min"
+    elif seconds < 86400 * 2:
+        text = f"{seconds / 3600:.1f} h"
+    else:
+        text = f"{seconds / 86400:.0f} days"
+    return f"in {text}" if delta < 0 else f"{text} ago"

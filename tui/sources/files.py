@@ -275,3 +275,42 @@ def _find_by_identity(directory: Path, identity: Identity | None) -> Path | None
     except OSError:
         return None
     return None
+
+
+def state_directory() -> Path:
+    """Where the tool keeps what it learns between runs (XDG state directory)."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "neptune-audit"
+
+
+def private_directory(path: Path) -> Path:
+    """Create ``path`` (and missing parents) readable by the user alone (0700, whatever the
+    umask); an existing directory keeps its mode."""
+    missing: list[Path] = []
+    current = path
+    while not current.exists():
+        missing.append(current)
+        current = current.parent
+    for directory in reversed(missing):
+        try:
+            directory.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        os.chmod(directory, 0o700)  # mkdir's mode is masked by the umask
+    return path
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Replace ``path`` atomically with ``data``, readable by the user alone (0600), in a
+    directory made with ``private_directory``."""
+    private_directory(path.parent)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise

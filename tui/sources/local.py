@@ -247,13 +247,15 @@ def _is_dir(entry: os.DirEntry[str]) -> bool:
 
 
 def instance_of(file: Path, root: Path) -> str | None:
-    """The instance a file belongs to, from a ``<dir>/<instance>/<file>`` layout."""
+    """The instance a file belongs to: the directory holding it, when that directory is
+    below the opened one (``<opened>/.../<instance>/<file>``, as ``fetch`` and ``demo``
+    write them); None for a file given directly or directly in the opened directory."""
     try:
         parts = file.relative_to(root).parts
     except ValueError:
         return None
     if len(parts) >= 2:
-        return parts[0]
+        return parts[-2]
     return None
 
 

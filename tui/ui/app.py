@@ -1,68 +1,119 @@
-"""The neptune-audit viewer.
+"""The neptune-audit viewer: composition, bindings and worker plumbing.
 
-Threading rule: blocking work (indexing, filtering, counting, searching) runs in thread
-workers that never touch widgets; they post messages (``tui.ui.messages``) and the handlers
-here own all state. The index is usable while it is still being built: each progress
-report extends the current filter to the new entries and refreshes the view.
+What to show is decided by the view model (``tui.view.ViewModel``); this module wires it to
+widgets. Threading rule: blocking work (indexing, filtering, counting, searching, following)
+runs in thread workers that never touch widgets; they post messages (``tui.ui.messages``)
+and the handlers here hand the answers to the view model, then redraw. The index is usable
+while it is still being built: each progress report asks for the rows again.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
+import json
 import os
-import re
+import shlex
+import subprocess
+import tempfile
 import threading
 import time
-import tomllib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+import numpy.typing as npt
 from rich.text import Text
-from textual import on, work
-from textual.app import App, ComposeResult, SystemCommand
+from textual import events, on, work
+from textual.app import App, ComposeResult, SuspendNotSupported
 from textual.binding import Binding, BindingType
 from textual.containers import Container
 from textual.css.query import NoMatches
-from textual.screen import Screen
+from textual.notifications import SeverityLevel
 from textual.timer import Timer
-from textual.widgets import Footer, Static
-from textual.worker import Worker, WorkerState
+from textual.widgets import Footer
+from textual.worker import Worker, WorkerState, get_current_worker
 
-from tui.index.filtering import Cancelled, FilterResult, evaluate, extend, filtered_order
+from tui.cli.export import FORMAT_BY_SUFFIX, make_writer
+from tui.index.filtering import Cancelled
 from tui.index.index import Index
-from tui.index.schema import KIND_RECORD
-from tui.index.textscan import literal_query, regex_query, search
-from tui.model.record import Record
-from tui.model.text import inert
-from tui.query import FilterError, parse_duration, parse_filter, parse_time
+from tui.index.schema import KIND_MALFORMED
+from tui.index.stats import compute_stats, timeline_of
+from tui.model.record import Entry, Record
+from tui.model.secrets import mask_entry, mask_text
+from tui.model.text import inert, inert_line
+from tui.query import FilterError
 from tui.sources import Background
-from tui.sources.files import FileReader
+from tui.sources.files import FileReader, private_directory, state_directory, write_private
 from tui.sources.follow import Follower
 from tui.sources.local import LogFile, Progress, SourceError, expand_paths, load
-from tui.ui.detail import DetailPane, build_detail
+from tui.ui.commands import ViewerCommands
+from tui.ui.detail import QUERY_SHOWN, DetailOptions, DetailPane, build_detail
 from tui.ui.filter_bar import FilterBar
+from tui.ui.keymap import load_keymap
 from tui.ui.messages import (
+    DetailReady,
+    ExportDone,
+    ExportProgress,
     Followed,
     IndexFailed,
     IndexLoaded,
     IndexProgress,
+    JumpReady,
+    OverviewReady,
+    PagerReady,
     PreviewReady,
+    RowsFailed,
+    RowsReady,
     SearchReady,
-    ViewReady,
+    SessionPlaces,
+    TimelineReady,
 )
+from tui.ui.overview import OverviewChoice, OverviewScreen
 from tui.ui.record_table import RecordTable
-from tui.ui.rows import RowFormatter, format_time
-from tui.ui.screens import ColumnsScreen, GotoScreen, HelpGroup, HelpScreen, QuickFilterScreen
+from tui.ui.screens import (
+    ColumnsScreen,
+    ConfirmScreen,
+    ExportChoice,
+    ExportScreen,
+    GotoScreen,
+    HelpGroup,
+    HelpScreen,
+    QuickFilterScreen,
+)
+from tui.ui.sparkline import TimelineLine
+from tui.ui.status import StatusLine
+from tui.view import (
+    RowsRequest,
+    SearchRequest,
+    SearchSpec,
+    ViewFilter,
+    ViewModel,
+    compute_rows,
+    compute_search,
+    count_matches,
+    preview_text,
+)
+from tui.view.cells import RowFormatter
+from tui.view.session import (
+    Session,
+    find_places,
+    from_json,
+    place_of,
+    session_key,
+    session_path,
+    to_json,
+)
 
-PROBES_FILTER = "-path:/status"
 _PROGRESS_INTERVAL_S = 0.1
-_VIEW_REFRESH_S = 0.25
+_ROWS_REFRESH_S = 0.25
 _PREVIEW_DELAY_S = 0.2
 _DETAIL_SIZES = (6, 40)  # rows below the table (min, max)
 _DETAIL_WIDTHS = (30, 80)  # percent of the width beside the table (min, max)
+_TABLE_MIN_ROWS = 4  # rows the table keeps however small the terminal
+_EVERYWHERE = frozenset({"quit", "command_palette", "screenshot", "help"})
+_SESSIONS_KEPT = 64  # sessions kept (of the most recently used sets of files)
+_QUERY_MOST = 16 * QUERY_SHOWN  # characters of a query the pane shows at most (1 MB)
 
 
 def quiet_when_closing(handler: Callable[..., None]) -> Callable[..., None]:
@@ -71,48 +122,15 @@ def quiet_when_closing(handler: Callable[..., None]) -> Callable[..., None]:
 
     @functools.wraps(handler)
     def wrapper(self: NeptuneAuditApp, *args: Any) -> None:
-        if self._shutting_down:
+        if self.closing:
             return
         try:
             handler(self, *args)
         except NoMatches:
-            if not self._shutting_down:
+            if not self.closing:
                 raise
 
     return wrapper
-
-
-def keymap_path() -> Path:
-    """Where a user's key remapping lives: ``{binding id = "keys"}`` in TOML."""
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "neptune-audit" / "keymap.toml"
-
-
-def load_keymap(path: Path | None = None) -> dict[str, str]:
-    """The user's keymap, or an empty one when there is none or it is unreadable."""
-    try:
-        loaded = tomllib.loads((path or keymap_path()).read_text())
-    except (OSError, ValueError):
-        return {}
-    return {str(key): str(value) for key, value in loaded.items() if isinstance(value, str)}
-
-
-def quote_value(value: str) -> str:
-    """A filter value, quoted when it needs to be."""
-    if value and not re.search(r'[\s()"\\]', value) and not value.startswith(("/", "-")):
-        return value
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'
-
-
-def search_pattern(text: str) -> re.Pattern[str]:
-    """What a search for ``text`` highlights: ``/regex/`` or a case-insensitive literal."""
-    if len(text) > 2 and text.startswith("/") and text.endswith("/"):
-        try:
-            return re.compile(text[1:-1])
-        except re.error:
-            pass
-    return re.compile(re.escape(text), re.IGNORECASE)
 
 
 class NeptuneAuditApp(App[None]):
@@ -131,15 +149,18 @@ class NeptuneAuditApp(App[None]):
     | @ or ctrl+g | go to a time |
     | c | choose columns |
     | y | copy the record (OSC 52, works over SSH) |
+    | F | follow the files |
     | tab | move between table and detail |
     | ? | help; ctrl+p command palette; q quit |
     """
 
     CSS_PATH = "app.tcss"
     TITLE = "neptune-audit"
+    COMMANDS = App.COMMANDS | {ViewerCommands}
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="app.interrupt"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("slash,f", "open_filter", "Filter", id="filter.open"),
         Binding("s", "open_search", "Search", id="search.open"),
@@ -168,11 +189,24 @@ class NeptuneAuditApp(App[None]):
             "vertical_line", "toggle_layout", "Detail beside/below", show=False, id="view.layout"
         ),
         Binding("r", "toggle_raw", "Raw", show=False, id="view.raw"),
+        Binding("plus", "detail_more", "More of a long query", show=False, id="detail.more"),
+        Binding("o", "open_pager", "Query in $PAGER", show=False, id="detail.pager"),
         Binding("t", "toggle_time", "UTC/local", show=False, id="view.time"),
         Binding("at,ctrl+g", "goto_time", "Go to time", show=False, id="view.goto"),
         Binding("c", "choose_columns", "Columns", show=False, id="view.columns"),
         Binding("y", "copy_record", "Copy", show=False, id="record.copy"),
         Binding("F", "toggle_follow", "Follow", id="follow.toggle"),
+        Binding("m", "toggle_mark", "Mark", show=False, id="mark.toggle"),
+        Binding("apostrophe", "next_mark(1)", "Next mark", show=False, id="mark.next"),
+        Binding("quotation_mark", "next_mark(-1)", "Previous mark", show=False, id="mark.previous"),
+        Binding("e", "next_malformed(1)", "Next malformed", show=False, id="malformed.next"),
+        Binding(
+            "E", "next_malformed(-1)", "Previous malformed", show=False, id="malformed.previous"
+        ),
+        Binding("w", "export", "Write", id="view.export"),
+        Binding("i", "overview", "Overview", id="view.overview"),
+        Binding("T", "toggle_timeline", "Timeline line", show=False, id="view.timeline"),
+        Binding("S", "toggle_secrets", "Show/mask credentials", show=False, id="view.secrets"),
         Binding("tab", "switch_focus", "Table/detail", show=False, id="view.focus"),
         Binding("escape", "escape", "Clear search", show=False, id="app.escape"),
     ]
@@ -189,54 +223,55 @@ class NeptuneAuditApp(App[None]):
         follow_interval: float = 0.25,
         background: Sequence[Background] = (),
         live_label: str = "",
+        session: bool = True,
+        reveal: bool = False,
     ) -> None:
         super().__init__()
         self.paths = list(paths)
+        self._session_key = session_key(self.paths) if session and self.paths else None
+        self._filter_given = bool(filter_text.strip())
+        self._restore: Session | None = None  # marks and cursor, restored once loaded
+        self._restore_cursor: int | None = None
         self.files = list(files) if files is not None else None
         self.clock = clock
         self.reader = FileReader()
         self.index = Index(self.reader)
+        self.view = ViewModel(
+            self.index, ViewFilter.parse(filter_text), following=follow, live_label=live_label
+        )
         self.formatter = RowFormatter(self.index)
-        self.filter_text = filter_text
-        self.hide_probes = False
-        self.loading = True
-        self.progress: Progress | None = None
-        self.load_error: str | None = None
+        self.view.reveal = self.formatter.reveal = reveal
         self.ready = threading.Event()  # set once everything is indexed and shown
-        self._generation = 0
-        self._result: FilterResult | None = None
-        self._view_cancel = threading.Event()
-        self._view_busy = False
-        self._view_pending = False
-        self._last_view = 0.0
+        self.follow_interval = follow_interval
+        self.background = list(background)
+        self._keymap = keymap if keymap is not None else load_keymap()
+        self._rows_cancel = threading.Event()
+        self._rows_timer: Timer | None = None
+        self._last_rows = 0.0
         self._preview_cancel = threading.Event()
         self._preview_timer: Timer | None = None
-        self._search_pattern: re.Pattern[str] | None = None
-        self._search_text = ""
-        self._search_rows: np.ndarray = np.empty(0, np.int64)
-        self._search_generation = 0
         self._raw = False
+        self._detail_generation = 0
+        self._detail_entry: int | None = None
+        self._detail_shown: tuple[int, int | None] = (0, None)
+        self._query_limit = QUERY_SHOWN
         self._detail_rows = 0  # 0: a share of the terminal's height, until the user resizes
         self._detail_percent = 45
-        self._keymap = keymap if keymap is not None else load_keymap()
-        self.following = follow
-        self.follow_interval = follow_interval
         self._follow_stop = threading.Event()
-        self._follow_stop_all = threading.Event()  # stops background sources on exit
+        self._stop_all = threading.Event()  # stops background sources on exit
         self._follower: Follower | None = None
-        self._tailing = follow  # the cursor stays on the newest record
-        self.new_rows = 0  # rows added below the cursor while not tailing
-        self._search_mask: np.ndarray = np.zeros(0, bool)
-        self.background = list(background)
         self._shutting_down = False
-        self.live_label = live_label  # e.g. "live from /aws/neptune/c/audit"
+        self._overview: OverviewScreen | None = None
+        self._timeline_counted = (-1, 0.0)  # (generation, when) of the last count
+        self._overview_counted = 0.0
 
-    # -- layout ---------------------------------------------------------------------------
+    # -- layout -----------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Static(id="status")
+        yield StatusLine(id="status")
+        yield TimelineLine(id="timeline")
         with Container(id="main", classes="below"):
-            yield RecordTable(self.formatter, id="table")
+            yield RecordTable(self.view, self.formatter, id="table")
             yield DetailPane(id="detail")
         yield FilterBar(id="filter-bar")
         yield Footer()
@@ -245,23 +280,64 @@ class NeptuneAuditApp(App[None]):
         if self._keymap:
             self.set_keymap(self._keymap)
         self.query_one(FilterBar).display = False
-        self.query_one(RecordTable).focus()
-        self._apply_detail_size()
+        self.table.focus()
+        self._restore_settings()
+        self._apply_detail_size(self.size.height)
         self._update_status()
+        self._show_detail()
         self._load()
         for job in self.background:
             self._run_background(job)
 
-    @work(thread=True, group="background", exit_on_error=False)
-    def _run_background(self, job: Background) -> None:
-        """A source that feeds the followed files (AWS polling, a CloudWatch live tail)."""
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The viewer's keys act on the table: over another screen (help, a dialog, the
+        overview) only quitting, help and the palette stay."""
+        if len(self.screen_stack) > 1 and action in self._viewer_actions:
+            return False
+        return True
 
-        def report(message: str) -> None:
-            self.call_from_thread(
-                self.notify, inert(message), title="source", severity="error", timeout=15
-            )
+    @functools.cached_property
+    def _viewer_actions(self) -> frozenset[str]:
+        """The actions of the viewer's own key bindings that act on the main screen."""
+        actions = {
+            binding.action.split("(")[0]
+            for binding in self.BINDINGS
+            if isinstance(binding, Binding)
+        }
+        return frozenset(actions - _EVERYWHERE)
 
-        job(self._follow_stop_all, report)
+    @property
+    def closing(self) -> bool:
+        """Whether the app is on its way out (its widgets may be gone)."""
+        return self._shutting_down or self._exit or self._closing or self._closed
+
+    def tell(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+    ) -> None:
+        """A notification whose text is shown as it is: never markup, never a control
+        character (file names and server messages go through here)."""
+        self.notify(
+            inert_line(message),
+            title=inert_line(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """Save an SVG screenshot (by default in the XDG state directory, created if need be;
+        the notification says where)."""
+        directory = Path(path) if path else state_directory() / "screenshots"
+        try:
+            private_directory(directory)
+        except OSError:
+            directory = Path.cwd()
+        self.deliver_screenshot(filename, str(directory))
 
     @property
     def table(self) -> RecordTable:
@@ -274,18 +350,25 @@ class NeptuneAuditApp(App[None]):
         return self.query_one(DetailPane)
 
     @property
-    def effective_filter(self) -> str:
-        """The filter applied: the user's expression plus hidden probes."""
-        return self._with_probes(self.filter_text)
+    def filter_text(self) -> str:
+        """The filter as the user would edit it (typed text and quick filters)."""
+        return self.view.filter.editable_text
 
-    def _with_probes(self, text: str) -> str:
-        """``text`` with the probe filter added while probes are hidden."""
-        text = text.strip()
-        if not self.hide_probes:
-            return text
-        return f"({text}) {PROBES_FILTER}" if text else PROBES_FILTER
+    @property
+    def hide_probes(self) -> bool:
+        """Whether health probes are hidden."""
+        return self.view.filter.hide_probes
 
-    # -- loading --------------------------------------------------------------------------
+    @work(thread=True, group="background", exit_on_error=False)
+    def _run_background(self, job: Background) -> None:
+        """A source that feeds the followed files (AWS polling, a CloudWatch live tail)."""
+
+        def report(message: str) -> None:
+            self.call_from_thread(self.tell, message, title="source", severity="error", timeout=15)
+
+        job(self._stop_all, report)
+
+    # -- loading ----------------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def _load(self) -> None:
@@ -307,7 +390,7 @@ class NeptuneAuditApp(App[None]):
                 self.reader,
                 files,
                 on_progress=report,
-                partial_last_line=not self.following,  # a line being written waits
+                partial_last_line=not self.view.following,  # a line being written waits
             )
         except SourceError as error:
             self.post_message(IndexFailed(str(error)))
@@ -319,40 +402,131 @@ class NeptuneAuditApp(App[None]):
 
     @quiet_when_closing
     def on_index_progress(self, message: IndexProgress) -> None:
-        self.progress = message.progress
+        progress = message.progress
+        self.view.progress = progress.fraction
+        self.view.rate_mb_s = progress.rate / 1e6
         self._update_status()
-        self._refresh_view(full=False)
+        self._refresh_rows()
 
     @quiet_when_closing
     def on_index_loaded(self, message: IndexLoaded) -> None:
-        self.loading = False
-        self.progress = message.progress
+        if self._restore is not None:
+            self._find_session_places(self._restore)
+            self._restore = None
+        self.view.loaded()
         self.table.reformat()  # time precision and widths are known only now
-        self._refresh_view(full=False, force=True)
-        if self.following:
+        self._refresh_rows(now=True)
+        if self.view.following:
             self._start_following()
 
-    # -- following ------------------------------------------------------------------------
+    @quiet_when_closing
+    def on_index_failed(self, message: IndexFailed) -> None:
+        self.view.loaded()
+        self.view.error = message.message
+        self.tell(message.message, title="Cannot load", severity="error", timeout=30)
+        self._update_status()
+        self.ready.set()
+
+    # -- rows -------------------------------------------------------------------------------
+
+    def _refresh_rows(self, *, now: bool = False) -> None:
+        """Ask a worker for the rows: at once after a change of filter (``now``), else at
+        most every refresh interval while entries arrive."""
+        if not now:
+            wait = self._last_rows + self._refresh_interval() - time.monotonic()
+            if wait > 0:
+                if self._rows_timer is None:
+                    self._rows_timer = self.set_timer(wait, self._rows_timer_fired)
+                return
+        request = self.view.rows_request()
+        if request is None:
+            self._check_ready()
+            return
+        self._last_rows = time.monotonic()
+        self._compute_rows(request, self._rows_cancel)
+
+    def _rows_timer_fired(self) -> None:
+        self._rows_timer = None
+        self._refresh_rows(now=True)
+
+    def _refresh_interval(self) -> float:
+        """How often the rows follow a growing index: each refresh merges and filters the
+        whole index, so refresh less often as it grows and leave the CPU to indexing."""
+        return _ROWS_REFRESH_S if self.index.size < 500_000 else 4 * _ROWS_REFRESH_S
+
+    @work(thread=True, group="rows", exit_on_error=False)
+    def _compute_rows(self, request: RowsRequest, cancel: threading.Event) -> None:
+        try:
+            update = compute_rows(self.index, request, cancel)
+        except Cancelled:
+            self.post_message(RowsFailed(request.generation, ""))
+            return
+        except Exception as error:  # noqa: BLE001 - reported to the user, the app goes on
+            self.post_message(RowsFailed(request.generation, f"{type(error).__name__}: {error}"))
+            return
+        self.post_message(RowsReady(update))
+
+    @quiet_when_closing
+    def on_rows_ready(self, message: RowsReady) -> None:
+        applied = self.view.apply_rows(message.update)
+        if not applied.stale:
+            self.table.sync()
+            self._update_status()
+            self._request_search()
+            if self._overview is not None and time.monotonic() - self._overview_counted > 1.0:
+                self._overview_counted = time.monotonic()
+                self._count_overview()
+            self._count_timeline(message.update.generation)
+        if applied.again:
+            self._refresh_rows(now=applied.stale)
+        self._check_ready()
+
+    def _check_ready(self) -> None:
+        """Say (to tests and benchmarks) when everything is indexed and shown; a restored
+        cursor goes to its record then."""
+        if not self.view.loading and self.view.up_to_date:
+            if self._restore_cursor is not None:
+                row = self.view.row_of_entry(self._restore_cursor)
+                self._restore_cursor = None
+                if row is not None and not self.view.tailing:
+                    self.table.move_to(row, center=True)
+            self.ready.set()
+
+    @quiet_when_closing
+    def on_rows_failed(self, message: RowsFailed) -> None:
+        self.view.rows_failed(message.generation)
+        if message.message:
+            self.tell(message.message, title="filter failed", severity="error")
+        self._refresh_rows(now=True)
+
+    def set_filter(self, view_filter: ViewFilter) -> None:
+        """Show what ``view_filter`` keeps (the rows of the previous filter stop computing)."""
+        self._rows_cancel.set()
+        self._rows_cancel = threading.Event()
+        self.ready.clear()
+        self.view.set_filter(view_filter)
+        self._update_status()
+        self._refresh_rows(now=True)
+
+    # -- following --------------------------------------------------------------------------
 
     def action_toggle_follow(self) -> None:
-        if self.following:
-            self.following = False
-            self._follow_stop.set()
-            self.notify("stopped following", timeout=2)
-        else:
-            self.following = True
-            if not self.loading:
+        following = not self.view.following
+        self.view.set_following(following)
+        if following:
+            if not self.view.loading:
                 self._start_following()
-            self._tailing = True
-            self.table.move_to(len(self.table.ids) - 1, user=True)
-            self.notify("following: new records appear as they are written", timeout=3)
+            self.tell("following: new records appear as they are written", timeout=3)
+        else:
+            self._follow_stop.set()
+            self.tell("stopped following", timeout=2)
+        self.table.sync()
         self._update_status()
 
     def _start_following(self) -> None:
         self._follow_stop = threading.Event()
         self._follow(self._follow_stop)
-        if self._tailing:
-            self.table.move_to(len(self.table.ids) - 1, user=True)
+        self.table.sync()
 
     @work(thread=True, exclusive=True, group="follow", exit_on_error=False)
     def _follow(self, stop: threading.Event) -> None:
@@ -369,203 +543,222 @@ class NeptuneAuditApp(App[None]):
     @quiet_when_closing
     def on_followed(self, message: Followed) -> None:
         for event in message.update.events:
-            self.notify(inert(event), title="follow", timeout=6)
+            self.tell(event, title="follow", timeout=6)
         self.formatter.clear_instances()
         self._update_status()
-        self._refresh_view(full=False)
+        self._refresh_rows()
+
+    # -- sessions ---------------------------------------------------------------------------
+
+    def _restore_settings(self) -> None:
+        """Take the settings of the last session on these files (marks and the cursor wait
+        for the files to be indexed). A session that cannot be read is ignored, and said."""
+        if self._session_key is None:
+            return
+        path = session_path(state_directory(), self._session_key)
+        try:
+            document = json.loads(path.read_bytes())
+            session = from_json(document)
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError, RecursionError) as error:
+            self.tell(f"the saved session was ignored: {error}", title="session", timeout=8)
+            return
+        view_filter = self.view.filter
+        if not self._filter_given:
+            try:
+                view_filter = ViewFilter.parse(session.filter_text)
+            except FilterError:
+                view_filter = ViewFilter()
+        self.view.set_filter(view_filter.with_probes_hidden(session.hide_probes))
+        self.table.set_columns(frozenset(session.hidden_columns), frozenset(session.pinned_columns))
+        main = self.query_one("#main")
+        main.set_class(session.layout == "beside", "beside")
+        main.set_class(session.layout == "below", "below")
+        self._detail_rows, self._detail_percent = session.detail_rows, session.detail_percent
+        self.detail.display = session.detail_shown
+        self._raw = session.raw
+        self.formatter.local_time = self.view.local_time = session.local_time
+        self._restore = session
+
+    @work(thread=True, group="session", exit_on_error=False)
+    def _find_session_places(self, session: Session) -> None:
+        places = [*session.marks, *([session.cursor] if session.cursor else [])]
+        found = find_places(self.index, places)
+        marks = {entry for entry in found[: len(session.marks)] if entry is not None}
+        cursor = found[-1] if session.cursor is not None else None
+        self.post_message(SessionPlaces(marks, cursor))
+
+    @quiet_when_closing
+    def on_session_places(self, message: SessionPlaces) -> None:
+        if message.marks and not self.view.marks:
+            self.view.marks = set(message.marks)
+            self.table.reformat()
+        self._restore_cursor = message.cursor
+        self._update_status()
+        self._check_ready()
+
+    def _save_session(self) -> None:
+        """Keep this session for the next run on the same files (private to the user)."""
+        if self._session_key is None:
+            return
+        cursor = self.view.cursor_entry
+        session = Session(
+            filter_text=self.view.filter.editable_text,
+            hide_probes=self.view.filter.hide_probes,
+            hidden_columns=tuple(sorted(self.table.hidden_columns)),
+            pinned_columns=tuple(sorted(self.table.pinned_columns)),
+            layout="beside" if self.query_one("#main").has_class("beside") else "below",
+            detail_rows=self._detail_rows,
+            detail_percent=self._detail_percent,
+            detail_shown=bool(self.detail.display),
+            raw=self._raw,
+            local_time=self.view.local_time,
+            marks=tuple(place_of(self.index, e) for e in sorted(self.view.marks)),
+            cursor=place_of(self.index, cursor) if cursor is not None else None,
+        )
+        path = session_path(state_directory(), self._session_key)
+        try:
+            write_private(path, json.dumps(to_json(session)).encode())
+            kept = sorted(path.parent.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+            for old in kept[_SESSIONS_KEPT:]:
+                old.unlink(missing_ok=True)
+        except OSError:
+            pass  # not worth more than losing the session
 
     def on_unmount(self) -> None:
         self._shutting_down = True
         self._follow_stop.set()
-        self._follow_stop_all.set()
-
-    @quiet_when_closing
-    def on_index_failed(self, message: IndexFailed) -> None:
-        self.loading = False
-        self.load_error = message.message
-        self.notify(inert(message.message), title="Cannot load", severity="error", timeout=30)
-        self._update_status()
-        self.ready.set()
-
-    # -- the view -------------------------------------------------------------------------
-
-    def _refresh_view(self, *, full: bool, force: bool = False) -> None:
-        """Recompute the rows shown: all over (a new filter) or for new entries only."""
-        if full:
-            self._generation += 1
-            self._result = None
-            self._view_cancel.set()
-            self._view_cancel = threading.Event()
-        elif not force and (time.monotonic() - self._last_view < self._refresh_interval()):
-            self._view_pending = True
-            delay = self._refresh_interval()
-            self.set_timer(delay, lambda: self._refresh_view(full=False, force=True))
-            return
-        if self._view_busy and not full:
-            self._view_pending = True
-            return
-        self._view_busy = True
-        self._view_pending = False
-        self._last_view = time.monotonic()
-        self._compute_view(self._generation, self.effective_filter, self._result, self._view_cancel)
-
-    def _refresh_interval(self) -> float:
-        """How often the view follows a growing index: each refresh merges and filters the
-        whole index, so refresh less often as it grows and leave the CPU to indexing."""
-        return _VIEW_REFRESH_S if self.index.size < 500_000 else 4 * _VIEW_REFRESH_S
-
-    @work(thread=True, group="view", exit_on_error=False)
-    def _compute_view(
-        self,
-        generation: int,
-        text: str,
-        previous: FilterResult | None,
-        cancel: threading.Event,
-    ) -> None:
-        node = parse_filter(text)
-        try:
-            if previous is None:
-                result = evaluate(self.index, node, cancel=cancel)
-            else:
-                result = extend(self.index, node, previous, cancel=cancel)
-            ids = filtered_order(self.index, result)
-        except Cancelled:
-            return
-        self.post_message(ViewReady(generation, result, ids))
-
-    @quiet_when_closing
-    def on_view_ready(self, message: ViewReady) -> None:
-        self._view_busy = False
-        if message.generation != self._generation:
-            if self._view_pending or self._result is None:
-                self._refresh_view(full=False, force=True)
-            return
-        if self._result is not None and message.result.size < self._result.size:
-            return
-        self._result = message.result
-        table = self.table
-        entry = table.cursor_entry
-        keep_time = int(self.index.column("epoch_us")[entry]) if entry is not None else None
-        before = len(table.ids)
-        tail = self.following and self._tailing and not self.loading
-        table.set_ids(message.ids, keep_entry=entry, keep_time=keep_time)
-        if tail:
-            table.move_to(len(message.ids) - 1, user=True)
-        elif self.following and not self.loading:
-            self.new_rows += max(0, len(message.ids) - before)
-        if self._search_pattern is not None:
-            self._extend_search()
-        self._update_status()
-        if self._view_pending or self.index.size > message.result.size:
-            self._refresh_view(full=False, force=not self.loading)
-        elif not self.loading and self.load_error is None:
-            self.ready.set()
+        self._stop_all.set()
+        self._rows_cancel.set()
+        self._preview_cancel.set()
 
     async def action_quit(self) -> None:
+        self._save_session()
         self._shutting_down = True
         await super().action_quit()
 
     @quiet_when_closing
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """A worker that failed says so, and the state it held is released."""
+        """A worker that failed says so."""
         if event.state != WorkerState.ERROR:
             return
         group = event.worker.group
-        if group == "view":
-            self._view_busy = False
-        elif group == "load":
-            self.loading = False
+        if group == "load":
+            self.view.loaded()
         error = event.worker.error
         message = f"{type(error).__name__}: {error}" if error else "unknown error"
-        self.notify(inert(message), title=f"{group} failed", severity="error", timeout=30)
+        self.tell(message, title=f"{group} failed", severity="error", timeout=30)
         self.ready.set()
 
+    # -- the cursor and the detail ----------------------------------------------------------
+
+    @quiet_when_closing
     def on_record_table_cursor_moved(self, message: RecordTable.CursorMoved) -> None:
-        at_end = message.row >= len(self.table.ids) - 1
-        if self.following and message.table.user_moved:
-            self._tailing = at_end
-        if at_end and self.new_rows:
-            self.new_rows = 0
-            self._update_status()
+        self._update_status()
         self._show_detail()
+        self._mark_timeline()
 
     def _show_detail(self) -> None:
-        entry = self.table.cursor_entry
+        """Show the cursor's entry in the detail pane (built in a worker: a record of any
+        size costs the event loop only its bounded rendering)."""
+        entry = self.view.cursor_entry
+        self._detail_generation += 1
+        if entry != self._detail_entry:
+            self._detail_entry = entry
+            self._query_limit = QUERY_SHOWN
         if entry is None:
             empty = "no records match the filter" if self.index.size else "no records yet"
             self.detail.show(Text(empty, style="dim"))
             return
-        parsed = self.index.entry(entry)
-        instance = ""
-        if isinstance(parsed, Record):
-            instance = self.formatter.row(entry).cells.get("instance", "")
-        self.detail.show(
-            build_detail(
-                parsed,
-                instance=instance,
-                local_time=self.formatter.local_time,
-                raw=self._raw,
-                search=self._search_pattern,
-                now_us=int(self.clock() * 1_000_000),
-            )
+        options = DetailOptions(
+            instance=self.formatter.instance(entry),
+            local_time=self.formatter.local_time,
+            raw=self._raw,
+            search=self.view.search.spec,
+            now_us=int(self.clock() * 1_000_000),
+            query_limit=self._query_limit,
         )
+        self._build_detail(self._detail_generation, entry, options)
 
-    # -- status ---------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="detail", exit_on_error=False)
+    def _build_detail(self, generation: int, entry: int, options: DetailOptions) -> None:
+        parsed = self._shown(self.index.entry(entry))
+        if get_current_worker().is_cancelled:
+            return
+        self.post_message(DetailReady(generation, build_detail(parsed, options)))
+
+    @quiet_when_closing
+    def on_detail_ready(self, message: DetailReady) -> None:
+        if message.generation == self._detail_generation:
+            self.detail.show(message.renderable)
+            self._detail_shown = (message.generation, self._detail_entry)
+
+    @property
+    def detail_settled(self) -> bool:
+        """Whether the detail pane shows the cursor's entry as last asked (for tests)."""
+        if self.view.cursor_entry is None:
+            return True
+        return self._detail_shown == (self._detail_generation, self.view.cursor_entry)
+
+    def action_detail_more(self) -> None:
+        """Show four times more of a long query in the detail pane."""
+        if self._query_limit >= _QUERY_MOST:
+            self.tell("that is as much as the pane shows: o opens the whole text", timeout=3)
+            return
+        self._query_limit = min(_QUERY_MOST, self._query_limit * 4)
+        self._show_detail()
+
+    def action_open_pager(self) -> None:
+        """Open the cursor's whole query (or raw line) in $PAGER."""
+        entry = self.view.cursor_entry
+        if entry is not None:
+            self._write_pager_text(entry, self._raw)
+
+    def _shown(self, entry: Entry) -> Entry:
+        """An entry as it may be shown: credentials masked unless the user revealed them."""
+        return entry if self.view.reveal else mask_entry(entry)
+
+    @work(thread=True, group="pager", exit_on_error=False)
+    def _write_pager_text(self, entry: int, raw: bool) -> None:
+        parsed = self._shown(self.index.entry(entry))
+        text = parsed.raw
+        if isinstance(parsed, Record) and not raw and parsed.query is not None:
+            text = parsed.query.text
+        fd, name = tempfile.mkstemp(prefix="neptune-audit-", suffix=".txt")  # mode 0600
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(inert(text, multiline=True) + "\n")
+        self.post_message(PagerReady(Path(name)))
+
+    @quiet_when_closing
+    def on_pager_ready(self, message: PagerReady) -> None:
+        command = shlex.split(os.environ.get("PAGER") or "less")
+        try:
+            with self.suspend():
+                subprocess.run([*command, str(message.path)], check=False)
+        except (SuspendNotSupported, OSError) as error:
+            self.tell(f"cannot run the pager {command[0]}: {error}", severity="error")
+        finally:
+            message.path.unlink(missing_ok=True)
 
     def _update_status(self) -> None:
-        index = self.index
-        tables = self.query(RecordTable)
-        shown = len(tables.first().ids) if tables else 0
-        files = len(index.sources)
-        parts = [
-            Text(f" {files} file{'s' if files != 1 else ''}", "bold"),
-            Text(f"{index.records:,} records"),
-        ]
-        if index.malformed:
-            parts.append(Text(f"{index.malformed:,} malformed", "bold yellow"))
-        if shown != index.size:
-            parts.append(Text(f"showing {shown:,}", "bold"))
-        times = index.column("epoch_us")
-        if len(times) and index.records:
-            first, last = int(times.min()), int(times.max())
-            local = self.formatter.local_time
-            span = f"{format_time(first, local=local, microseconds=False, compact=True)[:11]}"
-            span += f" → {format_time(last, local=local, microseconds=False, compact=True)[:11]}"
-            parts.append(Text(span, "dim"))
-        if self.following:
-            parts.append(Text(f"● {self.live_label or 'following'}", "bold green"))
-            if self.new_rows:
-                parts.append(Text(f"{self.new_rows:,} new ↓ G", "bold black on yellow"))
-        if self.loading and self.progress is not None:
-            rate = self.progress.rate / 1e6
-            parts.append(
-                Text(f"indexing {self.progress.fraction:.0%} {rate:,.0f} MB/s", "bold cyan")
-            )
-        elif self.loading:
-            parts.append(Text("indexing…", "bold cyan"))
-        if self.load_error:
-            parts.append(Text(inert(self.load_error), "bold red"))
-        if self.effective_filter:
-            parts.append(Text.assemble(("filter ", "dim"), (inert(self.effective_filter), "bold")))
-        if self._search_pattern is not None:
-            found = len(self._search_rows)
-            parts.append(Text(f"search {inert(self._search_text)!r}: {found:,}", "magenta"))
-        self.query_one("#status", Static).update(Text(" · ").join(parts))
+        self.query_one(StatusLine).facts = self.view.facts()
 
-    # -- filtering ------------------------------------------------------------------------
+    # -- filtering --------------------------------------------------------------------------
 
     def action_open_filter(self) -> None:
-        self.query_one(FilterBar).open("filter", self.filter_text)
-
-    def action_open_search(self) -> None:
-        self.query_one(FilterBar).open("search", self._search_text)
+        self.query_one(FilterBar).open("filter", self.view.filter.editable_text)
 
     @on(FilterBar.Submitted)
     def _bar_submitted(self, message: FilterBar.Submitted) -> None:
         message.bar.close()
+        self._preview_cancel.set()
         self.table.focus()
         if message.mode == "filter":
-            self.set_filter(message.text)
+            try:
+                self.set_filter(self.view.filter.with_text(message.text))
+            except FilterError as error:  # the bar validated it: only a race gets here
+                self.tell(error.describe(), title="filter", severity="error")
         else:
             self._run_search(message.text)
 
@@ -592,166 +785,333 @@ class NeptuneAuditApp(App[None]):
     @work(thread=True, group="preview", exit_on_error=False)
     def _preview(self, text: str, cancel: threading.Event) -> None:
         try:
-            result = evaluate(self.index, parse_filter(self._with_probes(text)), cancel=cancel)
+            counts = count_matches(self.index, self.view.preview_node(text), cancel)
         except (Cancelled, FilterError):
             return
-        kinds = self.index.column("kind")[: result.size]
-        count = int(np.count_nonzero(result.mask & (kinds == KIND_RECORD)))
-        self.post_message(PreviewReady(text, count))
+        self.post_message(PreviewReady(text, counts))
 
     @quiet_when_closing
     def on_preview_ready(self, message: PreviewReady) -> None:
         bar = self.query_one(FilterBar)
         if bar.display and bar.mode == "filter" and bar.input.value == message.text:
-            total = self.index.records
-            note = " (still indexing)" if self.loading else ""
-            bar.set_info(
-                Text(
-                    f"✓ {message.count:,} of {total:,} records match{note} · enter applies", "green"
-                )
-            )
+            text = preview_text(message.counts, loading=self.view.loading)
+            bar.set_info(Text(text, "green"))
 
-    def set_filter(self, text: str) -> None:
-        """Apply a filter expression (it must parse)."""
-        parse_filter(text)
-        self.filter_text = text
-        self._update_status()
-        self._refresh_view(full=True)
-
-    def _append_term(self, term: str) -> None:
-        current = self.filter_text.strip()
-        self.set_filter(f"{current} {term}" if current else term)
+    def action_add_term(self, term: str) -> None:
+        """Add a term to the typed filter."""
+        current = self.view.filter.editable_text
+        self.set_filter(self.view.filter.with_text(f"{current} {term}" if current else term))
 
     def action_toggle_probes(self) -> None:
-        self.hide_probes = not self.hide_probes
-        self.notify(
-            "health probes hidden" if self.hide_probes else "health probes shown", timeout=2
-        )
-        self._update_status()
-        self._refresh_view(full=True)
+        hidden = not self.view.filter.hide_probes
+        self.tell("health probes hidden" if hidden else "health probes shown", timeout=2)
+        self.set_filter(self.view.filter.with_probes_hidden(hidden))
 
     def action_clear_filters(self) -> None:
-        self.filter_text = ""
-        self.hide_probes = False
-        self._update_status()
-        self._refresh_view(full=True)
+        self.set_filter(self.view.filter.cleared())
 
-    def quick_values(self) -> dict[str, str | None]:
-        """The cursor record's values for the quick filters."""
-        entry = self.table.cursor_entry
-        parsed = self.index.entry(entry) if entry is not None else None
-        if not isinstance(parsed, Record):
-            source = parsed.source if parsed is not None else None
-            return {"source": source}
-        return {
-            "client": parsed.client.key if parsed.client else None,
-            "user": parsed.arn,
-            "type": parsed.conn_type,
-            "lang": parsed.lang or "none",
-            "path": parsed.path,
-            "source": parsed.source,
-        }
+    # -- the overview ---------------------------------------------------------------------------
+
+    def action_overview(self) -> None:
+        """Counts, top lists and a timeline of the records shown."""
+        what = self.view.filter.describe() or "all records"
+        screen = OverviewScreen(f"Overview · {what}")
+        self._overview = screen
+        self.push_screen(screen, self._overview_chosen)
+        self._count_overview()
+
+    def _count_overview(self) -> None:
+        result = self.view.result
+        if self._overview is None or result is None:
+            return
+        buckets = max(20, self.size.width - 2)
+        self._overview_stats(result.mask, result.size, buckets)
+
+    @work(thread=True, exclusive=True, group="overview", exit_on_error=False)
+    def _overview_stats(self, mask: npt.NDArray[np.bool_], size: int, buckets: int) -> None:
+        """Counts at once; operations and query shapes once the records are classified
+        (a pass that parses each distinct query, with progress)."""
+        worker = get_current_worker()
+        started = time.perf_counter()
+        insight = self.index.insight
+        classified = insight.done >= size
+        stats = compute_stats(self.index, mask[:size], buckets=buckets, shapes=classified)
+        self.post_message(OverviewReady(stats, time.perf_counter() - started, classified, None))
+        if classified or worker.is_cancelled:
+            return
+        cancel = threading.Event()
+
+        def progress(done: int, total: int) -> None:
+            if worker.is_cancelled:
+                cancel.set()
+            self.post_message(OverviewReady(stats, 0.0, False, done / max(total, 1)))
+
+        try:
+            insight.fill(size, cancel=cancel, on_progress=progress)
+        except Cancelled:
+            return
+        started = time.perf_counter()
+        stats = compute_stats(self.index, mask[:size], buckets=buckets, shapes=True)
+        self.post_message(OverviewReady(stats, time.perf_counter() - started, True, None))
+
+    @quiet_when_closing
+    def on_overview_ready(self, message: OverviewReady) -> None:
+        screen = self._overview
+        if screen is None or not screen.is_attached:
+            return
+        note = f"{message.stats.records:,} records"
+        if message.classifying is not None:
+            note += f" · classifying queries {message.classifying:.0%}"
+        elif not message.shapes:
+            note += " · classifying queries…"
+        if self.view.loading:
+            note += " · still indexing"
+        if message.classifying is not None:
+            screen.set_note(note)
+            return
+        screen.show_stats(
+            message.stats, reveal=self.view.reveal, local_time=self.view.local_time, note=note
+        )
+
+    def _overview_chosen(self, choice: OverviewChoice | None) -> None:
+        self._overview = None
+        if choice is None:
+            return
+        if choice.start_us is not None and choice.end_us is not None:
+            self.set_filter(self.view.filter.with_time_range(choice.start_us, choice.end_us))
+        elif choice.terms:
+            self.set_filter(self.view.filter.with_terms(choice.terms, exclude=choice.exclude))
+
+    # -- the timeline line -------------------------------------------------------------------
+
+    def action_toggle_timeline(self) -> None:
+        line = self.query_one(TimelineLine)
+        line.display = not line.display
+        self._apply_detail_size(self.size.height)
+        if line.display:
+            self._timeline_counted = (-1, 0.0)
+            self._count_timeline(self.view.generation)
+
+    def _count_timeline(self, generation: int) -> None:
+        """Count the timeline line again: at once for a new filter, at most every second
+        while records arrive."""
+        line = self.query_one(TimelineLine)
+        result = self.view.result
+        counted_generation, counted_at = self._timeline_counted
+        if not line.display or result is None:
+            return
+        if generation == counted_generation and time.monotonic() - counted_at < 1.0:
+            return
+        self._timeline_counted = (generation, time.monotonic())
+        buckets = max(10, line.size.width - 30)
+        self._timeline_counts(result.mask[: result.size], buckets)
+
+    @work(thread=True, exclusive=True, group="timeline", exit_on_error=False)
+    def _timeline_counts(self, mask: npt.NDArray[np.bool_], buckets: int) -> None:
+        self.post_message(TimelineReady(timeline_of(self.index, mask, buckets=buckets)))
+
+    @quiet_when_closing
+    def on_timeline_ready(self, message: TimelineReady) -> None:
+        line = self.query_one(TimelineLine)
+        line.local_time = self.view.local_time
+        line.show(message.timeline)
+        self._mark_timeline()
+
+    def _mark_timeline(self) -> None:
+        entry = self.view.cursor_entry
+        moment = int(self.index.column("epoch_us")[entry]) if entry is not None else None
+        self.query_one(TimelineLine).mark(moment)
+
+    # -- marks and malformed entries ---------------------------------------------------------
+
+    def action_toggle_mark(self) -> None:
+        before = bool(self.view.marks)
+        if self.view.toggle_mark() is None:
+            return
+        if before != bool(self.view.marks):
+            self.table.reformat()  # the marks' gutter came or went
+        self.table.refresh()
+        self._update_status()
+
+    def action_next_mark(self, direction: int) -> None:
+        row = self.view.next_mark(direction)
+        if row is None:
+            self.tell("no marked record shown (m marks the cursor's record)", timeout=2)
+            return
+        self.table.move_to(row, center=True)
+
+    def action_next_malformed(self, direction: int) -> None:
+        self._find_malformed(self.view.ids, self.view.cursor_row, direction)
+
+    @work(thread=True, exclusive=True, group="jump", exit_on_error=False)
+    def _find_malformed(self, ids: npt.NDArray[np.int32], row: int, direction: int) -> None:
+        kinds = self.index.column("kind")
+        if direction > 0:
+            found = np.flatnonzero(kinds[ids[row + 1 :]] == KIND_MALFORMED)
+            target = row + 1 + int(found[0]) if len(found) else None
+        else:
+            found = np.flatnonzero(kinds[ids[:row]] == KIND_MALFORMED)
+            target = int(found[-1]) if len(found) else None
+        self.post_message(JumpReady(ids, target, "no malformed entry that way"))
+
+    @quiet_when_closing
+    def on_jump_ready(self, message: JumpReady) -> None:
+        if message.ids is not self.view.ids:
+            return  # the rows changed meanwhile
+        if message.row is None:
+            self.tell(message.none, timeout=2)
+        else:
+            self.table.move_to(message.row, center=True)
+
+    # -- writing the view to a file -----------------------------------------------------------
+
+    def action_export(self) -> None:
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(self.clock()))
+        marked = len(self.view.marks)
+        screen = ExportScreen(
+            Path.cwd() / f"neptune-audit-{stamp}.jsonl",
+            shown=self.view.counts.shown_records
+            if self.view.filter.active
+            else self.view.counts.records,
+            marked=marked,
+            suffixes=tuple(FORMAT_BY_SUFFIX),
+        )
+        self.push_screen(screen, self._export_chosen)
+
+    def _export_chosen(self, choice: ExportChoice | None) -> None:
+        if choice is None:
+            return
+        if choice.marked_only:
+            marks = np.fromiter(self.view.marks, np.int64, len(self.view.marks))
+            entries = self.index.in_order(marks)
+        else:
+            entries = self.view.ids.astype(np.int64)
+        form = FORMAT_BY_SUFFIX[choice.path.suffix.lower()]
+        self.view.task = f"writing {choice.path.name}…"
+        self._update_status()
+        self._write_export(choice.path, form, entries, self.view.reveal)
+
+    @work(thread=True, exclusive=True, group="export", exit_on_error=False)
+    def _write_export(
+        self, path: Path, form: str, entries: npt.NDArray[np.int64], reveal: bool
+    ) -> None:
+        written = 0
+        last = time.monotonic()
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+                writer = make_writer(form, out, reveal=reveal)
+                for number, entry in enumerate(entries.tolist()):
+                    parsed = self.index.entry(entry)
+                    if isinstance(parsed, Record):
+                        writer.record(parsed)
+                        written += 1
+                    if time.monotonic() - last > 0.2:
+                        last = time.monotonic()
+                        self.post_message(ExportProgress(path, number + 1, len(entries)))
+                writer.close()
+        except OSError as error:
+            self.post_message(ExportDone(path, written, f"{error.strerror or error}"))
+            return
+        self.post_message(ExportDone(path, written, None))
+
+    @quiet_when_closing
+    def on_export_progress(self, message: ExportProgress) -> None:
+        share = message.done / max(message.total, 1)
+        self.view.task = f"writing {message.path.name} {share:.0%}"
+        self._update_status()
+
+    @quiet_when_closing
+    def on_export_done(self, message: ExportDone) -> None:
+        self.view.task = None
+        self._update_status()
+        if message.error:
+            self.tell(f"cannot write {message.path}: {message.error}", severity="error")
+        else:
+            self.tell(f"wrote {message.written:,} records to {message.path}", timeout=8)
 
     def action_quick_filter(self, exclude: bool) -> None:
         def chosen(field: str | None) -> None:
             if field is not None:
-                self._quick(field, exclude)
+                self.action_quick(field, exclude)
 
-        self.push_screen(QuickFilterScreen(exclude, self.quick_values()), chosen)
+        self.push_screen(QuickFilterScreen(exclude, self.view.quick_values()), chosen)
 
-    # -- search ---------------------------------------------------------------------------
+    def action_quick(self, field: str, exclude: bool) -> None:
+        """Only (or all but) the records with the cursor record's value of ``field``."""
+        if field == "marked":
+            if exclude:
+                self.tell("= m shows only the marked records; hiding them is not offered")
+            elif self.view.marks:
+                self.set_filter(self.view.filter.with_only(frozenset(self.view.marks)))
+            return
+        value = self.view.quick_values().get(field)
+        if value is None:
+            self.tell(f"the record has no {field}", timeout=2)
+            return
+        self.set_filter(self.view.filter.with_quick(field, value, exclude=exclude))
+
+    # -- search -----------------------------------------------------------------------------
+
+    def action_open_search(self) -> None:
+        spec = self.view.search.spec
+        self.query_one(FilterBar).open("search", spec.text if spec is not None else "")
 
     def _run_search(self, text: str) -> None:
-        self._search_text = text
-        if not text:
+        if not text.strip():
             self.action_escape()
             return
-        pattern = search_pattern(text)
-        self._search_pattern = pattern
-        self.table.set_search(pattern)
-        self._search_generation += 1
-        self._search_mask = np.zeros(0, bool)
-        self._search(
-            self._search_generation, text, pattern, self.table.ids, self._search_mask, True
-        )
+        try:
+            spec = SearchSpec.parse(text)
+        except ValueError as error:
+            self.tell(str(error), title="search", severity="error")
+            return
+        self.table.set_search(spec)
+        request = self.view.start_search(spec)
+        if request is not None:
+            self._search(request)
+        self._update_status()
         self._show_detail()
 
-    def _extend_search(self) -> None:
-        """Search the entries added since the last search (following, or still loading)."""
-        if self._search_pattern is None:
-            return
-        self._search(
-            self._search_generation,
-            self._search_text,
-            self._search_pattern,
-            self.table.ids,
-            self._search_mask,
-            False,
-        )
+    def _request_search(self) -> None:
+        request = self.view.search_request()
+        if request is not None:
+            self._search(request)
 
     @work(thread=True, exclusive=True, group="search", exit_on_error=False)
-    def _search(
-        self,
-        generation: int,
-        text: str,
-        pattern: re.Pattern[str],
-        ids: np.ndarray,
-        previous: np.ndarray,
-        jump: bool,
-    ) -> None:
-        size = self.index.size
-        # Entries searched before keep their answer; only the view's others are read.
-        candidates = np.zeros(size, bool)
-        if len(ids):
-            candidates[ids[ids < size]] = True
-        candidates[: len(previous)] &= False
-        literal = bool(pattern.flags & re.IGNORECASE)  # search_pattern's literal form
-        query = literal_query(text) if literal else regex_query(pattern)
+    def _search(self, request: SearchRequest) -> None:
         try:
-            found = search(self.index, size, query, candidates)
+            update = compute_search(self.index, request)
         except Cancelled:
             return
-        found[: len(previous)] |= previous
-        rows = np.flatnonzero(found[ids]) if len(ids) else np.empty(0, np.int64)
-        self.post_message(SearchReady(generation, pattern, rows, found, jump))
+        self.post_message(SearchReady(update))
 
     @quiet_when_closing
     def on_search_ready(self, message: SearchReady) -> None:
-        if message.generation != self._search_generation:
-            return
-        self._search_mask = message.mask
-        self._search_rows = message.rows
+        row = self.view.apply_search(message.update)
         self._update_status()
-        if not message.jump:
-            return
-        if not len(message.rows):
-            self.notify(f"no match for {inert(self._search_text)!r}", timeout=3)
-            return
-        if self.table.cursor_row != int(message.rows[0]):
-            self.action_search_next(1, announce=False)
+        if message.update.jump and not self.view.search.matches:
+            spec = self.view.search.spec
+            text = spec.text if spec is not None else ""
+            self.tell(f"no match for {text!r}", timeout=3)
+        if row is not None:
+            self.table.move_to(row, center=True)
 
-    def action_search_next(self, direction: int, announce: bool = True) -> None:
-        rows = self._search_rows
-        if not len(rows):
-            if announce:
-                self.notify("no search matches (s to search)", timeout=2)
+    def action_search_next(self, direction: int) -> None:
+        row = self.view.search.next_row(self.view.cursor_row, direction)
+        if row is None:
+            self.tell("no search matches (s to search)", timeout=2)
             return
-        cursor = self.table.cursor_row
-        if direction > 0:
-            position = int(np.searchsorted(rows, cursor, side="right"))
-        else:
-            position = int(np.searchsorted(rows, cursor, side="left")) - 1
-        self.table.move_to(int(rows[position % len(rows)]), center=True, user=True)
+        self.table.move_to(row, center=True)
 
     def action_escape(self) -> None:
-        if self._search_pattern is not None:
-            self._search_pattern = None
-            self._search_rows = np.empty(0, np.int64)
+        if self.view.search.spec is not None:
+            self.view.start_search(None)
             self.table.set_search(None)
             self._update_status()
             self._show_detail()
 
-    # -- view options ---------------------------------------------------------------------
+    # -- view options -----------------------------------------------------------------------
 
     def action_toggle_detail(self) -> None:
         detail = self.detail
@@ -765,43 +1125,80 @@ class NeptuneAuditApp(App[None]):
             self._detail_percent = max(low, min(high, self._detail_percent + 5 * step))
         else:
             low, high = _DETAIL_SIZES
-            current = self._detail_rows or self._default_detail_rows()
+            current = self._detail_rows or self._default_detail_rows(self.size.height)
             self._detail_rows = max(low, min(high, current + 2 * step))
-        self._apply_detail_size()
+        self._apply_detail_size(self.size.height)
 
-    def _default_detail_rows(self) -> int:
+    @staticmethod
+    def _default_detail_rows(height: int) -> int:
         low, high = _DETAIL_SIZES
-        return max(low, min(high // 2, self.size.height * 3 // 8))
+        return max(low, min(high // 2, height * 3 // 8))
 
-    def on_resize(self) -> None:
-        if not self._detail_rows:
-            self._apply_detail_size()
+    @quiet_when_closing
+    def on_resize(self, event: events.Resize) -> None:
+        self._apply_detail_size(event.size.height)
 
     def action_toggle_layout(self) -> None:
         main = self.query_one("#main")
         beside = main.has_class("below")
         main.set_class(beside, "beside")
         main.set_class(not beside, "below")
-        self._apply_detail_size()
+        self._apply_detail_size(self.size.height)
 
-    def _apply_detail_size(self) -> None:
+    def _apply_detail_size(self, height: int) -> None:
+        """Size the detail pane for a terminal ``height`` rows high: the table keeps at
+        least a header and ``_TABLE_MIN_ROWS`` rows whatever the pane was set to."""
         detail = self.detail
         if self.query_one("#main").has_class("beside"):
             detail.styles.width = f"{self._detail_percent}%"
             detail.styles.height = "1fr"
-        else:
-            detail.styles.height = self._detail_rows or self._default_detail_rows()
-            detail.styles.width = "1fr"
+            return
+        wanted = self._detail_rows or self._default_detail_rows(height)
+        fixed = 2 + (1 if self.query_one(TimelineLine).display else 0)  # status, footer
+        room = height - fixed - 1 - _TABLE_MIN_ROWS  # and the table's header
+        detail.styles.height = max(3, min(wanted, room))
+        detail.styles.width = "1fr"
 
     def action_toggle_raw(self) -> None:
         self._raw = not self._raw
         self._show_detail()
 
     def action_toggle_time(self) -> None:
-        self.formatter.local_time = not self.formatter.local_time
+        local = not self.formatter.local_time
+        self.formatter.local_time = local
+        self.view.local_time = local
         self.table.reformat()
         self._show_detail()
         self._update_status()
+        line = self.query_one(TimelineLine)
+        line.local_time = local
+        line.refresh()
+
+    def action_toggle_secrets(self) -> None:
+        """Show credentials from the logs in clear (after a confirmation), or mask them."""
+        if self.view.reveal:
+            self._reveal(False)
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._reveal(True)
+
+        self.push_screen(
+            ConfirmScreen(
+                "Show credentials from the logs in clear?",
+                "Signatures, session tokens, passwords and cookies will show on screen and in "
+                "copies and exports until you press S again.",
+            ),
+            answered,
+        )
+
+    def _reveal(self, reveal: bool) -> None:
+        self.view.reveal = self.formatter.reveal = reveal
+        self.table.reformat()
+        self._show_detail()
+        self._update_status()
+        self.tell("credentials shown in clear" if reveal else "credentials masked", timeout=3)
 
     def action_switch_focus(self) -> None:
         if self.table.has_focus and self.detail.display:
@@ -810,61 +1207,48 @@ class NeptuneAuditApp(App[None]):
             self.table.focus()
 
     def action_choose_columns(self) -> None:
-        self.push_screen(ColumnsScreen(self.table.hidden_columns))
+        table = self.table
+        self.push_screen(
+            ColumnsScreen(table.shown_columns, table.hidden_columns, table.pinned_columns)
+        )
 
     def on_columns_screen_changed(self, message: ColumnsScreen.Changed) -> None:
-        self.table.set_hidden_columns(message.hidden)
+        self.table.set_columns(message.hidden, message.pinned)
 
     def action_copy_record(self) -> None:
-        entry = self.table.cursor_entry
+        entry = self.view.cursor_entry
         if entry is None:
             return
-        self.copy_to_clipboard(self.index.text(entry))
-        self.notify("record copied to the clipboard (OSC 52)", timeout=2)
+        text = self.index.text(entry)
+        self.copy_to_clipboard(text if self.view.reveal else mask_text(text))
+        self.tell("record copied to the clipboard (OSC 52)", timeout=2)
 
-    # -- go to time -----------------------------------------------------------------------
+    # -- go to time -------------------------------------------------------------------------
 
     def action_goto_time(self) -> None:
-        self.push_screen(GotoScreen(), self._goto)
+        self.push_screen(GotoScreen(self._goto_problem), self._goto)
 
-    def resolve_time(self, text: str) -> int:
-        """Epoch microseconds for what the user typed in the go-to box (ValueError)."""
-        times = self.index.column("epoch_us")
-        ids = self.table.ids
-        cursor = self.table.cursor_entry
-        base = int(times[cursor]) if cursor is not None else int(self.clock() * 1e6)
-        newest = int(times[ids[-1]]) if len(ids) else base
-        text = text.strip()
-        if text.startswith("-") or text.endswith(" ago"):
-            return newest - parse_duration(text.removeprefix("-").removesuffix(" ago").strip())
-        if text.startswith("+"):
-            return base + parse_duration(text[1:].strip())
-        clock = re.fullmatch(r"(\d{1,2}):(\d{2})(?::(\d{2}))?", text)
-        if clock:
-            zone = dt.datetime.now().astimezone().tzinfo if self.formatter.local_time else dt.UTC
-            day = dt.datetime.fromtimestamp(base / 1e6, tz=zone)
-            hour, minute, second = (int(g) if g else 0 for g in clock.groups())
-            moment = day.replace(hour=hour, minute=minute, second=second, microsecond=0)
-            return int(moment.timestamp() * 1_000_000)
-        return parse_time(text)
+    def _goto_problem(self, text: str) -> str | None:
+        """Why a typed time cannot be gone to (None: it can)."""
+        try:
+            self.view.goto_row(text, now_us=int(self.clock() * 1_000_000))
+        except ValueError as error:
+            return str(error)
+        return None
 
     def _goto(self, text: str | None) -> None:
         if not text:
             return
         try:
-            target = self.resolve_time(text)
+            row, past_end = self.view.goto_row(text, now_us=int(self.clock() * 1_000_000))
         except ValueError as error:
-            self.notify(inert(str(error)), title="Go to time", severity="error")
+            self.tell(str(error), title="Go to time", severity="error")
             return
-        ids = self.table.ids
-        times = self.index.column("epoch_us")[ids]
-        row = int(np.searchsorted(times, target, side="left"))
-        if row >= len(ids):
-            self.notify("no record at or after that time", timeout=3)
-            row = len(ids) - 1
-        self.table.move_to(row, center=True, user=True)
+        if past_end:
+            self.tell("no record at or after that time", timeout=3)
+        self.table.move_to(row, center=True)
 
-    # -- help, commands, keymap -------------------------------------------------------------
+    # -- help -------------------------------------------------------------------------------
 
     def help_groups(self) -> list[HelpGroup]:
         """Bindings for the help screen, with the keys currently in effect."""
@@ -872,18 +1256,16 @@ class NeptuneAuditApp(App[None]):
             ("Application", self.BINDINGS),
             ("Table", RecordTable.BINDINGS),
             ("Detail pane (after tab)", DetailPane.BINDINGS),
-            (
-                "Filter and search bar",
-                [
-                    Binding("enter", "", "apply"),
-                    Binding("escape", "", "cancel"),
-                    Binding("up,down", "", "history"),
-                ],
-            ),
+            ("Filter and search bar (enter applies)", FilterBar.BINDINGS),
         ]
         return [
             HelpGroup(
-                title, [(self._keys(b), b.description) for b in bindings if isinstance(b, Binding)]
+                title,
+                [
+                    (self._keys(b), b.description, b.id or "")
+                    for b in bindings
+                    if isinstance(b, Binding)
+                ],
             )
             for title, bindings in groups
         ]
@@ -894,72 +1276,3 @@ class NeptuneAuditApp(App[None]):
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.help_groups()))
-
-    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        commands = [
-            ("filter: edit", "Open the filter bar", self.action_open_filter),
-            (
-                "filter: hide or show health probes",
-                "Toggle -path:/status",
-                self.action_toggle_probes,
-            ),
-            (
-                "filter: only this client",
-                "Keep records from the cursor's client",
-                lambda: self._quick("client", False),
-            ),
-            (
-                "filter: exclude this client",
-                "Hide the cursor's client",
-                lambda: self._quick("client", True),
-            ),
-            (
-                "filter: only this user",
-                "Keep the cursor's IAM principal",
-                lambda: self._quick("user", False),
-            ),
-            (
-                "filter: exclude this user",
-                "Hide the cursor's IAM principal",
-                lambda: self._quick("user", True),
-            ),
-            (
-                "filter: only this type",
-                "Keep the cursor's connection type",
-                lambda: self._quick("type", False),
-            ),
-            (
-                "filter: only this language",
-                "Keep the cursor's query language",
-                lambda: self._quick("lang", False),
-            ),
-            (
-                "filter: failed authentications",
-                "auth:failed",
-                lambda: self._append_term("auth:failed"),
-            ),
-            ("filter: clear all", "Remove every filter", self.action_clear_filters),
-            ("search: find text", "Highlight and jump between matches", self.action_open_search),
-            ("view: toggle detail", "Show or hide the detail pane", self.action_toggle_detail),
-            ("view: detail beside or below", "Move the detail pane", self.action_toggle_layout),
-            ("view: raw line", "Detail shows the raw log line", self.action_toggle_raw),
-            ("view: UTC or local time", "Switch the time zone of times", self.action_toggle_time),
-            (
-                "view: go to time",
-                "Jump to the first record at or after a time",
-                self.action_goto_time,
-            ),
-            ("view: choose columns", "Show or hide table columns", self.action_choose_columns),
-            ("record: copy", "Copy the raw record (OSC 52)", self.action_copy_record),
-        ]
-        for title, help_text, callback in commands:
-            yield SystemCommand(title, help_text, callback)
-
-    def _quick(self, field: str, exclude: bool) -> None:
-        value = self.quick_values().get(field)
-        if value is None:
-            self.notify(f"the record has no {field}", timeout=2)
-            return
-        term = f"{field}={quote_value(value)}"
-        self._append_term(f"-{term}" if exclude else term)

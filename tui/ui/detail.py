@@ -5,6 +5,12 @@ auth result), the query, syntax-highlighted by language, then the HTTP header as
 table and the auth context (pygments: SPARQL, openCypher, our Gremlin lexer; JSON bodies
 pretty-printed). A key switches to the raw line. Every string from the log goes through
 ``inert`` and into ``rich.text.Text``, which never interprets markup.
+
+Sizes are bounded, so that no record, however large, costs the UI more than a few
+milliseconds: ``build_detail`` runs in a worker thread, highlights at most ``query_limit``
+characters of the query (more on request), cuts every other value at ``FIELD_SHOWN``
+characters, and never lexes an unbroken run longer than ``LONG_TOKEN`` characters (pygments'
+regex lexers take quadratic time on such runs): those are shown plain.
 """
 
 from __future__ import annotations
@@ -13,10 +19,12 @@ import json
 import re
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import ClassVar
 
 from pygments.lexer import Lexer
 from pygments.lexers import CypherLexer, JsonLexer, SparqlLexer
+from pygments.token import _TokenType
 from rich.console import Group, RenderableType
 from rich.padding import Padding
 from rich.style import Style
@@ -28,10 +36,11 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from tui.model.gremlin_lexer import GremlinLexer
 from tui.model.record import Entry, Malformed, Record
 from tui.model.text import inert
-from tui.ui.gremlin_lexer import GremlinLexer
-from tui.ui.rows import ago, format_time
+from tui.query import ago, display_time
+from tui.view.search import SearchSpec
 
 SECTION = Style(bold=True)
 LABEL = Style(dim=True)
@@ -39,6 +48,16 @@ OK = Style(color="green", bold=True)
 FAILED = Style(color="red", bold=True)
 MATCH = Style(reverse=True)
 SYNTAX_THEME = "monokai"
+
+#: Characters of a query highlighted at first (``+`` shows more; ``o`` opens a pager).
+QUERY_SHOWN = 64 * 1024
+#: Characters shown of any other value (a header, an auth context entry, a raw line).
+FIELD_SHOWN = 8 * 1024
+#: Longest unbroken run of characters given to a lexer.
+LONG_TOKEN = 512
+_THEME = Syntax.get_theme(SYNTAX_THEME)
+_STYLES: dict[_TokenType, Style] = {}
+_LONG_RUN = re.compile(r"\S{" + str(LONG_TOKEN + 1) + ",}")
 
 
 _LEXERS: dict[str | None, type[Lexer]] = {
@@ -51,11 +70,31 @@ _LEXERS: dict[str | None, type[Lexer]] = {
 def lexer_for(lang: str | None) -> Lexer | None:
     """The pygments lexer for a query language, if it has one."""
     chosen = _LEXERS.get(lang)
-    return chosen() if chosen is not None else None
+    return chosen(stripnl=False, ensurenl=False) if chosen is not None else None
 
 
-def _text(value: object, style: Style | str = "") -> Text:
-    return Text(inert(str(value), multiline=True), style=style)
+def _json_lexer() -> Lexer:
+    lexer: Lexer = JsonLexer(stripnl=False, ensurenl=False)
+    return lexer
+
+
+def clip(text: str, limit: int) -> tuple[str, int]:
+    """At most ``limit`` characters of ``text``, and how many were left out."""
+    if len(text) <= limit:
+        return text, 0
+    return text[:limit], len(text) - limit
+
+
+def _size(characters: int) -> str:
+    return f"{characters / 1024:,.0f} KB" if characters >= 10 * 1024 else f"{characters:,} chars"
+
+
+def _text(value: object, style: Style | str = "", limit: int = FIELD_SHOWN) -> Text:
+    shown, hidden = clip(str(value), limit)
+    text = Text(inert(shown, multiline=True), style=style)
+    if hidden:
+        text.append(f" … ({_size(hidden)} more)", style=LABEL)
+    return text
 
 
 def _pairs(rows: Iterable[tuple[str, object]]) -> Table:
@@ -63,7 +102,7 @@ def _pairs(rows: Iterable[tuple[str, object]]) -> Table:
     table.add_column(style=LABEL, no_wrap=True)
     table.add_column(overflow="fold")
     for label, value in rows:
-        table.add_row(Text(label), value if isinstance(value, Text) else _text(value))
+        table.add_row(_text(label, limit=200), value if isinstance(value, Text) else _text(value))
     return table
 
 
@@ -71,23 +110,68 @@ def _section(title: str, body: RenderableType) -> list[RenderableType]:
     return [Text(title, style=SECTION), Padding(body, (0, 0, 1, 2))]
 
 
-def _highlight(text: Text, pattern: re.Pattern[str] | None) -> Text:
+def _highlight(text: Text, pattern: SearchSpec | None) -> Text:
     if pattern is not None:
-        for match in pattern.finditer(text.plain):
-            if match.end() > match.start():
-                text.stylize(MATCH, match.start(), match.end())
+        for start, end in pattern.spans(text.plain):
+            text.stylize(MATCH, start, end)
     return text
 
 
-def _code(code: str, lexer: Lexer | None, pattern: re.Pattern[str] | None) -> RenderableType:
-    """Highlighted code; with a search active, plain text with the matches marked."""
-    code = inert(code, multiline=True)
-    if lexer is None or pattern is not None:
-        return _highlight(Text(code), pattern)
-    return Syntax(code, lexer, theme=SYNTAX_THEME, word_wrap=True, background_color="default")
+def _token_style(token_type: _TokenType) -> Style:
+    """The theme's style for a token, without its background (the pane keeps its own)."""
+    style = _STYLES.get(token_type)
+    if style is None:
+        themed = _THEME.get_style_for_token(token_type)
+        style = Style(
+            color=themed.color, bold=themed.bold, italic=themed.italic, underline=themed.underline
+        )
+        _STYLES[token_type] = style
+    return style
+
+
+def highlight_code(code: str, lexer: Lexer) -> Text:
+    """``code`` highlighted by ``lexer``, except unbroken runs longer than LONG_TOKEN, which
+    are left plain (the text between them is lexed piece by piece)."""
+    out = Text()
+    position = 0
+    pieces: list[tuple[str, bool]] = []
+    for run in _LONG_RUN.finditer(code):
+        pieces += [(code[position : run.start()], True), (run.group(), False)]
+        position = run.end()
+    pieces.append((code[position:], True))
+    for piece, lexed in pieces:
+        if not lexed:
+            out.append(piece)
+            continue
+        for token_type, value in lexer.get_tokens(piece):
+            out.append(value, _token_style(token_type))
+    return out
+
+
+def _code(
+    code: str, lexer: Lexer | None, pattern: SearchSpec | None, limit: int = FIELD_SHOWN
+) -> RenderableType:
+    """Highlighted code (at most ``limit`` characters of it, with a note of the rest); with
+    a search active, plain text with the matches marked."""
+    shown, hidden = clip(code, limit)
+    shown = inert(shown, multiline=True)
+    text = _highlight(Text(shown), pattern) if lexer is None or pattern is not None else None
+    if text is None:
+        assert lexer is not None
+        text = highlight_code(shown, lexer)
+    if not hidden:
+        return text
+    total = len(code)
+    note = Text(
+        f"showing {_size(len(shown))} of {_size(total)} · + shows more · o opens it in a pager",
+        style=Style(color="yellow", bold=True),
+    )
+    return Group(note, text, note)
 
 
 def _pretty_json(text: str) -> str | None:
+    if len(text) > QUERY_SHOWN:
+        return None  # shown as sent, cut: re-indenting it would cost as much as the rest
     try:
         document = json.loads(text)
     except (ValueError, RecursionError):
@@ -103,32 +187,40 @@ def _auth_result(record: Record) -> Text:
     return Text("IAM authentication off (no auth context)", style=LABEL)
 
 
-def build_detail(
-    entry: Entry,
-    *,
-    instance: str = "",
-    local_time: bool = False,
-    raw: bool = False,
-    search: re.Pattern[str] | None = None,
-    now_us: int | None = None,
-) -> RenderableType:
-    """The detail renderable for an entry."""
-    now = now_us if now_us is not None else int(time.time() * 1_000_000)
+@dataclass(frozen=True)
+class DetailOptions:
+    """How to show an entry: its instance, time zone, raw or parsed, the search to mark, the
+    clock (for "3 min ago") and how much of the query to show."""
+
+    instance: str = ""
+    local_time: bool = False
+    raw: bool = False
+    search: SearchSpec | None = None
+    now_us: int | None = None
+    query_limit: int = QUERY_SHOWN
+
+
+def build_detail(entry: Entry, options: DetailOptions | None = None) -> RenderableType:
+    """The detail renderable for an entry (safe to build in a worker thread)."""
+    options = options if options is not None else DetailOptions()
+    search, limit = options.search, options.query_limit
+    now = options.now_us if options.now_us is not None else int(time.time() * 1_000_000)
     if isinstance(entry, Malformed):
         parts: list[RenderableType] = [
             Text("Malformed entry", style=FAILED),
             _pairs([("reason", entry.reason), ("source", f"{entry.source}:{entry.line}")]),
             Text(""),
-            *_section("Raw text", _highlight(_text(entry.raw), search)),
+            *_section("Raw text", _code(entry.raw, None, search, limit)),
         ]
         return Group(*parts)
     record = entry
-    if raw:
+    instance, local_time = options.instance, options.local_time
+    if options.raw:
         return Group(
-            Text(f"Raw line  {record.source}:{record.line}", style=SECTION),
-            Padding(_highlight(_text(record.raw), search), (0, 0, 0, 2)),
+            Text.assemble(("Raw line  ", SECTION), inert(f"{record.source}:{record.line}")),
+            Padding(_code(record.raw, None, search, limit), (0, 0, 0, 2)),
         )
-    stamp = format_time(record.epoch_us, local=local_time, microseconds=True, compact=False)
+    stamp = display_time(record.epoch_us, local=local_time, digits=6)
     zone = "local" if local_time else "UTC"
     summary: list[tuple[str, object]] = [
         ("time", Text.assemble(f"{stamp} {zone} ", (f"({ago(record.epoch_us, now)})", LABEL))),
@@ -163,7 +255,7 @@ def build_detail(
                 identity.append((label, value))
     identity.append(("auth", _auth_result(record)))
     parts += _section("Identity", _pairs(identity))
-    parts += _query_sections(record, search)
+    parts += _query_sections(record, search, limit)
 
     if record.request is not None:
         request = record.request
@@ -192,29 +284,27 @@ def _context_table(context: Mapping[str, object]) -> Table:
     )
 
 
-def _query_sections(record: Record, search: re.Pattern[str] | None) -> list[RenderableType]:
+def _query_sections(record: Record, search: SearchSpec | None, limit: int) -> list[RenderableType]:
     query = record.query
     lang = record.lang
     if query is not None:
         title = f"Query · {lang or 'unknown language'} · from {query.form}"
-        parts = _section(title, _code(query.text, lexer_for(lang), search))
+        if len(query.text) > FIELD_SHOWN:
+            title += f" · {_size(len(query.text))}"
+        parts = _section(title, _code(query.text, lexer_for(lang), search, limit))
         shown = [(k, v) for k, v in query.parameters if (k, v) != ("op", "eval")]
         if shown:
             parameters = []
             for name, value in shown:
                 pretty = _pretty_json(value) if value.startswith(("{", "[")) else None
                 parameters.append(
-                    (name, _code(pretty, JsonLexer(), search) if pretty else _text(value))
+                    (name, _code(pretty, _json_lexer(), search) if pretty else _text(value))
                 )
             parts += _section("Parameters", _pairs(parameters))
         return parts
     if record.payload:
         pretty = _pretty_json(record.payload)
-        body = (
-            _code(pretty, JsonLexer(), search)
-            if pretty
-            else _highlight(_text(record.payload), search)
-        )
+        body = _code(pretty or record.payload, _json_lexer() if pretty else None, search, limit)
         return _section("Payload (no query)", body)
     return []
 

@@ -2,28 +2,30 @@
 
 The bar validates each change with the filter language's parser and shows the error with
 its column and a caret; the app answers a valid expression with a match count before Enter
-applies it. Up and Down walk the history, Escape cancels.
+applies it. Up and Down walk the history, Escape cancels. History is kept per mode in the
+XDG state directory, readable by the user alone.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 from rich.highlighter import Highlighter
 from rich.text import Text
-from textual import events
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Input, Label, Static
 
 from tui.model.text import inert
 from tui.query import FilterError, parse_filter
+from tui.sources.files import state_directory, write_private
+from tui.view.search import spec_or_error
 
 Mode = Literal["filter", "search"]
 _HISTORY_LIMIT = 200
@@ -31,25 +33,24 @@ _HISTORY_LIMIT = 200
 
 def history_path(mode: Mode) -> Path:
     """Where a bar's history is kept between runs (XDG state directory)."""
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "neptune-audit" / f"{mode}-history.json"
+    return state_directory() / f"{mode}-history.json"
 
 
 def load_history(mode: Mode) -> list[str]:
     """The saved history, oldest first (empty when there is none or it is unreadable)."""
     try:
         loaded = json.loads(history_path(mode).read_text())
-    except (OSError, ValueError):
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError):
+        return []
+    if not isinstance(loaded, list):
         return []
     return [item for item in loaded if isinstance(item, str)][-_HISTORY_LIMIT:]
 
 
 def save_history(mode: Mode, items: list[str]) -> None:
     """Save the history; failing to is not worth bothering the user about."""
-    path = history_path(mode)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(items[-_HISTORY_LIMIT:]))
+        write_private(history_path(mode), json.dumps(items[-_HISTORY_LIMIT:]).encode())
     except OSError:
         pass
 
@@ -80,6 +81,12 @@ class FilterBar(Vertical):
     | escape | cancel |
     | up, down | previous / next expression in the history |
     """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", show=False, id="bar.cancel"),
+        Binding("up", "history(-1)", "Previous in history", show=False, id="bar.history_back"),
+        Binding("down", "history(1)", "Next in history", show=False, id="bar.history_forward"),
+    ]
 
     @dataclass
     class Submitted(Message):
@@ -137,6 +144,8 @@ class FilterBar(Vertical):
         self.input.value = text
         self.input.cursor_position = len(text)
         self.input.focus()
+        if mode == "search" and text:
+            self.input.select_all()  # typing replaces the previous search
         self._validate(text)
 
     def close(self) -> None:
@@ -155,23 +164,32 @@ class FilterBar(Vertical):
 
     def _validate(self, text: str) -> None:
         if self.mode == "search":
+            checked = spec_or_error(text)
+            if isinstance(checked, str):
+                self._invalid(checked, None)
+                return
             self._valid = True
-            self.set_info(Text("enter: find · n/N: next/previous match · esc: cancel", "dim"))
+            self._highlighter.error_at = None
             self.input.remove_class("-invalid")
+            kind = "regex" if checked.regex else "text, any case"
+            self.set_info(Text(f"{kind} · enter: find · n/N: next/previous · esc: cancel", "dim"))
             return
         try:
             parse_filter(text)
         except FilterError as error:
-            self._valid = False
-            self.input.add_class("-invalid")
-            self._highlighter.error_at = error.position
-            self.input.refresh()
-            self.set_info(Text("✗ " + inert(error.describe()), style="red"))
+            self._invalid(error.describe(), error.position)
             return
         self._valid = True
         self._highlighter.error_at = None
         self.input.remove_class("-invalid")
         self.set_info(Text("counting matches…", "dim"))
+
+    def _invalid(self, message: str, position: int | None) -> None:
+        self._valid = False
+        self.input.add_class("-invalid")
+        self._highlighter.error_at = position
+        self.input.refresh()
+        self.set_info(Text("✗ " + inert(message), style="red"))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -185,24 +203,18 @@ class FilterBar(Vertical):
             save_history(self.mode, history)
         self.post_message(self.Submitted(self, self.mode, text))
 
-    def on_key(self, event: events.Key) -> None:
+    def action_cancel(self) -> None:
+        self.post_message(self.Cancelled(self, self.mode))
+
+    def action_history(self, step: int) -> None:
         history = self.histories[self.mode]
-        if event.key == "escape":
-            event.stop()
-            self.post_message(self.Cancelled(self, self.mode))
-        elif event.key == "up" and history:
-            event.stop()
-            if self._history_at == len(history):
-                self._draft = self.input.value
-            self._history_at = max(0, self._history_at - 1)
-            self._recall(history[self._history_at])
-        elif event.key == "down" and history:
-            event.stop()
-            self._history_at = min(len(history), self._history_at + 1)
-            recalled = (
-                self._draft if self._history_at == len(history) else history[self._history_at]
-            )
-            self._recall(recalled)
+        if not history:
+            return
+        if step < 0 and self._history_at == len(history):
+            self._draft = self.input.value
+        self._history_at = max(0, min(len(history), self._history_at + step))
+        at_draft = self._history_at == len(history)
+        self._recall(self._draft if at_draft else history[self._history_at])
 
     def _recall(self, text: str) -> None:
         self.input.value = text

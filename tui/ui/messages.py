@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+from rich.console import RenderableType
 from textual.message import Message
 
-from tui.index.filtering import FilterResult
+from tui.index.stats import Stats, Timeline
 from tui.sources.follow import FollowUpdate
 from tui.sources.local import Progress
+from tui.view.rows import Counts, RowsUpdate
+from tui.view.search import SearchUpdate
 
 
 @dataclass
@@ -36,32 +39,33 @@ class IndexFailed(Message):
 
 
 @dataclass
-class ViewReady(Message):
-    """The entries a filter keeps, in time order."""
+class RowsReady(Message):
+    """The rows a filter keeps (a worker's answer to a rows request)."""
+
+    update: RowsUpdate
+
+
+@dataclass
+class RowsFailed(Message):
+    """A rows request ended without an answer (``message`` empty when cancelled)."""
 
     generation: int
-    result: FilterResult
-    ids: npt.NDArray[np.int32]
+    message: str
 
 
 @dataclass
 class PreviewReady(Message):
-    """How many entries an expression being typed would keep."""
+    """What an expression being typed would keep."""
 
     text: str
-    count: int
+    counts: Counts
 
 
 @dataclass
 class SearchReady(Message):
-    """Rows of the current view whose text matches the search (``mask``: every entry
-    searched so far; ``jump``: move to the first match)."""
+    """Search matches over the shown rows."""
 
-    generation: int
-    pattern: re.Pattern[str]
-    rows: npt.NDArray[np.int64]
-    mask: npt.NDArray[np.bool_]
-    jump: bool
+    update: SearchUpdate
 
 
 @dataclass
@@ -69,3 +73,72 @@ class Followed(Message):
     """Followed files changed: entries were added, or files rotated, appeared, went."""
 
     update: FollowUpdate
+
+
+@dataclass
+class DetailReady(Message):
+    """The detail of the cursor's entry, built (``generation``: which request it answers)."""
+
+    generation: int
+    renderable: RenderableType
+
+
+@dataclass
+class PagerReady(Message):
+    """A record's text, written to a private temporary file for $PAGER."""
+
+    path: Path
+
+
+@dataclass
+class JumpReady(Message):
+    """Where a jump over ``ids`` goes (None: nowhere, and ``none`` says so)."""
+
+    ids: npt.NDArray[np.int32]
+    row: int | None
+    none: str
+
+
+@dataclass
+class ExportProgress(Message):
+    """Writing the view: ``done`` of ``total`` entries."""
+
+    path: Path
+    done: int
+    total: int
+
+
+@dataclass
+class ExportDone(Message):
+    """The view was written (``error``: why it was not)."""
+
+    path: Path
+    written: int
+    error: str | None
+
+
+@dataclass
+class SessionPlaces(Message):
+    """The entries a restored session names: its marks and its cursor (None: gone)."""
+
+    marks: set[int]
+    cursor: int | None
+
+
+@dataclass
+class OverviewReady(Message):
+    """The overview's counts over the records shown and how long they took; ``shapes``:
+    with operations and query shapes; ``classifying``: share of the pass that classifies
+    queries done (None when none is under way)."""
+
+    stats: Stats
+    seconds: float
+    shapes: bool
+    classifying: float | None
+
+
+@dataclass
+class TimelineReady(Message):
+    """The timeline line's counts over the records shown (None: no records)."""
+
+    timeline: Timeline | None

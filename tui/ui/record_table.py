@@ -1,31 +1,28 @@
 """The record table: millions of rows rendered with Textual's Line API.
 
-Only the lines on screen are rendered; each asks the RowFormatter for its entry's cells.
-The first line is a header that stays put while rows scroll under it.
+The rows and the cursor belong to the view model (``tui.view.ViewModel``); the table draws
+the lines on screen, each asking the RowFormatter for its entry's cells, and keeps the
+cursor's row in view. The first line is a header that stays put while rows scroll under it.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import ClassVar
 
-import numpy as np
-import numpy.typing as npt
-from rich.cells import set_cell_size
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.geometry import Size
 from textual.message import Message
-from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tui.ui.rows import Column, RowFormatter, compact_time, fit_columns
-
-EMPTY_IDS: npt.NDArray[np.int32] = np.empty(0, np.int32)
+from tui.view.cells import Column, RowFormatter, compact_time, fit_columns
+from tui.view.model import ViewModel
+from tui.view.search import SearchSpec
 
 
 class RecordTable(ScrollView, can_focus=True):
@@ -58,6 +55,8 @@ class RecordTable(ScrollView, can_focus=True):
         "record-table--unknown",
         "record-table--match",
         "record-table--dim",
+        "record-table--mark",
+        "record-table--delete",
     }
 
     DEFAULT_CSS = """
@@ -74,61 +73,60 @@ class RecordTable(ScrollView, can_focus=True):
         entry: int | None
         row: int
 
-    cursor_row: reactive[int] = reactive(0, always_update=True, init=False)
-
-    def __init__(self, formatter: RowFormatter, *, id: str | None = None) -> None:  # noqa: A002
+    def __init__(
+        self,
+        view: ViewModel,
+        formatter: RowFormatter,
+        *,
+        id: str | None = None,  # noqa: A002
+    ) -> None:
         super().__init__(id=id)
+        self.view = view
         self.formatter = formatter
-        self.ids: npt.NDArray[np.int32] = EMPTY_IDS
         self.hidden_columns: frozenset[str] = frozenset()
+        self.pinned_columns: frozenset[str] = frozenset()  # turned on: never dropped
         self.query_offset = 0
-        self.search: re.Pattern[str] | None = None
-        self.user_moved = False  # the cursor was moved by a key or click, not just loaded
+        self.search: SearchSpec | None = None
         self._columns: list[tuple[Column, int]] = []
+        self._layout_width = 0
+        self._shown_row = -1
+        self._shown_entry: int | None = None
 
     # -- data ---------------------------------------------------------------------------
 
-    def set_ids(
-        self,
-        ids: npt.NDArray[np.int32],
-        *,
-        keep_entry: int | None = None,
-        keep_time: int | None = None,
-    ) -> None:
-        """Show these entries. The cursor stays on ``keep_entry`` when it is still shown,
-        else goes to the first row at or after ``keep_time``; until the user moves it, it
-        stays on the first row."""
-        self.ids = ids
-        row = 0
-        if self.user_moved:
-            row = self.cursor_row
-            found = np.flatnonzero(ids == keep_entry) if keep_entry is not None else ids[:0]
-            if len(found):
-                row = int(found[0])
-            elif keep_time is not None:
-                times = self.formatter.index.column("epoch_us")[ids]
-                row = int(np.searchsorted(times, keep_time, side="left"))
-        self._update_virtual_size()
-        self.move_to(min(row, max(len(ids) - 1, 0)), center=self.user_moved)
-        self.refresh()
+    @property
+    def cursor_row(self) -> int:
+        """The cursor's row (the view model's)."""
+        return self.view.cursor_row
 
     @property
     def cursor_entry(self) -> int | None:
         """The entry under the cursor."""
-        if 0 <= self.cursor_row < len(self.ids):
-            return int(self.ids[self.cursor_row])
-        return None
+        return self.view.cursor_entry
 
-    def set_search(self, pattern: re.Pattern[str] | None) -> None:
-        """Highlight matches of ``pattern`` in the cells."""
-        self.search = pattern
+    def sync(self, *, center: bool = False) -> None:
+        """Show the view model's rows and cursor (after its rows or cursor changed)."""
+        self._update_virtual_size()
+        self._scroll_to_cursor(center=center)
+        self.refresh()
+        self._announce()
+
+    def set_search(self, spec: SearchSpec | None) -> None:
+        """Highlight matches of ``spec`` in the cells."""
+        self.search = spec
         self.refresh()
 
-    def set_hidden_columns(self, hidden: frozenset[str]) -> None:
-        """Hide these columns (the time and query columns always show)."""
-        self.hidden_columns = hidden
+    def set_columns(self, hidden: frozenset[str], pinned: frozenset[str]) -> None:
+        """Hide these columns, and keep those (at any width: the query column narrows);
+        the time and query columns always show."""
+        self.hidden_columns, self.pinned_columns = hidden, pinned - hidden
         self._columns = []
         self.refresh()
+
+    @property
+    def shown_columns(self) -> frozenset[str]:
+        """The columns shown at the current width."""
+        return frozenset(column.key for column, _ in self._layout())
 
     def reformat(self) -> None:
         """Render every row again (time zone or format changed)."""
@@ -143,11 +141,15 @@ class RecordTable(ScrollView, can_focus=True):
         """Rows that fit under the header."""
         return max(1, self.scrollable_content_region.height - 1)
 
-    def move_to(self, row: int, *, center: bool = False, user: bool = False) -> None:
+    def move_to(self, row: int, *, center: bool = False, user: bool = True) -> None:
         """Put the cursor on ``row`` and scroll it into view (``user``: the user asked)."""
-        self.user_moved = self.user_moved or user
-        row = max(0, min(row, len(self.ids) - 1)) if len(self.ids) else 0
-        self.cursor_row = row
+        self.view.move_cursor(row, user=user)
+        self._scroll_to_cursor(center=center)
+        self.refresh()
+        self._announce()
+
+    def _scroll_to_cursor(self, *, center: bool = False) -> None:
+        row = self.view.cursor_row
         top = int(self.scroll_y)
         height = self.page_height
         if center:
@@ -161,21 +163,24 @@ class RecordTable(ScrollView, can_focus=True):
         if target != top:
             self.scroll_to(y=target, animate=False, immediate=True)
 
-    def watch_cursor_row(self, old: int, new: int) -> None:
-        self.refresh()
-        self.post_message(self.CursorMoved(self, self.cursor_entry, new))
+    def _announce(self) -> None:
+        """Tell the app when the cursor is on another row or entry."""
+        row, entry = self.view.cursor_row, self.view.cursor_entry
+        if (row, entry) != (self._shown_row, self._shown_entry):
+            self._shown_row, self._shown_entry = row, entry
+            self.post_message(self.CursorMoved(self, entry, row))
 
     def action_cursor(self, delta: int) -> None:
-        self.move_to(self.cursor_row + delta, user=True)
+        self.move_to(self.cursor_row + delta)
 
     def action_page(self, direction: int) -> None:
-        self.move_to(self.cursor_row + direction * self.page_height, user=True)
+        self.move_to(self.cursor_row + direction * self.page_height)
 
     def action_first(self) -> None:
-        self.move_to(0, user=True)
+        self.move_to(0)
 
     def action_last(self) -> None:
-        self.move_to(len(self.ids) - 1, user=True)
+        self.move_to(len(self.view.ids) - 1)
 
     def action_shift(self, delta: int) -> None:
         self.query_offset = max(0, self.query_offset + delta)
@@ -183,27 +188,32 @@ class RecordTable(ScrollView, can_focus=True):
 
     def on_click(self, event: events.Click) -> None:
         if event.y >= 1:
-            self.move_to(int(self.scroll_y) + event.y - 1, user=True)
+            self.move_to(int(self.scroll_y) + event.y - 1)
         self.focus()
 
     def on_resize(self, event: events.Resize) -> None:
         self._columns = []
         self._update_virtual_size()
+        self._scroll_to_cursor()
 
     def _update_virtual_size(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self.ids) + 1)
+        self.virtual_size = Size(self.size.width, len(self.view.ids) + 1)
 
     # -- rendering ----------------------------------------------------------------------
 
     def _layout(self) -> list[tuple[Column, int]]:
+        width = self.scrollable_content_region.width or self.size.width
+        width -= 1 if self.view.marks else 0  # the marks' gutter
+        if width != self._layout_width:  # a scrollbar came or went, or the size changed
+            self._layout_width = width
+            self._columns = []
         if not self._columns:
-            width = self.scrollable_content_region.width or self.size.width
             compact = compact_time(width)
             if compact != self.formatter.compact_time:
                 self.formatter.compact_time = compact
                 self.formatter.clear()
             time_width = len(self.formatter.time_text(0))
-            self._columns = fit_columns(width, time_width, self.hidden_columns)
+            self._columns = fit_columns(width, time_width, self.hidden_columns, self.pinned_columns)
         return self._columns
 
     def render_line(self, y: int) -> Strip:
@@ -213,9 +223,10 @@ class RecordTable(ScrollView, can_focus=True):
             return self._header(columns, width)
         row = int(self.scroll_y) + y - 1
         base = self.rich_style
-        if row >= len(self.ids):
+        ids = self.view.ids
+        if row >= len(ids):
             return Strip.blank(width, base)
-        entry = int(self.ids[row])
+        entry = int(ids[row])
         data = self.formatter.row(entry)
         style = base
         if data.malformed:
@@ -224,15 +235,22 @@ class RecordTable(ScrollView, can_focus=True):
             style += self.get_component_rich_style("record-table--failed")
         elif data.unknown_type:
             style += self.get_component_rich_style("record-table--unknown")
-        if row == self.cursor_row:
+        if row == self.view.cursor_row:
             style += self.get_component_rich_style("record-table--cursor")
         match_style = self.get_component_rich_style("record-table--match")
         segments: list[Segment] = []
+        if self.view.marks:  # a gutter shows the marks while there are any
+            marked = entry in self.view.marks
+            mark_style = style + self.get_component_rich_style("record-table--mark")
+            segments.append(Segment("▌" if marked else " ", mark_style if marked else style))
         for column, column_width in columns:
             text = data.cells.get(column.key, "")
             if column.key == "query":
                 text = text[self.query_offset :]
-            cell = set_cell_size(text, column_width)
+            fitted = (
+                cut_middle(text, column_width) if column.key == "user" else cut(text, column_width)
+            )
+            cell = set_cell_size(fitted, column_width)
             segments.extend(self._highlight(cell, style, match_style))
             segments.append(Segment(" ", style))
         strip = Strip(segments)
@@ -248,18 +266,36 @@ class RecordTable(ScrollView, can_focus=True):
             if column.key == "query" and self.query_offset:
                 title = f"QUERY (+{self.query_offset})"
             parts.append(set_cell_size(title, column_width))
-        return Strip([Segment(" ".join(parts), style)]).crop_extend(0, width, style)
+        gutter = " " if self.view.marks else ""
+        return Strip([Segment(gutter + " ".join(parts), style)]).crop_extend(0, width, style)
 
     def _highlight(self, cell: str, style: Style, match_style: Style) -> list[Segment]:
         if self.search is None:
             return [Segment(cell, style)]
         segments: list[Segment] = []
         last = 0
-        for match in self.search.finditer(cell):
-            if match.end() == match.start():
-                continue
-            segments.append(Segment(cell[last : match.start()], style))
-            segments.append(Segment(cell[match.start() : match.end()], style + match_style))
-            last = match.end()
+        for start, end in self.search.spans(cell):
+            segments.append(Segment(cell[last:start], style))
+            segments.append(Segment(cell[start:end], style + match_style))
+            last = end
         segments.append(Segment(cell[last:], style))
         return [s for s in segments if s.text]
+
+
+def cut(text: str, width: int) -> str:
+    """``text`` in at most ``width`` cells, ending with ``…`` when cut."""
+    if cell_len(text) <= width:
+        return text
+    return set_cell_size(text, max(width - 1, 0)) + "…" if width > 0 else ""
+
+
+def cut_middle(text: str, width: int) -> str:
+    """A principal in at most ``width`` cells, cut in the middle so its last part (the
+    session or user name) stays whole: ``role/Analyt…/etl-4``."""
+    if cell_len(text) <= width:
+        return text
+    head, slash, tail = text.rpartition("/")
+    tail = slash + tail
+    if not head or cell_len(tail) > width // 2:
+        return cut(text, width)
+    return set_cell_size(head, width - 1 - cell_len(tail)) + "…" + tail

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 
 from rich.table import Table
@@ -17,8 +18,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
+from tui.model.text import inert
 from tui.query.ast import FIELDS
-from tui.ui.rows import COLUMNS
+from tui.view.cells import CHOOSABLE
+from tui.view.status import plural
 
 
 @dataclass(frozen=True)
@@ -26,7 +29,7 @@ class HelpGroup:
     """Bindings shown together on the help screen."""
 
     title: str
-    bindings: Sequence[tuple[str, str]]  # (keys as shown, what they do)
+    bindings: Sequence[tuple[str, str, str]]  # (keys as shown, what they do, binding id)
 
 
 FILTER_HELP = (
@@ -45,7 +48,8 @@ FILTER_HELP = (
 
 
 class HelpScreen(ModalScreen[None]):
-    """Every key binding, and the filter language in brief. Any key closes it."""
+    """Every key binding with its id (what ``keymap.toml`` remaps), and the filter language
+    in brief."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,question_mark", "dismiss", "Close", id="help.close"),
@@ -61,24 +65,36 @@ class HelpScreen(ModalScreen[None]):
             for group in self.groups:
                 yield Static(self._table(group.title, group.bindings))
             yield Static(self._table("Filter language", FILTER_HELP))
-            yield Static(Text("esc / q / ? close · ctrl+p command palette", style="dim"))
+            yield Static(
+                Text(
+                    "esc / q / ? close · ctrl+p command palette · remap keys by id in "
+                    '~/.config/neptune-audit/keymap.toml, e.g. "table.down" = "j,down"',
+                    style="dim",
+                )
+            )
 
     @staticmethod
-    def _table(title: str, rows: Sequence[tuple[str, str]]) -> Table:
+    def _table(title: str, rows: Sequence[tuple[str, ...]]) -> Table:
         table = Table(title=title, title_justify="left", show_header=False, box=None, expand=True)
         table.add_column(style="bold cyan", no_wrap=True)
         table.add_column(ratio=1)
-        for keys, description in rows:
-            table.add_row(Text(keys), Text(description))
+        table.add_column(style="dim", no_wrap=True)
+        for keys, description, *binding_id in rows:
+            table.add_row(Text(keys), Text(description), Text("".join(binding_id)))
         return table
 
 
 class GotoScreen(ModalScreen[str | None]):
-    """Ask for a time; returns the text typed, or None."""
+    """Ask for a time; returns the text typed, or None. A time ``check`` rejects keeps the
+    prompt open with the reason shown in it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="goto.cancel")
     ]
+
+    def __init__(self, check: Callable[[str], str | None]) -> None:
+        super().__init__()
+        self.check = check
 
     def compose(self) -> ComposeResult:
         with Vertical(id="goto-box", classes="dialog"):
@@ -90,7 +106,15 @@ class GotoScreen(ModalScreen[str | None]):
         self.query_one("#goto-input", Input).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value.strip() or None)
+        text = event.value.strip()
+        problem = self.check(text) if text else None
+        if problem is not None:
+            self.query_one("#goto-error", Static).update(Text("✗ " + inert(problem), "red"))
+            return
+        self.dismiss(text or None)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.query_one("#goto-error", Static).update("")
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -104,6 +128,8 @@ QUICK_FIELDS: tuple[tuple[str, str, str], ...] = (
     ("l", "lang", "query language"),
     ("p", "path", "HTTP path"),
     ("s", "source", "file"),
+    ("i", "instance", "instance"),
+    ("m", "marked", "marks (the marked records)"),
 )
 
 
@@ -118,6 +144,7 @@ class QuickFilterScreen(ModalScreen[str | None]):
         super().__init__()
         self.exclude = exclude
         self.values = values
+        self._chosen = False  # a second key before the screen is gone does nothing
 
     def compose(self) -> ComposeResult:
         verb = "Exclude" if self.exclude else "Only"
@@ -126,7 +153,9 @@ class QuickFilterScreen(ModalScreen[str | None]):
             for key, field, label in QUICK_FIELDS:
                 value = self.values.get(field)
                 text = Text.assemble((f" {key} ", "bold reverse"), f"  {label}: ")
-                text.append(value if value is not None else "(none)", "bold" if value else "dim")
+                text.append(
+                    inert(value) if value is not None else "(none)", "bold" if value else "dim"
+                )
                 yield Static(text)
             yield Static(Text("esc cancel", style="dim"))
 
@@ -134,14 +163,21 @@ class QuickFilterScreen(ModalScreen[str | None]):
         for key, field, _ in QUICK_FIELDS:
             if event.key == key:
                 event.stop()
-                self.dismiss(field if self.values.get(field) is not None else None)
+                self._choose(field if self.values.get(field) is not None else None)
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        self._choose(None)
+
+    def _choose(self, field: str | None) -> None:
+        if not self._chosen:
+            self._chosen = True
+            self.dismiss(field)
 
 
 class ColumnsScreen(ModalScreen[None]):
-    """Choose the visible columns: space or enter toggles (applied at once), escape closes."""
+    """Choose the visible columns: space or enter toggles (applied at once), escape closes.
+    Ticked is what shows now; a column ticked here shows at any width (the query column
+    narrows for it), one unticked stays hidden."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,c", "close", "Close", id="columns.close"),
@@ -149,19 +185,22 @@ class ColumnsScreen(ModalScreen[None]):
 
     @dataclass
     class Changed(Message):
-        """The set of hidden columns changed."""
+        """The user's column choice changed."""
 
         hidden: frozenset[str]
+        pinned: frozenset[str]
 
-    def __init__(self, hidden: frozenset[str]) -> None:
+    def __init__(
+        self, shown: frozenset[str], hidden: frozenset[str], pinned: frozenset[str]
+    ) -> None:
         super().__init__()
+        self.shown = shown & frozenset(column.key for column in CHOOSABLE)
         self.hidden = hidden
+        self.pinned = pinned
 
     def compose(self) -> ComposeResult:
         choices = [
-            Selection(column.title, column.key, column.key not in self.hidden)
-            for column in COLUMNS
-            if column.key not in ("time", "query")
+            Selection(column.title, column.key, column.key in self.shown) for column in CHOOSABLE
         ]
         with Vertical(id="columns-box", classes="dialog"):
             yield Label("Columns · space toggles · esc closes", classes="dialog-title")
@@ -171,10 +210,117 @@ class ColumnsScreen(ModalScreen[None]):
         self.query_one(SelectionList).focus()
 
     def on_selection_list_selected_changed(self, event: SelectionList.SelectedChanged[str]) -> None:
-        selected = set(event.selection_list.selected)
-        keys = {column.key for column in COLUMNS if column.key not in ("time", "query")}
-        self.hidden = frozenset(keys - selected)
-        self.app.post_message(self.Changed(self.hidden))
+        selected = frozenset(event.selection_list.selected)
+        turned_on = selected - self.shown
+        turned_off = self.shown - selected
+        self.shown = selected
+        self.pinned = (self.pinned | turned_on) - turned_off
+        self.hidden = (self.hidden | turned_off) - turned_on
+        self.app.post_message(self.Changed(self.hidden, self.pinned))
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+@dataclass(frozen=True)
+class ExportChoice:
+    """Where to write the view, and whether only the marked records."""
+
+    path: Path
+    marked_only: bool
+
+
+class ExportScreen(ModalScreen[ExportChoice | None]):
+    """Ask where to write the current view: the format follows the file's suffix
+    (``.jsonl`` or ``.csv``); with marks, space chooses between them and the whole view."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="export.cancel"),
+        Binding("ctrl+t", "toggle_marked", "Marked only", id="export.marked"),
+    ]
+
+    def __init__(self, default: Path, *, shown: int, marked: int, suffixes: Sequence[str]) -> None:
+        super().__init__()
+        self.default = default
+        self.shown = shown
+        self.marked = marked
+        self.suffixes = tuple(suffixes)
+        self.marked_only = marked > 0
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="export-box", classes="dialog"):
+            yield Label("Write the view to a file (.jsonl or .csv)", classes="dialog-title")
+            yield Input(str(self.default), id="export-input")
+            yield Static(id="export-what")
+            yield Static(id="export-error")
+
+    def on_mount(self) -> None:
+        field = self.query_one("#export-input", Input)
+        field.focus()
+        field.cursor_position = len(field.value)
+        self._describe()
+
+    def _describe(self) -> None:
+        shown = plural(self.shown, "record")
+        marked = plural(self.marked, "marked record")
+        if self.marked and self.marked_only:
+            what = f"the {marked} · ctrl+t: all {shown} shown"
+        elif self.marked:
+            what = f"all {shown} shown · ctrl+t: only the {marked}"
+        else:
+            what = f"all {shown} shown"
+        self.query_one("#export-what", Static).update(Text(what, "dim"))
+
+    def action_toggle_marked(self) -> None:
+        if self.marked:
+            self.marked_only = not self.marked_only
+            self._describe()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        path = Path(text).expanduser()
+        problem = None
+        if not text:
+            problem = "give a file name"
+        elif path.suffix.lower() not in self.suffixes:
+            problem = f"the name must end with {' or '.join(self.suffixes)}"
+        elif path.is_dir():
+            problem = "that is a directory"
+        elif path.exists():
+            problem = f"{path.name} exists: choose another name"
+        elif not path.parent.is_dir():
+            problem = f"no directory {path.parent}"
+        if problem is not None:
+            self.query_one("#export-error", Static).update(Text("✗ " + inert(problem), "red"))
+            return
+        self.dismiss(ExportChoice(path, self.marked_only and self.marked > 0))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """A yes/no question: y or enter says yes; n or escape says no."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y,enter", "answer(True)", "Yes", id="confirm.yes"),
+        Binding("n,escape", "answer(False)", "No", id="confirm.no"),
+    ]
+
+    def __init__(self, question: str, detail: str = "") -> None:
+        super().__init__()
+        self.question = question
+        self.detail = detail
+        self._answered = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm-box", classes="dialog"):
+            yield Label(self.question, classes="dialog-title")
+            if self.detail:
+                yield Static(Text(self.detail))
+            yield Static(Text("y yes · n no", style="dim"))
+
+    def action_answer(self, yes: bool) -> None:
+        if not self._answered:
+            self._answered = True
+            self.dismiss(yes)

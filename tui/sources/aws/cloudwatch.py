@@ -9,11 +9,16 @@ file: the index merges the streams in time order and the local follower picks up
 - ``follow`` runs StartLiveTail and reconnects when a session ends (after at most 3 h) or
   drops, backfilling the gap with FilterLogEvents so that nothing is lost or duplicated;
 - ``insights_stats`` counts a long range with Logs Insights, so AWS does the counting.
+
+Ranges are half-open, ``[since_us, until_us)`` in microseconds. The service counts in
+milliseconds (Insights in seconds): the start is rounded up and the end down to what it can
+express, and every event written is checked against the exact bounds again here. Directories
+are created 0700 and files 0600.
 """
 
 from __future__ import annotations
 
-import re
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -26,7 +31,16 @@ from tui.model.fields import auth_succeeded, parse_auth_context, timestamp_us
 from tui.model.payload import SNIFF, language_for
 from tui.model.record import AUTH_NAMES
 from tui.query.ast import And, FieldMatch, Node, Text, TimeBound
-from tui.sources.aws.session import AwsError, AwsOptions, client, error_code, explain
+from tui.sources.aws.session import (
+    AwsError,
+    AwsOptions,
+    client,
+    error_code,
+    explain,
+    file_component,
+    make_private_directories,
+    open_private,
+)
 
 #: Fields whose values appear verbatim in the raw line, so a term on them can be pushed down.
 _VERBATIM_FIELDS = frozenset({"client", "server", "user", "path", "method", "type", "source"})
@@ -40,14 +54,28 @@ def log_group_for(cluster: str) -> str:
 
 
 def stream_file(directory: Path, stream: str) -> Path:
-    """Where a stream's events are written: ``DIR/<instance>/<stream>.log``."""
+    """Where a stream's events are written: ``DIR/<instance>/<stream>.log`` (both names made
+    safe: a stream name never leads outside ``directory``)."""
     instance = stream.split("/", 1)[0] or "stream"
-    safe = re.sub(r"[^A-Za-z0-9._-]", "_", stream).lstrip(".") or "stream"
-    return directory / instance / f"{safe}.log"
+    return directory / file_component(instance) / f"{file_component(stream or 'stream')}.log"
+
+
+def in_range(timestamp_ms: int, since_us: int | None, until_us: int | None) -> bool:
+    """Whether an event's time lies in ``[since_us, until_us)``."""
+    at_us = timestamp_ms * 1000
+    return (since_us is None or at_us >= since_us) and (until_us is None or at_us < until_us)
+
+
+def service_range(since_us: int | None, until_us: int | None) -> tuple[int | None, int | None]:
+    """``[since_us, until_us)`` as the inclusive millisecond bounds CloudWatch takes: the
+    start rounded up, the end down (the last millisecond before ``until_us``)."""
+    start = None if since_us is None else -(-since_us // 1000)
+    end = None if until_us is None else (until_us - 1) // 1000
+    return start, end
 
 
 def pushdown(node: Node) -> tuple[str | None, int | None, int | None]:
-    """(filter pattern, after ms, before ms) that a filter implies for every match.
+    """(filter pattern, since µs, until µs) that a filter implies for every match.
 
     CloudWatch patterns are case-sensitive and our terms are not, so only terms without
     letters (addresses, ports, numbers) are pushed; everything is still filtered locally.
@@ -67,7 +95,7 @@ def pushdown(node: Node) -> tuple[str | None, int | None, int | None]:
         ):
             value = operand.value
         elif isinstance(operand, TimeBound):
-            bound = operand.epoch_us // 1000
+            bound = operand.epoch_us  # after: at or after; before: strictly before
             if operand.op == "after":
                 after = bound if after is None else max(after, bound)
             else:
@@ -89,10 +117,19 @@ class CloudWatchSource:
     """Events of one log group, written to local files."""
 
     def __init__(
-        self, options: AwsOptions, log_group: str, directory: Path, *, logs: Any = None
+        self,
+        options: AwsOptions,
+        log_group: str,
+        directory: Path,
+        *,
+        logs: Any = None,
+        since_us: int | None = None,
+        until_us: int | None = None,
     ) -> None:
         self.log_group = log_group
         self.directory = directory
+        self.since_us = since_us  # the range live events and backfills are kept to
+        self.until_us = until_us
         self.logs = logs if logs is not None else client("logs", options)
         self._recent: OrderedDict[tuple[str, int, str], None] = OrderedDict()
         self._lock = threading.Lock()
@@ -113,41 +150,54 @@ class CloudWatchSource:
             self.last_timestamp = max(self.last_timestamp, timestamp)
             return True
 
-    def write(self, events: list[dict[str, Any]]) -> int:
-        """Append new events to their streams' files (each once); returns how many."""
+    def write(
+        self,
+        events: list[dict[str, Any]],
+        since_us: int | None = None,
+        until_us: int | None = None,
+    ) -> int:
+        """Append the new events of ``[since_us, until_us)`` to their streams' files (each
+        once); returns how many."""
         by_file: dict[Path, list[str]] = {}
         for event in events:
             stream = str(event.get("logStreamName", "stream"))
             message = str(event.get("message", "")).rstrip("\r\n")
-            if not self._accept(stream, int(event.get("timestamp", 0)), message):
+            timestamp = event.get("timestamp", 0)
+            if not isinstance(timestamp, int) or not in_range(timestamp, since_us, until_us):
+                continue
+            if not self._accept(stream, timestamp, message):
                 continue
             by_file.setdefault(stream_file(self.directory, stream), []).append(message)
         for path, lines in by_file.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with open(path, "a", encoding="utf-8") as handle:
+            make_private_directories(path.parent)
+            descriptor = open_private(path, os.O_WRONLY | os.O_APPEND)
+            with open(descriptor, "a", encoding="utf-8") as handle:
                 handle.write("".join(line + "\n" for line in lines))
         return sum(len(lines) for lines in by_file.values())
 
     # -- reading a range ------------------------------------------------------------------
 
     def download(
-        self, start_ms: int | None, end_ms: int | None, pattern: str | None = None
+        self, since_us: int | None, until_us: int | None, pattern: str | None = None
     ) -> Downloaded:
-        """Write the events of ``[start_ms, end_ms]`` (matching ``pattern``) to files."""
+        """Write the events of ``[since_us, until_us)`` (matching ``pattern``) to files."""
         result = Downloaded()
+        make_private_directories(self.directory)
         arguments: dict[str, Any] = {"logGroupName": self.log_group}
+        start_ms, end_ms = service_range(since_us, until_us)
+        if start_ms is not None and end_ms is not None and end_ms < start_ms:
+            return result  # no whole millisecond in the range
         if start_ms is not None:
-            arguments["startTime"] = start_ms
+            arguments["startTime"] = max(0, start_ms)
         if end_ms is not None:
-            arguments["endTime"] = end_ms
+            arguments["endTime"] = max(0, end_ms)
         if pattern:
             arguments["filterPattern"] = pattern
-        self.directory.mkdir(parents=True, exist_ok=True)
         try:
             while True:
                 page = self.logs.filter_log_events(**arguments)
                 events = page.get("events", [])
-                result.events += self.write(events)
+                result.events += self.write(events, since_us, until_us)
                 result.streams.update(str(e.get("logStreamName")) for e in events)
                 token = page.get("nextToken")
                 if not token or token == arguments.get("nextToken"):
@@ -194,7 +244,8 @@ class CloudWatchSource:
                         break
                     update = event.get("sessionUpdate")
                     if update:
-                        self.write(list(update.get("sessionResults", [])))
+                        results = list(update.get("sessionResults", []))
+                        self.write(results, self.since_us, self.until_us)
             except Exception as error:
                 if on_error is not None and error_code(error) not in _SESSION_ENDED:
                     on_error(explain(error, subject=f"log group {self.log_group}"))
@@ -205,32 +256,41 @@ class CloudWatchSource:
             stop.wait(retry_delay)
 
     def _backfill(self, pattern: str | None) -> None:
-        start = max(0, self.last_timestamp - _BACKFILL_OVERLAP_MS) if self.last_timestamp else None
+        starts = [self.since_us or 0]
+        if self.last_timestamp:
+            starts.append((self.last_timestamp - _BACKFILL_OVERLAP_MS) * 1000)
+        soon_us = (time.time_ns() // 1000) + 60_000_000
+        end = soon_us if self.until_us is None else min(self.until_us, soon_us)
         try:
-            self.download(start, int(time.time() * 1000) + 60_000, pattern)
+            self.download(max(starts), end, pattern)
         except AwsError:
             pass  # the next session's backfill tries again
 
     # -- counting in AWS ------------------------------------------------------------------
 
     def insights_stats(
-        self, start_ms: int, end_ms: int, *, poll: float = 0.5, timeout: float = 600.0
+        self, since_us: int, until_us: int, *, poll: float = 0.5, timeout: float = 600.0
     ) -> dict[str, Any]:
-        """Counts for ``stats`` computed by Logs Insights (one query per breakdown)."""
+        """Counts for ``stats`` over ``[since_us, until_us)`` computed by Logs Insights (one
+        query per breakdown). Insights takes whole seconds: the query asks for the seconds
+        around the range and filters the exact milliseconds itself."""
+        first_ms, last_ms = service_range(since_us, until_us)
+        bounds = f"filter toMillis(@timestamp) >= {first_ms} and toMillis(@timestamp) <= {last_ms}"
+        start_s, end_s = since_us // 1_000_000, -(-until_us // 1_000_000)
         results = {
-            name: self._query(text, start_ms, end_ms, poll, timeout)
+            name: self._query(f"{bounds} | {text}", start_s, end_s, poll, timeout)
             for name, text in INSIGHTS_QUERIES.items()
         }
         return summarise_insights(results)
 
     def _query(
-        self, text: str, start_ms: int, end_ms: int, poll: float, timeout: float
+        self, text: str, start_s: int, end_s: int, poll: float, timeout: float
     ) -> list[dict[str, str]]:
         try:
             query_id = self.logs.start_query(
                 logGroupName=self.log_group,
-                startTime=start_ms // 1000,
-                endTime=(end_ms + 999) // 1000,
+                startTime=start_s,
+                endTime=end_s,
                 queryString=text,
                 limit=10_000,
             )["queryId"]

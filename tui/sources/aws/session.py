@@ -1,17 +1,25 @@
-"""AWS clients and the one-line messages their failures become.
+"""AWS clients, the one-line messages their failures become, and the private files that
+downloads are written to.
 
 boto3 is imported here (and only under ``tui.sources.aws``) so that local use never pays for
 it. Credentials, profile and region come from the standard boto3 chain; ``AWS_ENDPOINT_URL``
 and ``AWS_ENDPOINT_URL_<SERVICE>`` are honoured by boto3 itself, ``--endpoint-url`` by us.
+
+Audit logs are sensitive: every directory created here is 0700 and every file 0600, whatever
+the umask; what already exists keeps its mode. Names chosen by a server become one safe path
+component each (:func:`file_component`), so nothing lands outside the directory asked for.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
+from tui.model.text import inert
 from tui.sources.local import SourceError
 
 try:
@@ -90,8 +98,9 @@ def client(service: Literal["rds", "logs"], options: AwsOptions) -> Any:
     return session.client(service, endpoint_url=options.endpoint_url, config=config)
 
 
-def explain(error: Exception, *, subject: str = "") -> AwsError:
-    """The one-line message for a boto3/botocore failure."""
+def explain(error: Exception, *, subject: str = "", operation: str = "") -> AwsError:
+    """The one-line message for a boto3/botocore failure (``operation``: the API call, named
+    when its answer could not be understood)."""
     if isinstance(error, AwsError):
         return error
     if isinstance(
@@ -130,7 +139,15 @@ def explain(error: Exception, *, subject: str = "") -> AwsError:
         )
     if isinstance(error, botocore.exceptions.BotoCoreError):
         return AwsError(f"AWS call failed: {_clean(str(error))}")
+    if operation:
+        return unexpected(operation, subject, f"{type(error).__name__} {_clean(str(error))}")
     return AwsError(f"{type(error).__name__}: {_clean(str(error))}")
+
+
+def unexpected(operation: str, subject: str, detail: str) -> AwsError:
+    """The error for an answer that is not what ``operation`` returns."""
+    about = f" for {inert(subject)}" if subject else ""
+    return AwsError(f"unexpected answer to {operation}{about}: {_clean(detail)[:200]}")
 
 
 def error_code(error: Exception) -> str:
@@ -174,5 +191,63 @@ def _client_error(error: botocore.exceptions.ClientError, subject: str) -> AwsEr
 
 
 def _clean(text: str) -> str:
-    """One line, with anything that looks like a credential removed."""
-    return " ".join(_SECRET.sub(r"\1…", text).split())
+    """One inert line, with anything that looks like a credential removed."""
+    return inert(" ".join(_SECRET.sub(r"\1…", text).split()))
+
+
+# -- private files ----------------------------------------------------------------------------
+
+PRIVATE_DIRECTORY = 0o700
+PRIVATE_FILE = 0o600
+_NAME_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
+_NAME_BYTES = 200  # room for ".part", ".kept-N" and the like within NAME_MAX (255)
+
+
+def make_private_directories(path: Path) -> None:
+    """Create ``path`` and its missing parents as 0700; existing directories are left alone."""
+    missing: list[Path] = []
+    current = path
+    while not os.path.lexists(current) and current != current.parent:
+        missing.append(current)
+        current = current.parent
+    for directory in reversed(missing):
+        try:
+            os.mkdir(directory, PRIVATE_DIRECTORY)
+        except FileExistsError:
+            continue  # made meanwhile by another process: not ours to change
+        os.chmod(directory, PRIVATE_DIRECTORY)  # the umask may have taken bits away
+
+
+def open_private(path: Path, flags: int) -> int:
+    """A descriptor for ``path`` (created 0600 when missing; an existing file keeps its mode).
+    A symbolic link in its place is refused (ELOOP)."""
+    flags |= os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        descriptor = os.open(path, flags | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+    except FileExistsError:
+        return os.open(path, flags & ~os.O_CREAT)
+    os.fchmod(descriptor, PRIVATE_FILE)
+    return descriptor
+
+
+def file_component(name: str) -> str:
+    """A server-chosen ``name`` as one file name that is safe below a directory.
+
+    ``/`` and ``\\`` become ``_`` (log file names carry a folder); other characters outside
+    ``[A-Za-z0-9._-]``, ``%`` and a leading ``.`` are percent-encoded (UTF-8), so the result is
+    never hidden, never ``..`` and never a path; a name too long for the file system is cut
+    and ends with a hash of the whole name.
+    """
+    parts: list[str] = []
+    for index, character in enumerate(name):
+        if character in "/\\":
+            parts.append("_")
+        elif character in _NAME_CHARACTERS and not (index == 0 and character == "."):
+            parts.append(character)
+        else:
+            parts.extend(f"%{byte:02X}" for byte in character.encode("utf-8", "surrogatepass"))
+    encoded = "".join(parts) or "%00"  # an empty name is refused by callers; stay total
+    if len(encoded) > _NAME_BYTES:
+        digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        encoded = f"{encoded[: _NAME_BYTES - 17]}~{digest}"
+    return encoded

@@ -1,53 +1,71 @@
 """What a table row shows: cell texts for an entry, and which columns fit the width.
 
 Cells come mostly from the index's columns (no parse); the query cell needs the entry's text
-and is computed only for rows on screen, then cached.
+and is computed only for rows on screen, then cached. Every text from the log is inert.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 
 from tui.index.index import Index
-from tui.index.schema import AUTH_FAILED, AUTH_OK, KIND_MALFORMED, LANG_NAMES
-from tui.model.fields import parse_arn, parse_host
-from tui.model.parser import text_field
-from tui.model.record import KNOWN_TYPES
+from tui.index.insight import OP_NAMES
+from tui.index.schema import AUTH_FAILED, AUTH_OK, KIND_MALFORMED, KIND_RECORD, LANG_NAMES
+from tui.insight import fingerprint, operation_of
+from tui.model.fields import parse_arn
+from tui.model.parser import query_field
+from tui.model.record import DELETE, KNOWN_TYPES, Query
+from tui.model.secrets import mask_text
 from tui.model.text import inert
+from tui.query import display_time
 
 
 @dataclass(frozen=True)
 class Column:
-    """A table column: ``width`` cells (the query column takes what is left), shown from
-    ``min_width`` terminal columns up, hidden first when ``priority`` is lowest."""
+    """A table column: ``width`` cells (the query column takes what is left); when the
+    terminal is too narrow for all, the lowest ``priority`` goes first."""
 
     key: str
     title: str
     width: int
     priority: int
-    min_width: int = 0
 
 
+#: The columns, left to right. Who and from where matter most: the principal outlasts the
+#: client, the instance and the type as the terminal narrows.
 COLUMNS: tuple[Column, ...] = (
     Column("time", "TIME (UTC)", 23, 100),
-    Column("instance", "INSTANCE", 14, 40, 110),
-    Column("client", "CLIENT", 15, 80),
-    Column("type", "TYPE", 9, 70),
-    Column("user", "USER", 22, 50, 120),
+    Column("instance", "INSTANCE", 14, 75),
+    Column("client", "CLIENT", 15, 85),
+    Column("type", "TYPE", 9, 65),
+    Column("user", "USER", 20, 95),
     Column("auth", "A", 1, 90),
-    Column("lang", "LANG", 7, 60, 90),
-    Column("path", "REQUEST", 16, 30, 130),
+    Column("lang", "LANG", 7, 70),
+    Column("op", "OP", 3, 68),
+    Column("path", "REQUEST", 16, 30),
+    Column("fp", "SHAPE", 8, 25),
     Column("query", "QUERY", 0, 100),
 )
 COLUMN_KEYS: tuple[str, ...] = tuple(column.key for column in COLUMNS)
+#: Columns the user may hide or pin (time and query always show).
+CHOOSABLE: tuple[Column, ...] = tuple(c for c in COLUMNS if c.key not in ("time", "query"))
 QUERY_MIN_WIDTH = 20
 _COMPACT_TIME_BELOW = 110  # terminal width under which the time loses its year
 _QUERY_CELL_LIMIT = 2000
+#: Bytes of an entry read for its cells: a multi-megabyte query costs no more than this.
+CELL_READ_LIMIT = 64 * 1024
 _LANG_SHORT = {"gremlin": "gremlin", "sparql": "sparql", "opencypher": "cypher"}
+_OP_SHORT = {
+    "read": "r",
+    "write": "W",
+    "delete": "DEL",
+    "admin": "adm",
+    "health": "hp",
+    "unknown": "?",
+}
 
 
 def compact_time(width: int) -> bool:
@@ -56,28 +74,30 @@ def compact_time(width: int) -> bool:
 
 
 def fit_columns(
-    width: int, time_width: int, hidden: frozenset[str] = frozenset()
+    width: int,
+    time_width: int,
+    hidden: frozenset[str] = frozenset(),
+    pinned: frozenset[str] = frozenset(),
 ) -> list[tuple[Column, int]]:
-    """Columns to show at ``width`` with their widths: lower priorities drop out until the
-    rest and a query column of at least QUERY_MIN_WIDTH fit."""
-    chosen = [
-        c for c in COLUMNS if c.key not in hidden and (c.key == "query" or width >= c.min_width)
-    ]
+    """Columns to show at ``width`` with their widths: the ones not ``hidden``, dropping the
+    lowest priorities until the rest and a query column of at least QUERY_MIN_WIDTH fit;
+    ``pinned`` columns (turned on by the user) are never dropped, the query narrows first."""
+    chosen = [c for c in COLUMNS if c.key not in hidden or c.key in ("time", "query")]
 
     def used(columns: list[Column]) -> int:
         return sum(
             (time_width if c.key == "time" else c.width) + 1 for c in columns if c.key != "query"
         )
 
-    while used(chosen) + QUERY_MIN_WIDTH > width and len(chosen) > 1:
-        droppable = [c for c in chosen if c.key not in ("query", "time")]
+    while used(chosen) + QUERY_MIN_WIDTH > width:
+        droppable = [c for c in chosen if c.key not in ("query", "time") and c.key not in pinned]
         if not droppable:
             break
         chosen.remove(min(droppable, key=lambda c: c.priority))
     fitted: list[tuple[Column, int]] = []
     for column in chosen:
         if column.key == "query":
-            fitted.append((column, max(QUERY_MIN_WIDTH, width - used(chosen))))
+            fitted.append((column, max(1, width - used(chosen))))
         else:
             fitted.append((column, time_width if column.key == "time" else column.width))
     return fitted
@@ -91,6 +111,7 @@ class Row:
     malformed: bool
     failed_auth: bool
     unknown_type: bool
+    delete: bool = False
 
 
 class RowFormatter:
@@ -100,6 +121,7 @@ class RowFormatter:
         self.index = index
         self.local_time = False
         self.compact_time = False
+        self.reveal = False  # credentials in clear (masked unless the user asks)
         self._cache: OrderedDict[int, Row] = OrderedDict()
         self._cache_size = cache_size
         self._short_user: dict[int, str] = {}
@@ -125,10 +147,10 @@ class RowFormatter:
 
     def time_text(self, epoch_us: int) -> str:
         """A record time as the table shows it."""
-        return format_time(
+        return display_time(
             epoch_us,
             local=self.local_time,
-            microseconds=self.microseconds,
+            digits=6 if self.microseconds and not self.compact_time else 3,
             compact=self.compact_time,
         )
 
@@ -150,7 +172,8 @@ class RowFormatter:
         time = self.time_text(int(index.column("epoch_us")[entry]))
         if int(index.column("kind")[entry]) == KIND_MALFORMED:
             reason = index.value("reason", int(index.column("reason")[entry])) or "malformed"
-            raw = " ".join(index.text(entry).split())[:_QUERY_CELL_LIMIT]
+            raw = self._secret(index.text(entry, CELL_READ_LIMIT))
+            raw = " ".join(raw.split())[:_QUERY_CELL_LIMIT]
             cells = dict.fromkeys(COLUMN_KEYS, "")
             cells.update(
                 time=time,
@@ -164,7 +187,10 @@ class RowFormatter:
         path = index.value("path", int(index.column("path")[entry]))
         auth = int(index.column("auth")[entry])
         lang = LANG_NAMES[int(index.column("lang")[entry])]
-        query = text_field(index.text(entry), "query")
+        cut = int(index.column("length")[entry]) > CELL_READ_LIMIT
+        decoded = query_field(index.text(entry, CELL_READ_LIMIT), cut=cut)
+        query = decoded.text if decoded else None
+        op, shape = self._insight(entry, path, lang, decoded)
         cells = {
             "time": time,
             "instance": self._instance_of(source_id, int(index.column("server")[entry])),
@@ -174,14 +200,43 @@ class RowFormatter:
             "auth": "✓" if auth == AUTH_OK else "✗" if auth == AUTH_FAILED else "",
             "lang": _LANG_SHORT.get(lang or "", ""),
             "path": inert(" ".join(p for p in (method, path) if p)),
-            "query": inert(" ".join((query or "").split())[:_QUERY_CELL_LIMIT]),
+            "op": _OP_SHORT.get(op, "?"),
+            "fp": shape,
+            "query": inert(" ".join(self._secret(query or "").split())[:_QUERY_CELL_LIMIT]),
         }
         return Row(
             cells,
             malformed=False,
             failed_auth=auth == AUTH_FAILED,
             unknown_type=conn_type is not None and conn_type not in KNOWN_TYPES,
+            delete=op == DELETE,
         )
+
+    def _insight(
+        self, entry: int, path: str | None, lang: str | None, query: Query | None
+    ) -> tuple[str, str]:
+        """(operation class, shape id) of a record: from the index's insight columns once
+        classified, else from the query decoded for the row."""
+        insight = self.index.insight
+        if entry < insight.done:
+            code = int(insight.fp[entry])
+            shape = insight.shapes[code]
+            return OP_NAMES[int(insight.op[entry])] or "", shape.id if shape else ""
+        if query is None:
+            return operation_of(path, lang, None), ""
+        bytecode = query.form == "bytecode"
+        found = fingerprint(query.text, lang, bytecode=bytecode)
+        return operation_of(path, lang, query.text, bytecode=bytecode), found.id
+
+    def _secret(self, text: str) -> str:
+        return text if self.reveal else mask_text(text)
+
+    def instance(self, entry: int) -> str:
+        """The instance an entry belongs to (from the columns)."""
+        index = self.index
+        is_record = int(index.column("kind")[entry]) == KIND_RECORD
+        server = int(index.column("server")[entry]) if is_record else 0
+        return self._instance_of(int(index.column("source")[entry]), server)
 
     def _user(self, code: int) -> str:
         short = self._short_user.get(code)
@@ -192,42 +247,14 @@ class RowFormatter:
         return short
 
     def _instance_of(self, source_id: int, server_code: int) -> str:
-        """The instance: from the file's location, else the server's host name."""
+        """The instance: from the file's place, else the server's instance name."""
         key = (source_id, server_code)
         name = self._instance.get(key)
         if name is None:
-            name = self.index.sources[source_id].instance or ""
-            server = self.index.value("server", server_code) if server_code else None
-            if not name and server:
-                host = parse_host(server)
-                name = (host.name or host.address or "").split(".")[0]
-            name = inert(name)
+            named = self.index.sources[source_id].instance
+            if named is None and server_code:
+                servers = self.index.server_instances()
+                named = servers[server_code] if server_code < len(servers) else None
+            name = inert(named or "")
             self._instance[key] = name
         return name
-
-
-def format_time(epoch_us: int, *, local: bool, microseconds: bool, compact: bool) -> str:
-    """``2026-11-24 08:15:30.123`` (or ``.123456``; ``11-24 08:15:30.123`` when compact),
-    in UTC or the local zone."""
-    moment = dt.datetime.fromtimestamp(epoch_us / 1_000_000, tz=dt.UTC)
-    if local:
-        moment = moment.astimezone()
-    text = moment.strftime("%m-%d %H:%M:%S" if compact else "%Y-%m-%d %H:%M:%S")
-    fraction = epoch_us % 1_000_000
-    return f"{text}.{fraction:06d}" if microseconds else f"{text}.{fraction // 1000:03d}"
-
-
-def ago(epoch_us: int, now_us: int) -> str:
-    """``3 min ago``, ``2 h ago``, ``in 5 s`` (for clocks that disagree)."""
-    delta = (now_us - epoch_us) / 1_000_000
-    future = delta < 0
-    seconds = abs(delta)
-    if seconds < 60:
-        text = f"{seconds:.0f} s"
-    elif seconds < 3600:
-        text = f"{seconds / 60:.0f} min"
-    elif seconds < 86400 * 2:
-        text = f"{seconds / 3600:.1f} h"
-    else:
-        text = f"{seconds / 86400:.0f} days"
-    return f"in {text}" if future else f"{text} ago"

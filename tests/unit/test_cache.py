@@ -1,0 +1,162 @@
+"""The persistent index: when a cache entry still stands for its file and when it must not,
+and that an index built from cache entries equals one built by scanning."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import load_files
+from tui.index.index import Index
+from tui.sources.cache import IndexCache
+from tui.sources.files import FileReader
+
+BASE_MS = 1_700_000_000_000
+
+
+def line(n: int) -> str:
+    return (
+        f"{BASE_MS + (n * 7919) % 5000}, 10.0.{n % 7}.{n % 200}:4{n % 10000:04d}, "
+        f"10.0.3.215:8182, Bolt, arn:aws:iam::123456789012:user/u{n % 5}, "
+        f"{{authenticationSucceeded={'false' if n % 13 == 0 else 'true'}}}, [unknown], "
+        f"MATCH (n) RETURN {n}"
+    )
+
+
+def write(path: Path, numbers: range, mode: str = "w") -> Path:
+    with path.open(mode) as handle:
+        handle.write("".join(line(n) + "\n" for n in numbers))
+    return path
+
+
+def cache_for(tmp_path: Path) -> IndexCache:
+    return IndexCache(tmp_path / "cache")
+
+
+def save_all(cache: IndexCache, index: Index, reader: FileReader) -> None:
+    for source in index.sources:
+        cache.save(reader.path(source.id), index.source_span(source.id), source.end)
+
+
+def columns_in_order(index: Index) -> dict[str, list[object]]:
+    order = index.order()
+    out: dict[str, list[object]] = {}
+    for name in ("offset", "length", "line", "kind", "epoch_us", "port", "auth", "lang"):
+        out[name] = index.column(name)[order].tolist()
+    for name in ("type", "client", "server", "principal", "method", "path", "reason"):
+        out[name] = [index.value(name, int(code)) for code in index.column(name)[order]]
+    out["source"] = [index.sources[int(s)].name for s in index.column("source")[order]]
+    return out
+
+
+def test_an_unchanged_file_is_a_full_hit_and_equals_a_scan(tmp_path: Path) -> None:
+    log = write(tmp_path / "audit.log", range(3000))
+    index, reader = load_files([log])
+    cache = cache_for(tmp_path)
+    save_all(cache, index, reader)
+    hit = cache.lookup(log)
+    assert hit is not None and not hit.grown and hit.span.end == log.stat().st_size
+    again_reader = FileReader()
+    again = Index(again_reader)
+    source = again.add_source(str(log))
+    again_reader.register(source.id, log)
+    again.commit(source.id, hit.span)
+    assert columns_in_order(again) == columns_in_order(index)
+    assert (again.records, again.malformed, again.lines) == (
+        index.records,
+        index.malformed,
+        index.lines,
+    )
+    assert cache.info().entries == 1
+    entry = next((tmp_path / "cache").glob("*.npz"))
+    assert entry.stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "cache").stat().st_mode & 0o777 == 0o700
+
+
+def test_a_grown_file_reuses_the_old_part(tmp_path: Path) -> None:
+    log = write(tmp_path / "audit.log", range(1000))
+    index, reader = load_files([log])
+    cache = cache_for(tmp_path)
+    save_all(cache, index, reader)
+    old_size = log.stat().st_size
+    write(log, range(1000, 1500), "a")
+    hit = cache.lookup(log)
+    assert hit is not None and hit.grown and hit.span.end == old_size
+
+
+@pytest.mark.parametrize("change", ["rotated", "replaced_same_size", "truncated", "rewritten"])
+def test_a_changed_file_is_not_a_hit(tmp_path: Path, change: str) -> None:
+    log = write(tmp_path / "audit.log", range(1000))
+    index, reader = load_files([log])
+    cache = cache_for(tmp_path)
+    save_all(cache, index, reader)
+    size = log.stat().st_size
+    if change == "rotated":
+        log.rename(tmp_path / "audit.log.1")
+        write(log, range(1000, 2000))
+    elif change == "replaced_same_size":
+        data = log.read_bytes()
+        replaced = tmp_path / "new.log"
+        replaced.write_bytes(data.replace(b"RETURN 1", b"RETURN 7"))
+        assert replaced.stat().st_size == size
+        os.replace(replaced, log)
+    elif change == "truncated":
+        with log.open("r+b") as handle:
+            handle.truncate(size // 2)
+    else:  # same inode, same size, different bytes at the end
+        with log.open("r+b") as handle:
+            handle.seek(size - 20)
+            handle.write(b"x" * 19)
+    assert cache.lookup(log) is None
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "garbage", "empty", "foreign_npz"])
+def test_a_damaged_entry_is_ignored_and_removed(tmp_path: Path, damage: str) -> None:
+    log = write(tmp_path / "audit.log", range(500))
+    index, reader = load_files([log])
+    cache = cache_for(tmp_path)
+    save_all(cache, index, reader)
+    entry = next((tmp_path / "cache").glob("*.npz"))
+    data = entry.read_bytes()
+    if damage == "truncate":
+        entry.write_bytes(data[: len(data) // 2])
+    elif damage == "flip":
+        middle = len(data) // 2
+        entry.write_bytes(data[:middle] + bytes([data[middle] ^ 0xFF]) + data[middle + 1 :])
+    elif damage == "garbage":
+        entry.write_bytes(os.urandom(4096))
+    elif damage == "empty":
+        entry.write_bytes(b"")
+    else:
+        np.savez(entry.with_suffix(".tmp.npz"), header=np.zeros(3), checksum=np.zeros(2))
+        shutil.move(entry.with_suffix(".tmp.npz"), entry)
+    assert cache.lookup(log) is None
+    assert not entry.exists()
+
+
+def test_an_unwritable_cache_directory_is_not_an_error(tmp_path: Path) -> None:
+    log = write(tmp_path / "audit.log", range(100))
+    index, reader = load_files([log])
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the directory should be")
+    cache = IndexCache(blocked / "cache")
+    save_all(cache, index, reader)  # no exception
+    assert cache.lookup(log) is None
+    assert cache.info().entries == 0
+
+
+def test_the_cache_is_bounded(tmp_path: Path) -> None:
+    logs = [write(tmp_path / f"a{i}.log", range(i * 500, i * 500 + 500)) for i in range(4)]
+    index, reader = load_files(logs)
+    probe = cache_for(tmp_path)
+    save_all(probe, index, reader)
+    one = probe.info().bytes // 4
+    probe.clear()
+    cache = IndexCache(tmp_path / "cache", limit=int(one * 2.5))
+    save_all(cache, index, reader)
+    assert cache.info().entries == 2 and cache.info().bytes <= cache.limit
+    assert cache.clear() == 2 and cache.info().entries == 0

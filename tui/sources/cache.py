@@ -1,0 +1,293 @@
+"""A persistent index: what indexing a file found, kept between runs so that reopening an
+unchanged file costs a read of its columns instead of a scan.
+
+One cache entry per file path, under ``$XDG_CACHE_HOME/neptune-audit/index`` (directories
+0700, files 0600). An entry holds the file's identity (device, inode, size, modification
+time, hashes of its first and last blocks), the span of columns its indexing produced (in
+the scanner's form: codes local to the entry, with their values) and the entries' order by
+time. On lookup the identity decides:
+
+- the same file, unchanged: the cached span stands for the whole file;
+- the same file, grown (same head, the block before the old end unchanged): the cached span
+  stands for the old part and only what was appended is scanned;
+- anything else (replaced, rotated, truncated, rewritten in place): no entry, the file is
+  indexed afresh and the entry replaced.
+
+Entries are written atomically and verified on load (format version, a checksum over every
+byte, shapes and dtypes): a corrupt, foreign or partial entry is ignored and removed, never
+trusted, never fatal. The cache is bounded (``limit`` bytes; the least recently used entries
+go first). Arrays are stored with ``numpy.savez`` and read with ``allow_pickle=False``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import itertools
+import json
+import os
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from tui.index.scan import SpanData
+from tui.index.schema import DICT_COLUMNS, SPAN_COLUMNS
+from tui.sources.files import private_directory, write_private
+
+VERSION = 1
+#: Default bound of the cache's size on disk.
+DEFAULT_LIMIT = 2 << 30
+#: Bytes hashed at each end of a file to recognise it.
+BLOCK = 64 << 10
+
+#: Scanner ids of cached spans (apart from the scanners' own).
+_IDS = itertools.count(1 << 40)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What tells a file apart from another and from its own older versions."""
+
+    device: int
+    inode: int
+    size: int
+    mtime_ns: int
+    head: str  # hash of the first BLOCK bytes (or the whole file when shorter)
+    tail: str  # hash of the BLOCK bytes before ``size``
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def identity_of(path: Path, end: int | None = None) -> Identity:
+    """The identity of ``path`` as indexed up to ``end`` (default: its size)."""
+    with open(path, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        size = info.st_size if end is None else end
+        head = handle.read(min(BLOCK, size))
+        handle.seek(max(0, size - BLOCK))
+        tail = handle.read(min(BLOCK, size))
+    return Identity(info.st_dev, info.st_ino, size, info.st_mtime_ns, _digest(head), _digest(tail))
+
+
+def _tail_at(path: Path, end: int) -> str:
+    """The hash of the BLOCK bytes before ``end`` in ``path`` now."""
+    with open(path, "rb") as handle:
+        handle.seek(max(0, end - BLOCK))
+        return _digest(handle.read(min(BLOCK, end)))
+
+
+@dataclass
+class Cached:
+    """A cache entry that still fits its file: the span stands for ``[0, span.end)``;
+    ``grown``: the file has more after that."""
+
+    span: SpanData
+    grown: bool
+
+
+@dataclass(frozen=True)
+class CacheInfo:
+    """What the cache holds."""
+
+    directory: Path
+    entries: int
+    bytes: int
+    limit: int
+
+
+def default_directory() -> Path:
+    """Where the cache lives (XDG cache directory)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "neptune-audit" / "index"
+
+
+class IndexCache:
+    """Cached indexing results of files (thread-safe: entries are whole files)."""
+
+    def __init__(self, directory: Path | None = None, *, limit: int = DEFAULT_LIMIT) -> None:
+        self.directory = directory if directory is not None else default_directory()
+        self.limit = limit
+
+    def _entry_path(self, path: Path) -> Path:
+        key = hashlib.sha256(os.path.realpath(path).encode()).hexdigest()[:40]
+        return self.directory / f"{key}.npz"
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def lookup(self, path: Path) -> Cached | None:
+        """The cached span of ``path`` when its identity still fits, else None (an entry
+        that cannot be trusted is removed)."""
+        entry = self._entry_path(path)
+        try:
+            data = entry.read_bytes()
+        except OSError:
+            return None
+        try:
+            identity, span = _decode(data)
+        except (ValueError, KeyError, TypeError, EOFError, OSError, zipfile.BadZipFile):
+            entry.unlink(missing_ok=True)
+            return None
+        try:
+            info = os.stat(path)
+            if (info.st_dev, info.st_ino) != (identity.device, identity.inode):
+                return None
+            if info.st_size < identity.size:
+                return None
+            now = identity_of(path, identity.size)
+        except OSError:
+            return None
+        if now.head != identity.head or now.tail != identity.tail:
+            return None
+        unchanged = info.st_size == identity.size and info.st_mtime_ns == identity.mtime_ns
+        try:
+            os.utime(entry)  # recently used: evicted last
+        except OSError:
+            pass
+        return Cached(span, grown=not unchanged)
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def save(self, path: Path, span: SpanData, end: int) -> None:
+        """Keep ``span`` (the file's columns up to ``end``) for ``path``; failing to is not
+        worth an error (the next run indexes the file again)."""
+        try:
+            identity = identity_of(path, end)
+            private_directory(self.directory)
+            write_private(self._entry_path(path), _encode(identity, span))
+            self._evict()
+        except OSError:
+            return
+
+    def _evict(self) -> None:
+        entries = []
+        for entry in self.directory.glob("*.npz"):
+            try:
+                info = entry.stat()
+            except OSError:
+                continue
+            entries.append((info.st_mtime, info.st_size, entry))
+        total = sum(size for _, size, _ in entries)
+        for _, size, entry in sorted(entries):
+            if total <= self.limit:
+                break
+            entry.unlink(missing_ok=True)
+            total -= size
+
+    def info(self) -> CacheInfo:
+        """How many entries and bytes the cache holds."""
+        sizes = []
+        if self.directory.is_dir():
+            for entry in self.directory.glob("*.npz"):
+                try:
+                    sizes.append(entry.stat().st_size)
+                except OSError:
+                    continue
+        return CacheInfo(self.directory, len(sizes), sum(sizes), self.limit)
+
+    def clear(self) -> int:
+        """Remove every entry; how many there were."""
+        removed = 0
+        if self.directory.is_dir():
+            for entry in self.directory.glob("*.npz"):
+                entry.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
+
+# -- the format ------------------------------------------------------------------------------
+
+
+def _encode(identity: Identity, span: SpanData) -> bytes:
+    """An entry's bytes: the arrays in an uncompressed .npz, with a JSON header and a
+    checksum over everything else."""
+    arrays: dict[str, npt.NDArray[Any]] = {
+        f"col_{name}": np.ascontiguousarray(span.columns[name], SPAN_COLUMNS[name])
+        for name in SPAN_COLUMNS
+    }
+    if span.local_order is not None:
+        arrays["local_order"] = np.ascontiguousarray(span.local_order, np.int64)
+    header = {
+        "version": VERSION,
+        "identity": identity.__dict__,
+        "start": span.start,
+        "end": span.end,
+        "lines": span.lines,
+        "blank_lines": span.blank_lines,
+        "values": {name: span.new_values.get(name, (1, []))[1] for name in DICT_COLUMNS},
+    }
+    arrays["header"] = np.frombuffer(json.dumps(header).encode(), np.uint8)
+    arrays["checksum"] = np.frombuffer(_checksum(arrays).encode(), np.uint8)
+    buffer = io.BytesIO()
+    savez: Any = np.savez  # its stub reads **arrays as its allow_pickle flag
+    savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def _checksum(arrays: dict[str, npt.NDArray[Any]]) -> str:
+    """A CRC-32 over every array's name, type, shape and bytes (corruption, not forgery:
+    entries are private to the user)."""
+    crc = 0
+    for name in sorted(arrays):
+        if name == "checksum":
+            continue
+        array = arrays[name]
+        crc = zlib.crc32(f"{name}:{array.dtype.str}:{array.shape}".encode(), crc)
+        crc = zlib.crc32(np.ascontiguousarray(array).tobytes(), crc)
+    return f"{crc:08x}"
+
+
+def _decode(data: bytes) -> tuple[Identity, SpanData]:
+    """An entry's identity and span (ValueError for anything that does not check out)."""
+    with np.load(io.BytesIO(data), allow_pickle=False) as loaded:
+        arrays = {name: loaded[name] for name in loaded.files}
+    if bytes(arrays["checksum"]).decode() != _checksum(arrays):
+        raise ValueError("checksum mismatch")
+    header = json.loads(bytes(arrays["header"]).decode())
+    if header.get("version") != VERSION:
+        raise ValueError("another version")
+    identity = Identity(**header["identity"])
+    columns: dict[str, npt.NDArray[np.generic]] = {}
+    count = len(arrays["col_offset"])
+    for name, dtype in SPAN_COLUMNS.items():
+        column = arrays[f"col_{name}"]
+        if column.dtype != np.dtype(dtype) or column.shape != (count,):
+            raise ValueError(f"bad column {name}")
+        columns[name] = column
+    values: dict[str, list[str | None]] = header["values"]
+    new_values: dict[str, tuple[int, list[str | None]]] = {}
+    for name in DICT_COLUMNS:
+        known = values.get(name, [])
+        if not isinstance(known, list) or not all(isinstance(v, str) for v in known):
+            raise ValueError(f"bad values of {name}")
+        codes = columns[name]
+        if count and int(codes.max()) > len(known):
+            raise ValueError(f"codes of {name} beyond its values")
+        new_values[name] = (1, list(known))
+    local_order = arrays.get("local_order")
+    if local_order is not None and (
+        local_order.dtype != np.int64
+        or local_order.shape != (count,)
+        or (count and (int(local_order.min()) < 0 or int(local_order.max()) >= count))
+    ):
+        raise ValueError("bad order")
+    span = SpanData(
+        int(header["start"]),
+        int(header["end"]),
+        int(header["lines"]),
+        int(header["blank_lines"]),
+        columns,
+        new_values,
+        next(_IDS),
+        0,
+        local_order=local_order,
+    )
+    if span.start != 0 or span.end != identity.size:
+        raise ValueError("a span that is not the whole indexed file")
+    return identity, span

@@ -1,0 +1,113 @@
+"""The facts the status line shows, computed once, and their words.
+
+One definition everywhere (status line, filter preview, ``stats``): *records* are entries
+that parsed as records, *malformed* entries are counted apart, and *shown* counts the
+records the filter keeps (malformed entries it keeps are said separately). Counts come from
+one snapshot of the index (``rows.Counts``), so they always agree with the rows on screen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from tui.query import display_time
+from tui.view.rows import Counts
+
+#: How a piece of the status line is styled (the UI maps roles to styles).
+Role = Literal[
+    "files",
+    "plain",
+    "warning",
+    "shown",
+    "span",
+    "follow",
+    "badge",
+    "progress",
+    "error",
+    "filter-label",
+    "filter",
+    "search",
+]
+
+
+@dataclass(frozen=True)
+class StatusFacts:
+    """Everything the status line says."""
+
+    files: int
+    counts: Counts
+    filter_active: bool
+    filter_text: str
+    loading: bool
+    progress: float | None = None  # share of the input indexed, while loading
+    rate_mb_s: float | None = None
+    following: bool = False
+    live_label: str = ""
+    new_below: int = 0
+    search_text: str | None = None
+    search_matches: int = 0
+    error: str | None = None
+    local_time: bool = False
+    marks: int = 0
+    task: str | None = None  # work under way the user asked for (an export)
+    secrets_shown: bool = False
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 file``, ``2 files``, ``1,234 records``."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def status_parts(facts: StatusFacts) -> list[tuple[str, Role]]:
+    """The status line as (text, role) pieces, in order; pieces are joined with `` · ``."""
+    counts = facts.counts
+    parts: list[tuple[str, Role]] = [
+        (plural(facts.files, "file"), "files"),
+        (plural(counts.records, "record"), "plain"),
+    ]
+    if counts.malformed:
+        parts.append((f"{counts.malformed:,} malformed", "warning"))
+    if facts.filter_active:
+        shown = f"showing {counts.shown_records:,}"
+        if counts.shown_malformed:
+            shown += f" + {counts.shown_malformed:,} malformed"
+        parts.append((shown, "shown"))
+    if counts.first_us is not None and counts.last_us is not None:
+        local = facts.local_time
+        first = display_time(counts.first_us, local=local, digits=0, compact=True)[:11]
+        last = display_time(counts.last_us, local=local, digits=0, compact=True)[:11]
+        parts.append((f"{first} → {last}", "span"))
+    if facts.following:
+        parts.append((f"● {facts.live_label or 'following'}", "follow"))
+        if facts.new_below:
+            parts.append((f"{facts.new_below:,} new ↓ G", "badge"))
+    if facts.loading:
+        if facts.progress is not None:
+            rate = f" {facts.rate_mb_s:,.0f} MB/s" if facts.rate_mb_s is not None else ""
+            parts.append((f"indexing {facts.progress:.0%}{rate}", "progress"))
+        else:
+            parts.append(("indexing…", "progress"))
+    if facts.task:
+        parts.append((facts.task, "progress"))
+    if facts.marks:
+        parts.append((f"{facts.marks:,} marked", "plain"))
+    if facts.secrets_shown:
+        parts.append(("credentials shown in clear", "error"))
+    if facts.error:
+        parts.append((facts.error, "error"))
+    if facts.search_text is not None:
+        parts.append((f"search {facts.search_text!r}: {facts.search_matches:,}", "search"))
+    if facts.filter_text:
+        parts.append((facts.filter_text, "filter"))
+    return parts
+
+
+def preview_text(counts: Counts, *, loading: bool) -> str:
+    """What the filter bar says of an expression being typed."""
+    text = f"✓ {counts.shown_records:,} of {counts.records:,} records match"
+    if counts.shown_malformed:
+        text += f" (+ {counts.shown_malformed:,} malformed)"
+    if loading:
+        text += " (still indexing)"
+    return text + " · enter applies"
