@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?= -n 2
 
-.PHONY: demo test lint bench screenshots clean
+.PHONY: demo test lint bench soak screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ lint: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python tests/perf/bench.py
+
+# Follow soak: every rotation scenario for 20 s at 20k records/s (a few minutes).
+soak: $(VENV)/.installed-dev
+	TZ=UTC $(BIN)/python tests/perf/soak.py --seconds 20 --rate 20000
 
 screenshots: $(VENV)/.installed-dev
 	TZ=UTC $(BIN)/python tests/screenshots.py

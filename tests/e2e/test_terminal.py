@@ -386,6 +386,39 @@ def test_follow_shows_records_written_by_another_process(tmp_path: Path) -> None
         terminal.close()
 
 
+@pytest.mark.e2e
+def test_the_viewer_reads_logs_from_standard_input_and_keys_from_the_terminal(
+    tmp_path: Path,
+) -> None:
+    base = 1795500000000
+    lines = "".join(
+        f"{base + n}, 10.4.4.{n}:40000, 10.0.3.215:8182, Bolt, [unknown], [unknown], "
+        f"[unknown], MATCH (n) RETURN 'piped-{n}'\n"
+        for n in range(40)
+    )
+    log = tmp_path / "audit.log"
+    log.write_text(lines)
+    terminal = Terminal(
+        ["bash", "-c", f"cat {log} | {command()} view -"], terminal_env(tmp_path), ROWS, COLS
+    )
+    try:
+        terminal.wait_for(
+            lambda d: (
+                "40 records" in d[0]
+                and any("10.4.4.0 " in row for row in d)
+                and any("<stdin>" in row for row in d)
+            ),  # the source, in the detail pane
+            15,
+            "the piped records",
+        )
+        terminal.write(b"G")  # keys come from the terminal, not from the pipe
+        terminal.wait_for(lambda d: any("10.4.4.39" in row for row in d), 5, "the last record")
+        terminal.write(b"q")
+        assert terminal.wait_exit(10) == 0
+    finally:
+        terminal.close()
+
+
 def peak_rss_mb(pid: int) -> float:
     """The process's peak resident memory (VmHWM), in MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

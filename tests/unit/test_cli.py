@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import csv
+import gzip
+import importlib
 import io
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
+from typing import IO, Any
 
 import pytest
 
@@ -229,3 +235,179 @@ def test_query_follow_ends_quietly_on_a_closed_pipe(tmp_path: Path) -> None:
     done = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, timeout=20)
     assert done.returncode == 0 and done.stderr == ""
     assert len(done.stdout.splitlines()) == 2
+
+
+# -- issue 11: inputs that change, streams, limits -------------------------------------------
+
+
+def _epochs(out: str) -> list[int]:
+    return [json.loads(line)["epoch_us"] // 1000 - 1795500000000 for line in out.splitlines()]
+
+
+def test_a_file_emptied_during_an_export_exits_3_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "audit.log"
+    log.write_text("".join(_bolt(n) for n in range(30)))
+    (tmp_path / "other.log").write_text("".join(_bolt(n) for n in range(100, 105)))
+    cli = importlib.import_module("tui.cli.main")  # the module (tui.cli.main is the function)
+
+    evaluate = cli.evaluate
+
+    def emptied_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        log.write_text("")  # : > audit.log, after indexing, while the command runs
+        return evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(cli, "evaluate", emptied_meanwhile)
+    code, out, err = run(capsys, "query", str(tmp_path), "--format", "jsonl")
+    assert code == 3 and _epochs(out) == list(range(100, 105))
+    assert err == (
+        f"neptune-audit: {log}: 30 records could not be read ({log} shrank after it was read)\n"
+    )
+
+
+def test_a_truncated_gz_is_read_up_to_the_damage_and_exits_3(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    packed = gzip.compress("".join(_bolt(n) for n in range(3000)).encode())
+    cut = tmp_path / "audit.log.gz"
+    cut.write_bytes(packed[: len(packed) // 2])
+    code, out, err = run(capsys, "query", str(cut), "--format", "jsonl", "--malformed")
+    rows = [json.loads(line) for line in out.splitlines()]
+    records = [row for row in rows if not row.get("malformed")]
+    assert code == 3 and len(records) > 1000
+    assert err == (
+        f"neptune-audit: {cut}: the compressed data ends early (a truncated .gz); "
+        "the rest is missing\n"
+    )
+    assert rows[-1]["error"].startswith(f"{cut} the compressed data ends early")
+
+
+@pytest.mark.parametrize(
+    "shell",
+    [
+        "cat {log} | {cmd} query - --format jsonl",
+        "cat {log} | {cmd} query /dev/stdin --format jsonl",
+        "{cmd} query <(cat {log}) --format jsonl",
+        "mkfifo {dir}/f && (cat {log} > {dir}/f &) && {cmd} query {dir}/f --format jsonl",
+    ],
+    ids=["dash", "dev-stdin", "process-substitution", "fifo"],
+)
+def test_pipes_and_fifos_are_read_as_streams(tmp_path: Path, shell: str) -> None:
+    log = tmp_path / "audit.log"
+    log.write_text("".join(_bolt(n) for n in range(50)))
+    command = shell.format(log=log, dir=tmp_path, cmd=f"{sys.executable} -m tui")
+    done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=30)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert _epochs(done.stdout) == list(range(50))
+
+
+def test_an_endless_device_stops_at_the_limit_with_one_line() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "tui", "stats", "/dev/zero", "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "NEPTUNE_AUDIT_MAX_EXPANDED": "8M"},
+    )
+    assert done.returncode == 3 and json.loads(done.stdout)["records"] == 0
+    assert done.stderr == (
+        "neptune-audit: /dev/zero: read past the 8 MiB limit; the rest was not read "
+        "(set NEPTUNE_AUDIT_MAX_EXPANDED to change the limit, 0 for none)\n"
+    )
+
+
+class _Lines:
+    """The lines a process prints, read in a thread: a test waits for them with a timeout
+    instead of hanging."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.queue: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._pump, args=(stream,), daemon=True).start()
+
+    def _pump(self, stream: IO[str]) -> None:
+        for line in stream:
+            self.queue.put(line)
+
+    def take(self, count: int, timeout: float = 60) -> str:
+        deadline = time.monotonic() + timeout
+        return "".join(
+            self.queue.get(timeout=max(0.01, deadline - time.monotonic())) for _ in range(count)
+        )
+
+
+def test_query_follow_reads_standard_input_as_it_grows_and_ends_with_it() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tui", "query", "-", "--follow", "--format", "jsonl",
+         "--interval", "0.05", "--backlog", "2"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    assert process.stdin is not None and process.stdout is not None
+    lines = _Lines(process.stdout)
+    try:
+        process.stdin.write("".join(_bolt(n) for n in range(5)))
+        process.stdin.flush()
+        assert _epochs(lines.take(2)) == [3, 4]
+        process.stdin.write(_bolt(5) + _bolt(6))
+        process.stdin.flush()
+        assert _epochs(lines.take(2)) == [5, 6]
+        process.stdin.write(_bolt(7))
+        process.stdin.close()
+        assert process.wait(timeout=60) == 0
+        assert _epochs(lines.take(1)) == [7]
+        assert process.stderr is not None and process.stderr.read() == (
+            "neptune-audit: <stdin> ended\n"
+        )
+    finally:
+        process.kill()
+
+
+def test_query_follow_over_more_files_than_descriptors(tmp_path: Path) -> None:
+    import resource
+
+    for n in range(300):
+        (tmp_path / f"audit.{n:03}.log").write_text(_bolt(n))
+
+    def few_descriptors() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (128, 128))
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tui", "query", str(tmp_path), "--follow", "--format", "jsonl",
+         "--interval", "0.05", "--backlog", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=few_descriptors,
+    )  # fmt: skip
+    assert process.stdout is not None
+    lines = _Lines(process.stdout)
+    try:
+        assert _epochs(lines.take(1)) == [299]  # the backlog: loaded, and following
+        for n in range(300):
+            with (tmp_path / f"audit.{n:03}.log").open("a") as handle:
+                handle.write(_bolt(1000 + n))
+        assert sorted(_epochs(lines.take(300))) == list(range(1000, 1300))
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 130
+        assert process.stderr is not None and process.stderr.read() == ""
+    finally:
+        process.kill()
+
+
+def test_running_out_of_memory_is_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cli = importlib.import_module("tui.cli.main")  # the module (tui.cli.main is the function)
+
+    def no_memory(args: Any) -> int:
+        raise MemoryError
+
+    monkeypatch.setattr(cli, "_dispatch", no_memory)
+    assert run(capsys, "stats", "x") == (
+        2,
+        "",
+        "neptune-audit: out of memory (allow more memory, or read fewer files)\n",
+    )

@@ -2,7 +2,9 @@
 
 Arguments become sources and a filter; then either the viewer runs or a headless command
 prints its result. Every failure a user can cause ends with a one-line message on stderr
-and exit code 2, never a traceback.
+and exit code 2, never a traceback. A headless command that finished but could not read
+some records (a file changed while it was read, a damaged ``.gz``, an input cut at the
+expansion limit) says which file and how many on stderr and exits with code 3.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -36,11 +39,13 @@ from tui.query.ast import Node
 from tui.sources import Background
 from tui.sources.files import FileReader
 from tui.sources.follow import Follower
-from tui.sources.local import Progress, SourceError, expand_paths, load
+from tui.sources.local import LogFile, Progress, SourceError, Stream, expand_paths, load
 from tui.view.rows import arrivals
 
 COMMANDS = ("view", "query", "stats", "demo", "fetch")
 EXIT_USAGE = 2
+#: The command finished, but some records could not be read (stderr says where).
+EXIT_INCOMPLETE = 3
 
 
 class UsageError(Exception):
@@ -201,6 +206,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         _silence_stdout()
         return 0
+    except MemoryError:
+        _fail("out of memory (allow more memory, or read fewer files)")
+    except OSError as error:  # a resource error not tied to one input
+        where = f"{error.filename}: " if error.filename else ""
+        _fail(f"{where}{error.strerror or error}")
     return EXIT_USAGE
 
 
@@ -288,11 +298,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         )
     if args.command == "query" and args.follow:
         return _run_with(jobs, lambda: _query_follow(args, node))
-    index, _ = _load(args.paths)
+    index, _, problems = _load(args.paths)
     try:
         result = evaluate(index, node)
         if args.command == "stats":
-            return _stats(
+            code = _stats(
                 index,
                 result,
                 args.format,
@@ -300,19 +310,26 @@ def _dispatch(args: argparse.Namespace) -> int:
                 reveal=args.show_secrets,
                 shapes=args.shapes,
             )
-        return _query(index, result, args, sys.stdout)
+        else:
+            code = _query(index, result, args, sys.stdout)
+        sys.stdout.flush()
+        unreadable = _report_unreadable(index, {})
+        return EXIT_INCOMPLETE if problems or unreadable else code
     finally:
         index.close()
 
 
-def _load(paths: Sequence[str], *, partial_last_line: bool = True) -> tuple[Index, FileReader]:
-    """Index the files named by ``paths``, with a progress line on a terminal."""
-    files = expand_paths(paths)
+def _load(
+    paths: Sequence[str], *, partial_last_line: bool = True, follow: bool = False
+) -> tuple[Index, FileReader, list[str]]:
+    """Index the files named by ``paths``, with a progress line on a terminal; the problems
+    met (files not read to their end) are printed, one line each, and returned."""
+    files = expand_paths(paths, follow=follow)
     reader = FileReader()
     index = Index(reader)
     reporter = _ProgressLine(sys.stderr) if sys.stderr.isatty() else None
     try:
-        load(
+        problems = load(
             index,
             reader,
             files,
@@ -322,7 +339,21 @@ def _load(paths: Sequence[str], *, partial_last_line: bool = True) -> tuple[Inde
     finally:
         if reporter is not None:
             reporter.clear()
-    return index, reader
+    for problem in problems:
+        _fail(problem)
+    return index, reader, problems
+
+
+def _report_unreadable(index: Index, reported: dict[int, int]) -> bool:
+    """Print, per file, how many records could not be read back because the file changed
+    while the command ran (counts already in ``reported`` are not repeated); whether any
+    could not."""
+    for source, (count, why) in index.unreadable().items():
+        if reported.get(source) != count:
+            reported[source] = count
+            name = index.sources[source].name
+            _fail(f"{name}: {count:,} records could not be read ({why})")
+    return bool(reported)
 
 
 class _ProgressLine:
@@ -421,7 +452,7 @@ def _query_follow(args: argparse.Namespace, node: Node) -> int:
     batch in time order (a record older than one already printed prints when it comes)."""
     if args.backlog < 0:
         raise UsageError("--backlog must be 0 or more")
-    index, reader = _load(args.paths, partial_last_line=False)
+    index, reader, problems = _load(args.paths, partial_last_line=False, follow=True)
     out = sys.stdout
     writer = _writer_for(args, out)
     follower = Follower(index, reader, args.paths)
@@ -437,16 +468,22 @@ def _query_follow(args: argparse.Namespace, node: Node) -> int:
             args.malformed,
         )
         out.flush()
+        reported: dict[int, int] = {}
+        lost = bool(problems)
         while not stop.is_set():
             if _output_closed(out):
                 return 0  # like tail -f: a reader that went away ends the follow
             update = follower.poll()
+            lost = lost or bool(update.gaps)
             for event in update.events:
                 print(f"neptune-audit: {inert_line(event)}", file=sys.stderr)
             if index.size > result.size:
                 result, batch = arrivals(index, node, result)
                 _write_entries(index, writer, batch, args.malformed)
                 out.flush()
+            lost = _report_unreadable(index, reported) or lost
+            if follower.exhausted:  # only streams were read, and they all ended
+                return EXIT_INCOMPLETE if lost else 0
             stop.wait(args.interval)
     except KeyboardInterrupt:
         return 130
@@ -526,7 +563,7 @@ def _view(
     reveal: bool = False,
 ) -> int:
     """Run the viewer (imported here: the headless commands never load textual)."""
-    files = expand_paths(paths)
+    files = _keys_from_terminal(expand_paths(paths, follow=follow))
     if not sys.stdin.isatty() or not sys.stdout.isatty():
         raise UsageError("the viewer needs a terminal; use 'query' or 'stats' in scripts")
     from tui.ui.app import NeptuneAuditApp
@@ -544,6 +581,32 @@ def _view(
     app.run()
     app.index.close()
     return app.return_code or 0  # a crash (Textual reports it) is never a success
+
+
+def _keys_from_terminal(files: list[LogFile]) -> list[LogFile]:
+    """When the logs come on standard input, the viewer reads them from a copy of that
+    descriptor and its keys from the terminal (``/dev/tty`` becomes standard input), as
+    ``less`` does."""
+    if not any(file.stream is not None and file.stream.fd == 0 for file in files):
+        return files
+    if not sys.stdout.isatty():
+        raise UsageError("the viewer needs a terminal; use 'query' or 'stats' in scripts")
+    try:
+        terminal = os.open("/dev/tty", os.O_RDWR)
+    except OSError as error:
+        raise UsageError(
+            "the viewer reads keys from the terminal, but /dev/tty cannot be opened "
+            f"({error.strerror}); use 'query' or 'stats' to read standard input"
+        ) from error
+    logs = os.dup(0)
+    os.dup2(terminal, 0)
+    os.close(terminal)
+    return [
+        replace(file, stream=Stream(logs, file.stream.follow))
+        if file.stream is not None and file.stream.fd == 0
+        else file
+        for file in files
+    ]
 
 
 def _run_with(jobs: Sequence[Background], body: Callable[[], int]) -> int:

@@ -22,6 +22,7 @@ import numpy.typing as npt
 from tui.index.columns import ColumnStore
 from tui.index.scan import Scanner, SpanData, ValueTable
 from tui.index.schema import (
+    AUTH_NONE,
     COLUMNS,
     DICT_COLUMNS,
     KIND_FRAGMENT,
@@ -32,7 +33,7 @@ from tui.index.schema import (
 )
 from tui.model.fields import server_instance_names
 from tui.model.parser import decode_entry_bytes, parse_entry
-from tui.model.record import Entry, Malformed
+from tui.model.record import Entry, Malformed, Record
 
 if TYPE_CHECKING:
     from tui.index.insight import Insight
@@ -42,6 +43,13 @@ _COPIED = tuple(name for name in COLUMNS if name not in ("offset", "length", "li
 
 #: Why an entry has no text: its file was truncated after it was read.
 GONE_REASON = "its file was truncated after this entry was read; the text is no longer there"
+
+#: Sources an index can hold (the ``source`` column is 16 bits wide).
+MAX_SOURCES = int(np.iinfo(np.uint16).max)
+
+#: Continuation lines make an entry at most this long; beyond, they are entries of their
+#: own (a file of one endless line is indexed in bounded pieces).
+MAX_ENTRY_BYTES = 16 << 20
 
 #: Above this share of new entries, the merged order is rebuilt rather than merged into.
 _REBUILD_SHARE = 0.05
@@ -60,6 +68,10 @@ class Reader(Protocol):
         once the source's text is gone."""
         ...
 
+    def why_gone(self, source: int) -> str | None:
+        """Why a source's text is gone, when it is."""
+        ...
+
     def close(self) -> None:
         """Release the files (the index is done with)."""
         ...
@@ -70,6 +82,10 @@ class NoReader:
 
     def read_range(self, source: int, offset: int, length: int) -> bytes | None:
         """Nothing: there are no files behind this index."""
+        return None
+
+    def why_gone(self, source: int) -> str | None:
+        """There never was text."""
         return None
 
     def close(self) -> None:
@@ -107,6 +123,8 @@ class Index:
         self._pending: list[npt.NDArray[np.int64]] = []
         self._rebuild = False
         self._scanner = Scanner()  # parses single entries again when they grow
+        self._notes: dict[int, str] = {}  # entries that stand for a problem, not for bytes
+        self._unreadable: dict[int, tuple[set[int], str]] = {}  # source -> (entries, why)
         self._server_instances: list[str | None] = []
         self._insight: Insight | None = None
 
@@ -153,18 +171,31 @@ class Index:
         return decode_entry_bytes(data) if data is not None else ""
 
     def entry(self, entry: int) -> Entry:
-        """Parse one entry fully (for display or export)."""
-        return self._parse(entry, self.read(entry))
+        """Parse one entry fully (for display or export). An entry whose bytes are gone or
+        are no longer what was indexed (its file shrank, was replaced or overwritten) is a
+        ``Malformed`` saying so, and is counted in ``unreadable``."""
+        return self._entry(entry, verify=True)
+
+    def _entry(self, entry: int, *, verify: bool) -> Entry:
+        store = self.store
+        source_id = int(store.column("source")[entry])
+        if entry in self._notes:
+            return self._parse(entry, None, verify=verify)
+        data = self.reader.read_range(
+            source_id, int(store.column("offset")[entry]), int(store.column("length")[entry])
+        )
+        return self._parse(entry, data, verify=verify)
 
     def entries(self, ids: Sequence[int], *, chunk: int = 4096) -> Iterator[tuple[int, Entry]]:
-        """``(id, entry)`` parsed for each of ``ids`` in the order given (an export's time
-        order), the bytes read ``chunk`` ids at a time: each file's entries among them with
-        one read per run of nearby ones, rather than one read per entry."""
+        """``(id, entry)`` parsed (and checked, as ``entry`` does) for each of ``ids`` in the
+        order given (an export's time order), the bytes read ``chunk`` ids at a time: each
+        file's entries among them with one read per run of nearby ones, rather than one read
+        per entry."""
         for begin in range(0, len(ids), chunk):
             part = np.asarray(ids[begin : begin + chunk], dtype=np.int64)
             texts = self._read_many(part)
             for entry in part.tolist():
-                yield entry, self._parse(entry, texts.get(entry))
+                yield entry, self._parse(entry, texts.get(entry), verify=True)
 
     def _read_many(self, ids: npt.NDArray[np.int64]) -> dict[int, bytes | None]:
         """The bytes of entries ``ids``: per source in file order, runs of entries less than
@@ -200,21 +231,54 @@ class Index:
             flush()
         return found
 
-    def _parse(self, entry: int, data: bytes | None) -> Entry:
-        """Parse an entry from its bytes (None: its text is gone)."""
+    def _parse(self, entry: int, data: bytes | None, *, verify: bool) -> Entry:
+        """Parse an entry from its bytes (None: its text is gone), checking with ``verify``
+        that they are still what was indexed."""
         store = self.store
-        source = self.sources[int(store.column("source")[entry])]
+        source_id = int(store.column("source")[entry])
+        source = self.sources[source_id]
         line = int(store.column("line")[entry])
         offset = int(store.column("offset")[entry])
+        note = self._notes.get(entry)
+        if note is not None:
+            return Malformed(note, "", source.name, line, offset)
         if data is None:
-            return Malformed(GONE_REASON, "", source.name, line, offset)
-        return parse_entry(
+            why = self.reader.why_gone(source_id) or GONE_REASON
+            return self._lost(entry, source, why, line, offset)
+        parsed = parse_entry(
             decode_entry_bytes(data),
             source=source.name,
             line=line,
             offset=offset,
             instance=self.instance_of(entry),
         )
+        if not verify:
+            return parsed
+        if len(data) < int(store.column("length")[entry]):
+            why = f"{source.name} shrank after it was read"
+            return self._lost(entry, source, why, line, offset)
+        if int(store.column("kind")[entry]) == KIND_RECORD and (
+            not isinstance(parsed, Record)
+            or parsed.epoch_us != int(store.column("epoch_us")[entry])
+        ):
+            why = f"{source.name} changed after it was read: other bytes are at its place now"
+            return self._lost(entry, source, why, line, offset)
+        return parsed
+
+    def _lost(self, entry: int, source: Source, why: str, line: int, offset: int) -> Malformed:
+        """An entry whose text cannot be read back (``why``), counted per source."""
+        if int(self.store.column("kind")[entry]) == KIND_RECORD:
+            with self._lock:
+                entries, _ = self._unreadable.setdefault(source.id, (set(), why))
+                entries.add(entry)
+        reason = why if why == GONE_REASON else f"{why}; this entry's text is no longer there"
+        return Malformed(reason, "", source.name, line, offset)
+
+    def unreadable(self) -> dict[int, tuple[int, str]]:
+        """Sources with records whose text could not be read back when asked for:
+        source id -> (how many, why the first one failed)."""
+        with self._lock:
+            return {source: (len(ids), why) for source, (ids, why) in self._unreadable.items()}
 
     @property
     def insight(self) -> Insight:
@@ -251,8 +315,8 @@ class Index:
     def add_source(self, name: str, instance: str | None = None) -> Source:
         """Register a file; its spans are then committed with ``commit``."""
         with self._lock:
-            if len(self.sources) >= np.iinfo(np.uint16).max:
-                raise ValueError("too many files: at most 65535 can be open at once")
+            if len(self.sources) >= MAX_SOURCES:
+                raise ValueError(f"too many files: at most {MAX_SOURCES:,} can be read at once")
             source = Source(id=len(self.sources), name=name, instance=instance)
             self.sources.append(source)
             return source
@@ -305,8 +369,8 @@ class Index:
             fragment = kind == KIND_FRAGMENT
             grew_previous = False
             if fragment.any():
-                if source.last_entry >= 0:  # lines continuing the previous span's last entry
-                    keep = ~fragment
+                if self._continues(source, cols["offset"], fragment, span.end):
+                    keep = ~fragment  # lines continuing the previous span's last entry
                     cols = {name: column[keep] for name, column in cols.items()}
                     grew_previous = True
                     span.local_order = None
@@ -350,6 +414,59 @@ class Index:
             if grew_previous and previous >= 0:
                 self._reparse(previous)
             return ids
+
+    def note(self, source_id: int, reason: str) -> int:
+        """Add a malformed entry that stands for a problem at the source's current end (a
+        damaged or shrunken file, a gap in a followed file); it has no bytes of its own, and
+        what follows it continues no entry. Returns its id."""
+        with self._lock:
+            source = self.sources[source_id]
+            rows: dict[str, npt.NDArray[np.generic]] = {
+                name: np.zeros(1, dtype) for name, dtype in COLUMNS.items()
+            }
+            rows["offset"][0] = source.end
+            rows["line"][0] = source.lines + 1
+            rows["source"][0] = source_id
+            rows["kind"][0] = KIND_MALFORMED
+            rows["auth"][0] = AUTH_NONE
+            rows["reason"][0] = self.tables["reason"].code(reason)
+            last = source.last_record_time
+            rows["epoch_us"][0] = last if last is not None else NO_TIME
+            ids = self.store.append(rows)
+            self.malformed += 1
+            run = np.arange(ids.start, ids.stop, dtype=np.int64)
+            source.runs.append(run)
+            self._pending.append(run)
+            source.last_entry = -1
+            self._notes[ids.start] = reason
+            return ids.start
+
+    def skip(self, source_id: int, end: int) -> None:
+        """Move a source's end to ``end`` over bytes that hold no entries (the zeros a writer
+        that does not append leaves after its file was truncated); what follows continues
+        no entry."""
+        with self._lock:
+            source = self.sources[source_id]
+            if end < source.end:
+                raise ValueError(f"cannot skip back from {source.end} to {end}")
+            source.end = end
+            source.last_entry = -1
+
+    def _continues(
+        self,
+        source: Source,
+        offsets: npt.NDArray[np.generic],
+        fragment: npt.NDArray[np.bool_],
+        span_end: int,
+    ) -> bool:
+        """Whether a span's leading lines continue the source's last entry: one is open,
+        and it stays within MAX_ENTRY_BYTES."""
+        if source.last_entry < 0:
+            return False
+        records = np.flatnonzero(~fragment)
+        grown_end = int(offsets[records[0]]) if len(records) else span_end
+        start = int(self.store.column("offset")[source.last_entry])
+        return grown_end - start <= MAX_ENTRY_BYTES
 
     def source_span(self, source_id: int) -> SpanData:
         """Everything indexed of a source as one span in the scanner's form (codes local to
@@ -423,7 +540,8 @@ class Index:
     def _reparse(self, entry: int) -> None:
         """Parse an entry again after continuation lines were added to it."""
         # Codes from the index's private scanner, translated like any span's.
-        translated = self.prepare(self._scanner.scan_entry(self.entry(entry))).columns
+        parsed = self._entry(entry, verify=False)
+        translated = self.prepare(self._scanner.scan_entry(parsed)).columns
         old_kind = int(self.store.column("kind")[entry])
         old_time = int(self.store.column("epoch_us")[entry])
         for name in _COPIED:

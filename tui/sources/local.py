@@ -1,31 +1,42 @@
 """Local log files: finding them, and indexing them in parallel spans.
 
-Paths may be files, directories (searched recursively) or glob patterns; ``.gz`` files are
-decompressed once into a temporary file so their entries can be read by offset like any
-other. Files are cut into spans that begin at record starts, so no entry straddles two
-spans; worker threads scan spans (numpy releases the GIL) and the calling thread commits
-them in file order.
+Paths may be files, directories (searched recursively, each real directory once however
+symlinks loop), glob patterns, or streams: ``-`` (standard input), pipes, FIFOs and
+devices. ``.gz`` files are decompressed once, and streams copied as they are read, into
+private temporary files (0600 in a 0700 directory), so their entries can be read by offset
+like any other; both stop at ``NEPTUNE_AUDIT_MAX_EXPANDED`` bytes per input (default 1 GiB,
+``0`` for no limit). Files are cut into spans that begin at record starts, so no entry
+straddles two spans; worker threads scan spans (numpy releases the GIL) and the calling
+thread commits them in file order.
+
+A file that cannot be read to its end (it shrank or was replaced while it was read, a
+damaged ``.gz``, a stream cut at the limit) keeps what was read: the rest becomes one
+malformed entry saying why, and ``load`` returns a one-line problem naming the file.
 """
 
 from __future__ import annotations
 
-import glob
+import fnmatch
 import gzip
 import os
 import re
 import shutil
+import stat
 import sys
 import tempfile
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from tui.index.index import Index
+import numpy as np
+
+from tui.index.index import MAX_SOURCES, Index
 from tui.index.scan import PAD, Scanner, SpanData
-from tui.sources.files import FileReader
+from tui.sources.files import FileReader, Identity, identity_of
 
 #: Nominal span size: large enough for numpy to dominate, small enough that a span and the
 #: scanner's temporaries stay near the processor's cache (4 MB took 11 % less CPU than
@@ -34,14 +45,36 @@ SPAN_BYTES = 4 << 20
 #: The very first span is small, so the first records appear at once.
 FIRST_SPAN_BYTES = 2 << 20
 _ALIGN_READ = 64 << 10
+#: How far past a nominal span boundary a record start is looked for; without one there,
+#: the span ends at a line end or, in an endless line, at the boundary itself.
+_ALIGN_SEARCH = 1 << 20
 #: A low guess of bytes per entry, to reserve room for the columns once.
 _BYTES_PER_ENTRY_GUESS = 150
 _RECORD_START = re.compile(rb"\n[0-9]+, ")
 GLOB_CHARS = re.compile(r"[*?\[]")
 
+#: The argument that names standard input, and the name its entries show.
+STDIN = "-"
+STDIN_NAME = "<stdin>"
+#: The environment variable that bounds what one input may expand to on disk.
+LIMIT_VARIABLE = "NEPTUNE_AUDIT_MAX_EXPANDED"
+DEFAULT_EXPANDED_LIMIT = 1 << 30
+_COPY_CHUNK = 1 << 20
+#: While following, a stream is indexed once it has been quiet this long (or ended).
+_STREAM_QUIET_S = 0.2
+_OUT_OF_MEMORY = "out of memory while indexing it (allow more memory, or read fewer files)"
+
 
 class SourceError(Exception):
     """A path that cannot be read; the message names it and says why, in one line."""
+
+
+@dataclass(frozen=True)
+class Stream:
+    """An input read as a stream: a pipe, FIFO, device or standard input."""
+
+    fd: int | None  # read from this descriptor (standard input); None: open the path
+    follow: bool  # index what has arrived and keep reading; else read to its end first
 
 
 @dataclass(frozen=True)
@@ -51,14 +84,24 @@ class LogFile:
     origin: Path  # the file the user has (perhaps .gz)
     name: str  # shown in the UI and in exports
     instance: str | None
+    stream: Stream | None = None
 
 
-def expand_paths(paths: Iterable[str]) -> list[LogFile]:
-    """Files named by ``paths``: files, directories (recursively) and globs, sorted within
-    each argument. Raises SourceError for a path that does not exist or matches nothing."""
+def expand_paths(paths: Iterable[str], *, follow: bool = False) -> list[LogFile]:
+    """Files named by ``paths``: files, directories (recursively), globs and streams, sorted
+    within each argument. With ``follow``, streams keep being read after the load. Raises
+    SourceError for a path that does not exist or matches nothing."""
     found: list[LogFile] = []
     seen: set[Path] = set()
     for argument in paths:
+        if argument == STDIN:
+            if Path(STDIN) in seen:
+                continue
+            seen.add(Path(STDIN))
+            if os.isatty(0):
+                raise SourceError("-: standard input is a terminal; pipe the logs into it")
+            found.append(LogFile(Path(STDIN), STDIN_NAME, None, Stream(0, follow)))
+            continue
         for file, root in files_named(argument):
             resolved = file.resolve()
             if resolved in seen:
@@ -66,8 +109,31 @@ def expand_paths(paths: Iterable[str]) -> list[LogFile]:
             seen.add(resolved)
             if not os.access(file, os.R_OK):
                 raise SourceError(f"{file}: permission denied")
-            found.append(LogFile(origin=file, name=str(file), instance=instance_of(file, root)))
+            found.append(
+                LogFile(
+                    origin=file,
+                    name=str(file),
+                    instance=instance_of(file, root),
+                    stream=_stream_of(file, follow),
+                )
+            )
     return found
+
+
+def _stream_of(file: Path, follow: bool) -> Stream | None:
+    """How to read a named file that is not a regular file (None: it is one)."""
+    try:
+        info = file.stat()
+    except OSError:
+        return None
+    if stat.S_ISREG(info.st_mode):
+        return None
+    try:
+        stdin = os.fstat(0)
+        is_stdin = identity_of(stdin) == identity_of(info) and not stat.S_ISCHR(info.st_mode)
+    except OSError:
+        is_stdin = False
+    return Stream(0 if is_stdin else None, follow)
 
 
 def files_named(argument: str) -> list[tuple[Path, Path]]:
@@ -76,7 +142,7 @@ def files_named(argument: str) -> list[tuple[Path, Path]]:
     the file's instance is read from. Raises SourceError when nothing by that name exists."""
     path = Path(argument)
     if GLOB_CHARS.search(argument) and not path.exists():
-        matches = [Path(match) for match in sorted(glob.glob(argument, recursive=True))]
+        matches = glob_paths(argument)
         if not matches:
             raise SourceError(f"{argument}: no file matches this pattern")
     elif path.exists():
@@ -86,16 +152,100 @@ def files_named(argument: str) -> list[tuple[Path, Path]]:
     found: list[tuple[Path, Path]] = []
     for match in matches:
         if match.is_dir():
-            below = sorted(match.rglob("*"))
-            found.extend((p, match) for p in below if p.is_file() and not hidden(p, match))
+            found.extend((p, match) for p in files_below(match))
         else:
             found.append((match, match.parent))
     return found
 
 
-def hidden(path: Path, root: Path) -> bool:
-    """Whether a path below ``root`` is hidden (a dot file or inside a dot directory)."""
-    return any(part.startswith(".") for part in path.relative_to(root).parts)
+def _real_directory(path: Path) -> Identity | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return identity_of(info) if stat.S_ISDIR(info.st_mode) else None
+
+
+def _listing(directory: Path) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(directory) as entries:
+            return sorted(entries, key=lambda entry: entry.name)
+    except OSError:
+        return []
+
+
+def files_below(directory: Path) -> list[Path]:
+    """Regular files below a directory, sorted, hidden ones (dot files and dot directories)
+    left out. Symlinked directories are followed, but each real directory is read once, so
+    a link loop ends."""
+    found: list[Path] = []
+    visited: set[Identity] = set()
+    pending = [directory]
+    while pending:
+        current = pending.pop()
+        real = _real_directory(current)
+        if real is None or real in visited:
+            continue
+        visited.add(real)
+        for entry in _listing(current):
+            if entry.name.startswith("."):
+                continue
+            try:
+                if entry.is_dir():
+                    pending.append(current / entry.name)
+                elif entry.is_file():
+                    found.append(current / entry.name)
+            except OSError:
+                continue
+    return sorted(found)
+
+
+def glob_paths(pattern: str) -> list[Path]:
+    """The paths a glob pattern matches, sorted, like ``glob.glob(recursive=True)``: ``**``
+    is any number of directories, and names starting with a dot match only a pattern that
+    does. Unlike ``glob``, each real directory is searched once per ``**``, so symlink loops
+    end."""
+    pattern_path = Path(pattern)
+    parts = list(pattern_path.parts)
+    base = Path(parts.pop(0)) if pattern_path.anchor else Path()
+    found: set[Path] = set()
+    searched: set[tuple[Identity, int]] = set()
+    pending: list[tuple[Path, int]] = [(base, 0)]
+    while pending:
+        current, position = pending.pop()
+        if position == len(parts):
+            if current.exists():
+                found.add(current)
+            continue
+        part = parts[position]
+        if part == "**":
+            real = _real_directory(current)
+            if real is None or (real, position) in searched:
+                continue
+            searched.add((real, position))
+            pending.append((current, position + 1))
+            for entry in _listing(current):
+                if entry.name.startswith("."):
+                    continue
+                if _is_dir(entry):
+                    pending.append((current / entry.name, position))
+                elif position + 1 == len(parts):  # a final ** matches files too
+                    found.add(current / entry.name)
+        elif GLOB_CHARS.search(part):
+            for entry in _listing(current):
+                hidden_ok = part.startswith(".") or not entry.name.startswith(".")
+                if hidden_ok and fnmatch.fnmatchcase(entry.name, part):
+                    pending.append((current / entry.name, position + 1))
+        else:
+            pending.append((current / part, position + 1))
+    return sorted(found)
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def instance_of(file: Path, root: Path) -> str | None:
@@ -111,31 +261,143 @@ def instance_of(file: Path, root: Path) -> str | None:
     return None
 
 
-class Decompressed:
-    """Temporary plain copies of ``.gz`` inputs, removed by ``cleanup``."""
+# -- expanded inputs: limits, private temporary files, .gz and streams -----------------------
+
+
+def expanded_limit() -> int:
+    """Bytes one input may expand to on disk (decompressed or spooled); 0 for no limit.
+    Read from ``NEPTUNE_AUDIT_MAX_EXPANDED`` (``500M``, ``4G``, ``0``), default 1 GiB."""
+    text = os.environ.get(LIMIT_VARIABLE, "").strip()
+    if not text:
+        return DEFAULT_EXPANDED_LIMIT
+    match = re.fullmatch(r"([0-9]+)\s*([kmgt]?)i?b?", text, re.IGNORECASE)
+    if match is None:
+        raise SourceError(
+            f"{LIMIT_VARIABLE}={text}: not a size (give bytes like 500M or 4G, or 0 for no limit)"
+        )
+    power: int = " kmgt".index(match[2].lower() or " ")
+    return int(match[1]) << (10 * power)
+
+
+def size_text(count: int) -> str:
+    """Bytes in short binary units: ``1 GiB``, ``512 MiB``, ``300 B``."""
+    for unit, shift in (("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if count >= 1 << shift:
+            value = count / (1 << shift)
+            digits = 0 if value >= 10 or value.is_integer() else 1
+            return f"{value:.{digits}f} {unit}"
+    return f"{count} B"
+
+
+def _limit_reason(limit: int, what: str) -> str:
+    return (
+        f"{what} past the {size_text(limit)} limit; the rest was not read "
+        f"(set {LIMIT_VARIABLE} to change the limit, 0 for none)"
+    )
+
+
+class TempFiles:
+    """Private temporary files (0600 in a 0700 directory), removed by ``cleanup``."""
 
     def __init__(self) -> None:
-        self._directory: tempfile.TemporaryDirectory[str] | None = None
+        self._directory: Path | None = None
+        self._count = 0
+        self._lock = threading.Lock()
 
-    def plain_path(self, file: LogFile) -> Path:
-        """The path whose bytes to index: the file itself, or a decompressed copy."""
-        if file.origin.suffix != ".gz":
-            return file.origin
-        if self._directory is None:
-            self._directory = tempfile.TemporaryDirectory(prefix="neptune-audit-")
-        target = Path(self._directory.name) / f"{len(os.listdir(self._directory.name))}.log"
-        try:
-            with gzip.open(file.origin, "rb") as packed, open(target, "wb") as plain:
-                shutil.copyfileobj(packed, plain, 1 << 20)
-        except (OSError, EOFError) as error:
-            raise SourceError(f"{file.origin}: cannot decompress: {error}") from error
-        return target
+    def create(self, suffix: str = ".log") -> tuple[int, Path]:
+        """A new empty file: a descriptor open for writing, and its path."""
+        with self._lock:
+            if self._directory is None:
+                self._directory = Path(tempfile.mkdtemp(prefix="neptune-audit-"))
+            path = self._directory / f"{self._count}{suffix}"
+            self._count += 1
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        return fd, path
 
     def cleanup(self) -> None:
-        """Remove the temporary copies."""
-        if self._directory is not None:
-            self._directory.cleanup()
-            self._directory = None
+        """Remove the files."""
+        with self._lock:
+            if self._directory is not None:
+                shutil.rmtree(self._directory, ignore_errors=True)
+                self._directory = None
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def decompress(origin: Path, out: int, limit: int) -> tuple[int, str | None]:
+    """Stream ``origin``'s decompressed bytes to ``out``, at most ``limit`` (0: all).
+    Returns the bytes written and, when the rest could not be read, why. Raises OSError
+    when ``origin`` cannot be opened or ``out`` written."""
+    written = 0
+    try:
+        with gzip.open(origin, "rb") as packed:
+            # read1: what each step decompressed is kept even if the next one fails.
+            while chunk := packed.read1(_COPY_CHUNK):
+                if limit and written + len(chunk) > limit:
+                    _write_all(out, chunk[: limit - written])
+                    return limit, _limit_reason(limit, "decompressed")
+                _write_all(out, chunk)
+                written += len(chunk)
+    except EOFError:
+        return written, "the compressed data ends early (a truncated .gz); the rest is missing"
+    except (gzip.BadGzipFile, zlib.error) as error:
+        return written, f"the compressed data is damaged ({error}); the rest could not be read"
+    return written, None
+
+
+class Spool:
+    """A stream copied into a private temporary file as it is read, so its entries can be
+    read back by offset; it stops at ``limit`` bytes (0: none). ``run`` copies until the
+    stream ends; ``start`` does that in a thread while the spool is followed."""
+
+    def __init__(self, name: str, source_fd: int, owns_fd: bool, temp: TempFiles, limit: int):
+        self.name = name
+        self._in = source_fd
+        self._owns_fd = owns_fd
+        self._out, self.path = temp.create(".spool")
+        self.limit = limit
+        self.size = 0
+        self.problem: str | None = None  # why it stopped before the stream's end
+        self._done = threading.Event()
+
+    @property
+    def ended(self) -> bool:
+        """Whether no more bytes will come (the stream ended, failed or hit the limit)."""
+        return self._done.is_set()
+
+    def run(self) -> None:
+        """Copy the stream until it ends (or the limit, or an error)."""
+        try:
+            while chunk := os.read(self._in, _COPY_CHUNK):
+                if self.limit and self.size + len(chunk) > self.limit:
+                    _write_all(self._out, chunk[: self.limit - self.size])
+                    self.size = self.limit
+                    self.problem = _limit_reason(self.limit, "read")
+                    break
+                _write_all(self._out, chunk)
+                self.size += len(chunk)
+        except OSError as error:
+            self.problem = f"stopped reading: {error.strerror or error}"
+        finally:
+            os.close(self._out)
+            if self._owns_fd:
+                os.close(self._in)
+            self._done.set()
+
+    def start(self) -> None:
+        """Copy in a background thread."""
+        threading.Thread(target=self.run, name="spool", daemon=True).start()
+
+    def settle(self, quiet_s: float = _STREAM_QUIET_S) -> None:
+        """Wait until the stream ends or has been quiet for ``quiet_s``."""
+        while not self._done.is_set():
+            size = self.size
+            if self._done.wait(quiet_s) or self.size == size:
+                return
 
 
 @dataclass
@@ -159,20 +421,36 @@ class Progress:
 
 
 def align_to_record(fd: int, offset: int, size: int) -> int:
-    """The first offset at or after ``offset`` where a record-start line begins (or
-    ``size``). Both neighbouring spans compute the same boundary."""
+    """The first offset at or after ``offset`` where a record-start line begins, looked for
+    in the next ``_ALIGN_SEARCH`` bytes; failing that, a line start there, else ``offset``
+    itself (or ``size`` when the search reached the end). Both neighbouring spans compute
+    the same boundary, and boundaries stay in order, whatever the bytes."""
     if offset <= 0:
         return 0
+    if offset >= size:
+        return size
     position = offset - 1
-    while position < size:
+    limit = min(size, offset + _ALIGN_SEARCH)
+    line_start = -1
+    while position < limit:
         chunk = os.pread(fd, _ALIGN_READ + 32, position)
         if not chunk:
             break
         match = _RECORD_START.search(chunk)
         if match:
             return position + match.start() + 1
+        if line_start < 0:
+            newline = chunk.find(b"\n", 0, _ALIGN_READ)
+            if newline >= 0:
+                line_start = position + newline + 1
         position += _ALIGN_READ
-    return size
+    if position >= size or limit >= size:
+        return size
+    return line_start if line_start >= 0 else offset
+
+
+class _FileChanged(Exception):
+    """A file is no longer what was planned (the message says how)."""
 
 
 def _read_padded(fd: int, start: int, end: int, buffer: bytearray | None = None) -> bytearray:
@@ -187,45 +465,58 @@ def _read_padded(fd: int, start: int, end: int, buffer: bytearray | None = None)
     while done < end - start:
         got = os.preadv(fd, [view[done : end - start]], start + done)
         if got <= 0:
-            raise SourceError("file shrank while it was read")
+            raise _FileChanged("shrank while it was read")
         done += got
     return buffer
 
 
-def indexable_end(path: Path, *, partial_last_line: bool) -> int:
-    """How much of a file to index: all of it, or up to its last newline (when following,
-    a last line without a newline may still be being written)."""
-    size = path.stat().st_size
+def indexable_end(fd: int, *, partial_last_line: bool) -> int:
+    """How much of an open file to index: all of it, or up to its last newline (when
+    following, a last line without a newline may still be being written)."""
+    size = os.fstat(fd).st_size
     if partial_last_line or size == 0:
         return size
-    with open(path, "rb") as handle:
-        position = size
-        while position > 0:
-            step = min(position, 1 << 16)
-            handle.seek(position - step)
-            block = handle.read(step)
-            newline = block.rfind(b"\n")
-            if newline >= 0:
-                return position - step + newline + 1
-            position -= step
+    position = size
+    while position > 0:
+        step = min(position, 1 << 16)
+        block = os.pread(fd, step, position - step)
+        newline = block.rfind(b"\n")
+        if newline >= 0:
+            return position - step + newline + 1
+        position -= step
     return 0
+
+
+@dataclass
+class _Plan:
+    """A file ready to index: where its bytes are and how many to read."""
+
+    source: int
+    path: Path
+    identity: Identity
+    size: int
+    problem: str | None = None  # why the rest of the input could not be read
 
 
 class _ScanWork:
     """One span to scan in a worker thread."""
 
-    def __init__(self, source: int, path: Path, start: int, end: int, size: int) -> None:
-        self.source, self.path = source, path
-        self.start, self.end, self.size = start, end, size
+    def __init__(self, plan: _Plan, start: int, end: int) -> None:
+        self.plan = plan
+        self.source = plan.source
+        self.start, self.end = start, end
 
     def run(self, local: threading.local, index: Index) -> SpanData:
         scanner: Scanner | None = getattr(local, "scanner", None)
         if scanner is None:
             scanner = local.scanner = Scanner()
-        fd = os.open(self.path, os.O_RDONLY)
+        size = self.plan.size
+        fd = os.open(self.plan.path, os.O_RDONLY | os.O_CLOEXEC)
         try:
-            start = align_to_record(fd, self.start, self.size)
-            end = align_to_record(fd, self.end, self.size) if self.end < self.size else self.size
+            if identity_of(os.fstat(fd)) != self.plan.identity:
+                raise _FileChanged("was replaced by another file while it was read")
+            start = align_to_record(fd, self.start, size)
+            end = align_to_record(fd, self.end, size) if self.end < size else size
             end = max(start, end)
             buffer = _read_padded(fd, start, end, getattr(local, "buffer", None))
             local.buffer = buffer
@@ -239,15 +530,57 @@ class _ScanWork:
         return index.prepare(span)
 
 
-def _plan(source: int, path: Path, size: int, first: bool) -> Iterator[_ScanWork]:
+def _spans(plan: _Plan, first: bool) -> Iterator[_ScanWork]:
     """The spans of one file; the first file's first span is short (first records fast)."""
     offset = 0
     span = FIRST_SPAN_BYTES if first else SPAN_BYTES
-    while offset < size:
-        end = min(size, offset + span)
-        yield _ScanWork(source, path, offset, end, size)
+    while offset < plan.size:
+        end = min(plan.size, offset + span)
+        yield _ScanWork(plan, offset, end)
         offset = end
         span = SPAN_BYTES
+
+
+def _prepare(
+    file: LogFile, source: int, temp: TempFiles, limit: int, partial_last_line: bool
+) -> tuple[_Plan, Spool | None]:
+    """Open one input: a plain file as it is, a ``.gz`` decompressed and a stream spooled
+    into a temporary file. Raises OSError, or _FileChanged when a copy cannot be made."""
+    if file.stream is not None:
+        stream = file.stream
+        fd = stream.fd if stream.fd is not None else os.open(file.origin, os.O_RDONLY)
+        owned = stream.fd is None or stream.fd > 2  # opened here, or handed over
+        spool = Spool(file.name, fd, owned, temp, limit)
+        if stream.follow:
+            spool.start()
+            spool.settle()
+        else:
+            spool.run()
+        plan = _plan_file(source, spool.path, partial_last_line or spool.ended)
+        plan.problem = spool.problem if spool.ended else None
+        return plan, spool if stream.follow else None
+    if file.origin.suffix == ".gz":
+        out, path = temp.create()
+        try:
+            _, problem = decompress(file.origin, out, limit)
+        except OSError as error:
+            raise _FileChanged(f"cannot be decompressed: {error.strerror or error}") from error
+        finally:
+            os.close(out)
+        plan = _plan_file(source, path, True)
+        plan.problem = problem
+        return plan, None
+    return _plan_file(source, file.origin, partial_last_line), None
+
+
+def _plan_file(source: int, path: Path, partial_last_line: bool) -> _Plan:
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        identity = identity_of(os.fstat(fd))
+        size = indexable_end(fd, partial_last_line=partial_last_line)
+    finally:
+        os.close(fd)
+    return _Plan(source, path, identity, size)
 
 
 def load(
@@ -259,65 +592,103 @@ def load(
     partial_last_line: bool = True,
     on_progress: Callable[[Progress], None] | None = None,
     cancel: threading.Event | None = None,
-) -> None:
+) -> list[str]:
     """Index ``files`` into ``index``: scan spans in worker threads, commit in order.
 
     ``reader`` learns where each source's bytes are. ``on_progress`` is called from this
-    thread after every commit. Raises SourceError. Decompressed copies live until
+    thread after every commit. Returns the problems met, one line each naming its file: a
+    file that could not be opened, changed while it was read, a damaged ``.gz``, an input
+    cut at the expansion limit. Each also became a malformed entry where that file's
+    records stop; everything else is indexed. Raises SourceError when nothing can be done
+    (too many files, a bad limit, memory exhausted). Temporary files live until
     ``reader.close()``.
     """
     started = time.perf_counter()
-    decompressed = Decompressed()
-    reader.add_cleanup(decompressed.cleanup)
-    plans: list[tuple[int, Path, int]] = []
+    if len(index.sources) + len(files) > MAX_SOURCES:
+        raise SourceError(
+            f"too many files: {len(files):,} named, at most {MAX_SOURCES:,} can be read at once"
+        )
+    limit = expanded_limit()
+    temp = TempFiles()
+    reader.add_cleanup(temp.cleanup)
+    problems: list[str] = []
+    plans: list[_Plan] = []
     for file in files:
-        path = decompressed.plain_path(file)
+        source = index.add_source(file.name, file.instance).id
         try:
-            size = indexable_end(path, partial_last_line=partial_last_line)
-        except OSError as error:
-            raise SourceError(f"{file.origin}: {error.strerror or error}") from error
-        source = index.add_source(file.name, file.instance)
-        reader.register(source.id, path)
-        plans.append((source.id, path, size))
-    total = sum(size for _, _, size in plans)
+            plan, feed = _prepare(file, source, temp, limit, partial_last_line)
+        except (OSError, _FileChanged) as error:
+            reason = str(error)
+            if isinstance(error, OSError):
+                reason = f"cannot be read: {error.strerror or error}"
+            problems.append(f"{file.name}: {reason}")
+            index.note(source, f"{file.name} {reason}")
+            continue
+        reader.register(source, plan.path, identity=plan.identity, feed=feed)
+        plans.append(plan)
+    total = sum(plan.size for plan in plans)
     index.reserve(index.size + total // _BYTES_PER_ENTRY_GUESS)
-    work = [
-        item
-        for number, (source, path, size) in enumerate(plans)
-        for item in _plan(source, path, size, number == 0)
-    ]
+    work = [item for number, plan in enumerate(plans) for item in _spans(plan, number == 0)]
     worker_count = workers or max(1, min(len(work), os.cpu_count() or 1))
     local = threading.local()
     done_bytes = 0
+    failed: dict[int, str] = {}
 
     def report() -> None:
         if on_progress is not None:
             elapsed = time.perf_counter() - started
             on_progress(Progress(done_bytes, total, index.size, elapsed))
 
-    def report_commit(span: SpanData) -> None:
+    def commit(item: _ScanWork, outcome: SpanData | _FileChanged) -> None:
         nonlocal done_bytes
-        done_bytes += span.end - span.start
+        done_bytes += item.end - item.start
+        if item.source not in failed:
+            if isinstance(outcome, _FileChanged):
+                failed[item.source] = str(outcome)
+            elif outcome.start != index.sources[item.source].end:
+                failed[item.source] = "changed while it was read"
+            else:
+                try:
+                    index.commit(item.source, outcome)
+                except MemoryError as error:
+                    raise SourceError(f"{item.plan.path}: {_OUT_OF_MEMORY}") from error
         report()
 
     if worker_count <= 1 or len(work) <= 1:
         for item in work:
             if cancel is not None and cancel.is_set():
-                return
-            span = _run(item, local, index)
-            index.commit(item.source, span)
-            report_commit(span)
-        report()
-        return
-    # Scanner threads hand the GIL back and forth between numpy calls; a short switch
-    # interval keeps one from waiting out the default 5 ms while the other holds it.
-    switch_interval = sys.getswitchinterval()
-    sys.setswitchinterval(0.001)
-    try:
-        _load_parallel(index, work, worker_count, local, report_commit, cancel)
-    finally:
-        sys.setswitchinterval(switch_interval)
+                return problems
+            commit(item, _run(item, local, index))
+    else:
+        # Scanner threads hand the GIL back and forth between numpy calls; a short switch
+        # interval keeps one from waiting out the default 5 ms while the other holds it.
+        switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(0.001)
+        try:
+            if not _load_parallel(index, work, worker_count, local, commit, cancel):
+                return problems
+        finally:
+            sys.setswitchinterval(switch_interval)
+    for plan in plans:
+        why = failed.get(plan.source, plan.problem)
+        if why is not None:
+            problems.append(_stopped(index, plan, why))
     report()
+    return problems
+
+
+def _stopped(index: Index, plan: _Plan, why: str) -> str:
+    """Note where a file's records stop and why; the one-line problem for the user."""
+    source = index.sources[plan.source]
+    unread = plan.size - source.end
+    if unread > 0:
+        entries = int(np.count_nonzero(index.column("source") == plan.source))
+        about = ""
+        if entries and source.end:
+            about = f" (about {max(1, round(unread * entries / source.end)):,} records)"
+        why = f"{why}: {unread:,} bytes{about} from byte {source.end:,} on could not be read"
+    index.note(plan.source, f"{source.name} {why}")
+    return f"{source.name}: {why}"
 
 
 def _load_parallel(
@@ -325,14 +696,15 @@ def _load_parallel(
     work: list[_ScanWork],
     worker_count: int,
     local: threading.local,
-    on_commit: Callable[[SpanData], None],
+    commit: Callable[[_ScanWork, SpanData | _FileChanged], None],
     cancel: threading.Event | None,
-) -> None:
-    """Scan ``work`` in a thread pool and commit the spans in submission order."""
+) -> bool:
+    """Scan ``work`` in a thread pool and commit the spans in submission order; False when
+    cancelled."""
     with ThreadPoolExecutor(worker_count, thread_name_prefix="scan") as pool:
         # Keep a bounded window of spans in flight; commit them in submission order.
         window = 2 * worker_count
-        pending: list[tuple[_ScanWork, Future[SpanData]]] = []
+        pending: list[tuple[_ScanWork, Future[SpanData | _FileChanged]]] = []
         queue = iter(work)
         for item in queue:
             pending.append((item, pool.submit(_run, item, local, index)))
@@ -340,20 +712,25 @@ def _load_parallel(
                 break
         while pending:
             item, future = pending.pop(0)
-            span = future.result()
+            outcome = future.result()
             if cancel is not None and cancel.is_set():
                 for _, other in pending:
                     other.cancel()
-                return
-            index.commit(item.source, span)
-            on_commit(span)
+                return False
+            commit(item, outcome)
             following = next(queue, None)
             if following is not None:
                 pending.append((following, pool.submit(_run, following, local, index)))
+    return True
 
 
-def _run(item: _ScanWork, local: threading.local, index: Index) -> SpanData:
+def _run(item: _ScanWork, local: threading.local, index: Index) -> SpanData | _FileChanged:
+    """Scan one span; a file that changed or failed is an outcome, not an exception."""
     try:
         return item.run(local, index)
+    except _FileChanged as changed:
+        return changed
     except OSError as error:
-        raise SourceError(f"{item.path}: {error.strerror or error}") from error
+        return _FileChanged(f"could not be read: {error.strerror or error}")
+    except MemoryError as error:
+        raise SourceError(f"{item.plan.path}: {_OUT_OF_MEMORY}") from error

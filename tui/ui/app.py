@@ -385,7 +385,7 @@ class NeptuneAuditApp(App[None]):
 
         try:
             files = self.files if self.files is not None else expand_paths(self.paths)
-            load(
+            problems = load(
                 self.index,
                 self.reader,
                 files,
@@ -398,6 +398,10 @@ class NeptuneAuditApp(App[None]):
         except OSError as error:
             self.post_message(IndexFailed(f"cannot read the logs: {error}"))
             return
+        for problem in problems:
+            self.call_from_thread(
+                self.tell, problem, title="not read to the end", severity="warning", timeout=30
+            )
         self.post_message(IndexLoaded(latest[0] if latest else None))
 
     @quiet_when_closing
