@@ -38,6 +38,7 @@ def scene_app(logs: Path) -> NeptuneAuditApp:
 
 async def _ready(pilot: Pilot[None], app: NeptuneAuditApp) -> None:
     await wait_ready(app)
+    await settle(app)  # the timeline line and the detail are drawn by workers
     for field in app.query(Input):
         field.cursor_blink = False
     await pilot.pause()

@@ -263,6 +263,7 @@ class NeptuneAuditApp(App[None]):
         self._shutting_down = False
         self._overview: OverviewScreen | None = None
         self._timeline_counted = (-1, 0.0)  # (generation, when) of the last count
+        self._timeline_timer: Timer | None = None
         self._overview_counted = 0.0
 
     # -- layout -----------------------------------------------------------------------------
@@ -489,6 +490,7 @@ class NeptuneAuditApp(App[None]):
         """Say (to tests and benchmarks) when everything is indexed and shown; a restored
         cursor goes to its record then."""
         if not self.view.loading and self.view.up_to_date:
+            self._count_timeline(self.view.generation)
             if self._restore_cursor is not None:
                 row = self.view.row_of_entry(self._restore_cursor)
                 self._restore_cursor = None
@@ -898,17 +900,26 @@ class NeptuneAuditApp(App[None]):
 
     def _count_timeline(self, generation: int) -> None:
         """Count the timeline line again: at once for a new filter, at most every second
-        while records arrive."""
+        while records arrive (the last arrivals are always counted, a second later)."""
         line = self.query_one(TimelineLine)
         result = self.view.result
         counted_generation, counted_at = self._timeline_counted
         if not line.display or result is None:
             return
-        if generation == counted_generation and time.monotonic() - counted_at < 1.0:
+        wait = counted_at + 1.0 - time.monotonic()
+        final = not self.view.loading and self.view.up_to_date  # the last rows: count them now
+        if generation == counted_generation and wait > 0 and not final:
+            if self._timeline_timer is None:
+                self._timeline_timer = self.set_timer(wait, self._timeline_timer_fired)
             return
         self._timeline_counted = (generation, time.monotonic())
         buckets = max(10, line.size.width - 30)
         self._timeline_counts(result.mask[: result.size], buckets)
+
+    def _timeline_timer_fired(self) -> None:
+        self._timeline_timer = None
+        self._timeline_counted = (-1, 0.0)
+        self._count_timeline(self.view.generation)
 
     @work(thread=True, exclusive=True, group="timeline", exit_on_error=False)
     def _timeline_counts(self, mask: npt.NDArray[np.bool_], buckets: int) -> None:

@@ -51,7 +51,7 @@ COLUMNS: tuple[Column, ...] = (
 COLUMN_KEYS: tuple[str, ...] = tuple(column.key for column in COLUMNS)
 #: Columns the user may hide or pin (time and query always show).
 CHOOSABLE: tuple[Column, ...] = tuple(c for c in COLUMNS if c.key not in ("time", "query"))
-QUERY_MIN_WIDTH = 20
+QUERY_MIN_WIDTH = 28
 _COMPACT_TIME_BELOW = 110  # terminal width under which the time loses its year
 _QUERY_CELL_LIMIT = 2000
 #: Bytes of an entry read for its cells: a multi-megabyte query costs no more than this.
