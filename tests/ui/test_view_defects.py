@@ -22,7 +22,7 @@ def status_text(app: NeptuneAuditApp) -> str:
 
 
 def search_count(app: NeptuneAuditApp) -> int:
-    found = re.search(r"search '.*': ([\d,]+)", status_text(app))
+    found = re.search(r"search ['‘].*['’]: ([\d,]+)", status_text(app))
     assert found, status_text(app)
     return int(found.group(1).replace(",", ""))
 

@@ -166,7 +166,7 @@ def test_cursor_keeps_its_entry_and_new_rows_below_are_counted(tmp_path: Path) -
     assert view.cursor_entry == entry and view.cursor_row == 42
     assert view.new_below == 7
     facts = view.facts()
-    assert ("7 new ↓ G", "badge") in status_parts(facts)
+    assert ("7 new ↓ G", "badge") in [(text, role) for text, role, _ in status_parts(facts)]
     # Back to the newest row: tailing again, badge gone.
     view.move_cursor(len(view.ids) - 1)
     assert view.tailing and view.new_below == 0
@@ -322,7 +322,7 @@ def test_status_counts_follow_one_definition(sample: Loaded) -> None:
     assert counts.shown_malformed == counts.malformed  # -path:/status keeps malformed entries
     # The preview of what was applied says the same number the status line says.
     assert preview.shown_records == counts.shown_records
-    parts = dict(status_parts(facts))
+    parts = {text: role for text, role, _ in status_parts(facts)}
     shown = f"showing {counts.shown_records:,} + {counts.shown_malformed:,} malformed"
     assert parts[shown] == "shown"
     assert parts[f"{counts.records:,} records"] == "plain"
@@ -335,12 +335,12 @@ def test_status_says_showing_only_under_a_filter_and_counts_one_snapshot(tmp_pat
     view = ViewModel(feed.index)
     run_rows(view)
     feed.add(0, [line(BASE_MS + 100 + i, 10 + i) for i in range(100)])  # not shown yet
-    texts = [text for text, _ in status_parts(view.facts())]
+    texts = [text for text, _, _ in status_parts(view.facts())]
     assert "1 file" in texts and "5 records" in texts and "1 malformed" in texts
     assert not any(text.startswith("showing") for text in texts)
     single = ViewModel(feed.index)
     run_rows(single)
-    assert "105 records" in [text for text, _ in status_parts(single.facts())]
+    assert "105 records" in [text for text, _, _ in status_parts(single.facts())]
 
 
 def test_quick_values_come_from_the_columns(sample: Loaded) -> None:
@@ -374,3 +374,18 @@ def test_regex_search_is_anchored_per_entry(sample: Loaded) -> None:
         if re.search(r"^\d{16}, ", index.text(e)) is not None
     ]
     assert view.search.rows.tolist() == expected and expected
+
+
+def test_status_says_filtering_until_the_new_rows_come(tmp_path: Path) -> None:
+    feed = Growing(tmp_path, files=1)
+    feed.add(0, [line(BASE_MS + i, i) for i in range(20)])
+    view = ViewModel(feed.index)
+    run_rows(view)
+    view.set_filter(ViewFilter.parse("client:10.0.9"))
+    texts = [text for text, _, _ in status_parts(view.facts())]
+    assert "filtering…" in texts and not any(t.startswith("showing") for t in texts)
+    run_rows(view)
+    texts = [text for text, _, _ in status_parts(view.facts())]
+    assert "showing 0" in texts and "filtering…" not in texts
+    view.start_search(SearchSpec.parse("x"))
+    assert any("searching…" in text for text, _, _ in status_parts(view.facts()))

@@ -13,6 +13,7 @@ import functools
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import tempfile
 import threading
@@ -80,6 +81,7 @@ from tui.ui.screens import (
     HelpGroup,
     HelpScreen,
     QuickFilterScreen,
+    partial_path,
 )
 from tui.ui.sparkline import TimelineLine
 from tui.ui.status import StatusLine
@@ -330,15 +332,21 @@ class NeptuneAuditApp(App[None]):
             markup=False,
         )
 
-    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
-        """Save an SVG screenshot (by default in the XDG state directory, created if need be;
-        the notification says where)."""
+    def deliver_screenshot(
+        self,
+        filename: str | None = None,
+        path: str | None = None,
+        time_format: str | None = None,
+    ) -> str | None:
+        """Save an SVG screenshot (the palette's Screenshot too): by default in the XDG
+        state directory, created if need be, else the current one; the notification says
+        where."""
         directory = Path(path) if path else state_directory() / "screenshots"
         try:
             private_directory(directory)
         except OSError:
             directory = Path.cwd()
-        self.deliver_screenshot(filename, str(directory))
+        return super().deliver_screenshot(filename, str(directory), time_format)
 
     @property
     def table(self) -> RecordTable:
@@ -392,6 +400,7 @@ class NeptuneAuditApp(App[None]):
                 files,
                 on_progress=report,
                 partial_last_line=not self.view.following,  # a line being written waits
+                cancel=self._stop_all,
             )
         except SourceError as error:
             self.post_message(IndexFailed(str(error)))
@@ -642,6 +651,9 @@ class NeptuneAuditApp(App[None]):
     async def action_quit(self) -> None:
         self._save_session()
         self._shutting_down = True
+        self._stop_all.set()  # loading, exports and passes stop where they are
+        self._rows_cancel.set()
+        self._preview_cancel.set()
         await super().action_quit()
 
     @quiet_when_closing
@@ -738,12 +750,24 @@ class NeptuneAuditApp(App[None]):
 
     @quiet_when_closing
     def on_pager_ready(self, message: PagerReady) -> None:
-        command = shlex.split(os.environ.get("PAGER") or "less")
         try:
+            command = shlex.split(os.environ.get("PAGER") or "less") or ["less"]
+        except ValueError:
+            command = ["less"]
+        try:
+            if shutil.which(command[0]) is None:
+                self.tell(f"cannot run the pager: no program {command[0]!r}", severity="error")
+                return
+            failure: OSError | None = None
             with self.suspend():
-                subprocess.run([*command, str(message.path)], check=False)
-        except (SuspendNotSupported, OSError) as error:
-            self.tell(f"cannot run the pager {command[0]}: {error}", severity="error")
+                try:
+                    subprocess.run([*command, str(message.path)], check=False)
+                except OSError as error:  # the terminal comes back either way
+                    failure = error
+            if failure is not None:
+                self.tell(f"cannot run the pager {command[0]}: {failure}", severity="error")
+        except SuspendNotSupported:
+            self.tell("this terminal cannot hand over to a pager", severity="error")
         finally:
             message.path.unlink(missing_ok=True)
 
@@ -848,7 +872,7 @@ class NeptuneAuditApp(App[None]):
         cancel = threading.Event()
 
         def progress(done: int, total: int) -> None:
-            if worker.is_cancelled:
+            if worker.is_cancelled or self._stop_all.is_set():
                 cancel.set()
             self.post_message(OverviewReady(stats, 0.0, False, done / max(total, 1)))
 
@@ -996,6 +1020,10 @@ class NeptuneAuditApp(App[None]):
     def _export_chosen(self, choice: ExportChoice | None) -> None:
         if choice is None:
             return
+        if self.view.result is None and self.view.filter.active:
+            partial_path(choice.path).unlink(missing_ok=True)
+            self.tell("the filter is still being applied: write the view when it shows")
+            return
         if choice.marked_only:
             marks = np.fromiter(self.view.marks, np.int64, len(self.view.marks))
             entries = self.index.in_order(marks)
@@ -1010,14 +1038,17 @@ class NeptuneAuditApp(App[None]):
     def _write_export(
         self, path: Path, form: str, entries: npt.NDArray[np.int64], reveal: bool
     ) -> None:
+        """Write the entries to ``path``: into a hidden partial file first (made by the
+        prompt), renamed when complete, removed when stopped (quitting) or failed."""
         written = 0
         last = time.monotonic()
+        partial = partial_path(path)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            with open(partial, "w", encoding="utf-8", newline="") as out:
                 writer = make_writer(form, out, reveal=reveal)
-                for number, entry in enumerate(entries.tolist()):
-                    parsed = self.index.entry(entry)
+                for number, (_, parsed) in enumerate(self.index.entries(entries.tolist())):
+                    if self._stop_all.is_set():
+                        raise InterruptedError("stopped")
                     if isinstance(parsed, Record):
                         writer.record(parsed)
                         written += 1
@@ -1025,7 +1056,9 @@ class NeptuneAuditApp(App[None]):
                         last = time.monotonic()
                         self.post_message(ExportProgress(path, number + 1, len(entries)))
                 writer.close()
+            os.replace(partial, path)
         except OSError as error:
+            partial.unlink(missing_ok=True)
             self.post_message(ExportDone(path, written, f"{error.strerror or error}"))
             return
         self.post_message(ExportDone(path, written, None))

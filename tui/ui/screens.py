@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -222,6 +223,22 @@ class ColumnsScreen(ModalScreen[None]):
         self.dismiss(None)
 
 
+def partial_path(path: Path) -> Path:
+    """Where an export is written until it is complete."""
+    return path.with_name(f".{path.name}.partial")
+
+
+def _claim(path: Path) -> str | None:
+    """Create ``path`` (private, new) to be sure it can be written; why not, if it cannot."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        return f"{path.name} exists: another export is writing it (or remove it if none is)"
+    except OSError as error:
+        return f"cannot write there: {error.strerror or error}"
+    return None
+
+
 @dataclass(frozen=True)
 class ExportChoice:
     """Where to write the view, and whether only the marked records."""
@@ -290,6 +307,8 @@ class ExportScreen(ModalScreen[ExportChoice | None]):
             problem = f"{path.name} exists: choose another name"
         elif not path.parent.is_dir():
             problem = f"no directory {path.parent}"
+        else:
+            problem = _claim(partial_path(path))
         if problem is not None:
             self.query_one("#export-error", Static).update(Text("✗ " + inert(problem), "red"))
             return

@@ -25,6 +25,7 @@ STYLES: dict[Role, str] = {
     "search": "magenta",
 }
 _SEPARATOR = " · "
+_FILTER_LEAST = 24  # a filter is cut to no fewer characters before other pieces go
 
 
 class StatusLine(Static):
@@ -40,20 +41,46 @@ class StatusLine(Static):
         self.update(self.render_facts(self.facts))
 
     def render_facts(self, facts: StatusFacts | None) -> Text:
-        """The line for ``facts`` at the widget's width."""
+        """The line for ``facts`` at the widget's width: pieces of the lowest priority are
+        left out until the rest fits; the filter is cut in the middle, its last term kept."""
         if facts is None:
             return Text("")
-        pieces = [(inert(text), role) for text, role in status_parts(facts)]
+        pieces = [(inert(text), role, rank) for text, role, rank in status_parts(facts)]
+        width = self.size.width or 1000
+
+        def needed(kept: list[tuple[str, Role, int]]) -> int:
+            """Cells the pieces take, a filter counted at the least it can be cut to."""
+            cells = 1 + 3 * max(0, len(kept) - 1)
+            for text, role, _ in kept:
+                cells += (
+                    min(len(text), _FILTER_LEAST) + len("filter ")
+                    if role == "filter"
+                    else len(text)
+                )
+            return cells
+
+        while len(pieces) > 1 and needed(pieces) > width:
+            pieces.remove(min(pieces, key=lambda piece: piece[2]))
         line = Text()
-        for number, (text, role) in enumerate(pieces):
+        for number, (text, role, _) in enumerate(pieces):
             if number:
                 line.append(_SEPARATOR)
             else:
                 text = " " + text
             if role == "filter":
                 line.append("filter ", STYLES["filter-label"])
-                room = self.size.width - line.cell_len - 1
-                if 0 < room < len(text):
-                    text = "…" + text[len(text) - room + 1 :]
+                room = width - line.cell_len - 1
+                text = _cut_middle(text, room)
             line.append(text, STYLES[role])
         return line
+
+
+def _cut_middle(text: str, room: int) -> str:
+    """``text`` in ``room`` characters: its start, ``…``, and its end (the last term whole
+    when it fits)."""
+    if room <= 0 or len(text) <= room:
+        return text if room > 0 else ""
+    last = text.rsplit(" ", 1)[-1]
+    tail = last if len(last) < room - 4 else text[len(text) - (room - 1) // 2 :]
+    head = text[: max(0, room - 1 - len(tail))]
+    return head + "…" + tail

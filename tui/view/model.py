@@ -350,4 +350,6 @@ class ViewModel:
             marks=len(self.marks),
             task=self.task,
             secrets_shown=self.reveal,
+            filtering=self._result is None and self.filter.active,
+            searching=self.search.pending,
         )

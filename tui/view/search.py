@@ -125,6 +125,7 @@ class SearchState:
         self.spec: SearchSpec | None = None
         self.generation = 0
         self.rows: I64 = np.empty(0, np.int64)
+        self.pending = False
         self._found: Bool = np.zeros(0, bool)
         self._searched: Bool = np.zeros(0, bool)
 
@@ -132,6 +133,7 @@ class SearchState:
         """Search for ``spec`` from scratch (None: no search)."""
         self.spec = spec
         self.generation += 1
+        self.pending = spec is not None  # no answer yet
         self.rows = np.empty(0, np.int64)
         self._found = np.zeros(0, bool)
         self._searched = np.zeros(0, bool)
@@ -147,6 +149,7 @@ class SearchState:
         if update.generation != self.generation:
             return False
         self._found, self._searched, self.rows = update.found, update.searched, update.rows
+        self.pending = False
         return True
 
     def next_row(self, cursor_row: int, direction: int) -> int | None:

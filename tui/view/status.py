@@ -52,6 +52,8 @@ class StatusFacts:
     marks: int = 0
     task: str | None = None  # work under way the user asked for (an export)
     secrets_shown: bool = False
+    filtering: bool = False  # a new filter's rows are being computed
+    searching: bool = False  # the search's first answer is being computed
 
 
 def plural(count: int, noun: str) -> str:
@@ -59,47 +61,52 @@ def plural(count: int, noun: str) -> str:
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
-def status_parts(facts: StatusFacts) -> list[tuple[str, Role]]:
-    """The status line as (text, role) pieces, in order; pieces are joined with `` · ``."""
+def status_parts(facts: StatusFacts) -> list[tuple[str, Role, int]]:
+    """The status line as (text, role, priority) pieces, in order (joined with `` · ``);
+    when the line is too narrow the lowest priorities go first, and the filter (last) is
+    cut in the middle."""
     counts = facts.counts
-    parts: list[tuple[str, Role]] = [
-        (plural(facts.files, "file"), "files"),
-        (plural(counts.records, "record"), "plain"),
+    parts: list[tuple[str, Role, int]] = [
+        (plural(facts.files, "file"), "files", 30),
+        (plural(counts.records, "record"), "plain", 85),
     ]
     if counts.malformed:
-        parts.append((f"{counts.malformed:,} malformed", "warning"))
-    if facts.filter_active:
+        parts.append((f"{counts.malformed:,} malformed", "warning", 55))
+    if facts.filtering:
+        parts.append(("filtering…", "progress", 90))
+    elif facts.filter_active:
         shown = f"showing {counts.shown_records:,}"
         if counts.shown_malformed:
             shown += f" + {counts.shown_malformed:,} malformed"
-        parts.append((shown, "shown"))
+        parts.append((shown, "shown", 90))
+    if facts.secrets_shown:
+        parts.append(("credentials shown in clear", "error", 100))
+    if facts.error:
+        parts.append((facts.error, "error", 95))
+    if facts.following:
+        parts.append((f"● {facts.live_label or 'following'}", "follow", 75))
+        if facts.new_below:
+            parts.append((f"{facts.new_below:,} new ↓ G", "badge", 80))
+    if facts.loading:
+        if facts.progress is not None:
+            rate = f" {facts.rate_mb_s:,.0f} MB/s" if facts.rate_mb_s is not None else ""
+            parts.append((f"indexing {facts.progress:.0%}{rate}", "progress", 70))
+        else:
+            parts.append(("indexing…", "progress", 70))
+    if facts.task:
+        parts.append((facts.task, "progress", 70))
+    if facts.search_text is not None:
+        found = "searching…" if facts.searching else f"{facts.search_matches:,}"
+        parts.append((f"search ‘{facts.search_text}’: {found}", "search", 65))
+    if facts.marks:
+        parts.append((f"{facts.marks:,} marked", "plain", 50))
     if counts.first_us is not None and counts.last_us is not None:
         local = facts.local_time
         first = display_time(counts.first_us, local=local, digits=0, compact=True)[:11]
         last = display_time(counts.last_us, local=local, digits=0, compact=True)[:11]
-        parts.append((f"{first} → {last}", "span"))
-    if facts.following:
-        parts.append((f"● {facts.live_label or 'following'}", "follow"))
-        if facts.new_below:
-            parts.append((f"{facts.new_below:,} new ↓ G", "badge"))
-    if facts.loading:
-        if facts.progress is not None:
-            rate = f" {facts.rate_mb_s:,.0f} MB/s" if facts.rate_mb_s is not None else ""
-            parts.append((f"indexing {facts.progress:.0%}{rate}", "progress"))
-        else:
-            parts.append(("indexing…", "progress"))
-    if facts.task:
-        parts.append((facts.task, "progress"))
-    if facts.marks:
-        parts.append((f"{facts.marks:,} marked", "plain"))
-    if facts.secrets_shown:
-        parts.append(("credentials shown in clear", "error"))
-    if facts.error:
-        parts.append((facts.error, "error"))
-    if facts.search_text is not None:
-        parts.append((f"search {facts.search_text!r}: {facts.search_matches:,}", "search"))
+        parts.append((f"{first} → {last}", "span", 20))
     if facts.filter_text:
-        parts.append((facts.filter_text, "filter"))
+        parts.append((facts.filter_text, "filter", 60))
     return parts
 
 
