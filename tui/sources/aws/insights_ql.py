@@ -1267,10 +1267,15 @@ def time_filter(start_ms: int, end_ms: int) -> str:
 
 @dataclass(frozen=True)
 class QueryText:
-    """A query string, and where each term's condition is in it (for error reports)."""
+    """A query string (its commands joined by ``|``), and where each term's condition is
+    in it (for error reports)."""
 
-    text: str
+    commands: tuple[str, ...]
     term_spans: tuple[tuple[int, int, int], ...] = field(default=())
+
+    @property
+    def text(self) -> str:
+        return " | ".join(self.commands)
 
     def term_at(self, offset: int) -> int | None:
         """The term whose condition covers ``offset``, if any."""
@@ -1281,6 +1286,30 @@ class QueryText:
         return best[1] if best else None
 
 
+def assemble(
+    cond: Cond,
+    parses: Iterable[str],
+    start_ms: int,
+    end_ms: int,
+    tail: Sequence[str],
+) -> QueryText:
+    """A query: the slice's time filter, the parse commands (and those they need), the
+    condition (left out when it keeps everything) and ``tail``."""
+    commands = [time_filter(start_ms, end_ms)]
+    names: set[str] = set()
+    for name in parses:
+        names.update((*_PARSE_NEEDS.get(name, ()), name))
+    commands.extend(PARSES[name] for name in PARSES if name in names)
+    spans: list[tuple[int, int, int]] = []
+    if cond != TRUE:
+        cond_text, cond_spans = render(cond) if cond != FALSE else ("1 = 0", [])
+        offset = len(" | ".join(commands)) + len(" | filter ")
+        spans = [(offset + s, offset + e, t) for s, e, t in cond_spans]
+        commands.append("filter " + cond_text)
+    commands.extend(tail)
+    return QueryText(tuple(commands), tuple(spans))
+
+
 def _assemble(
     compiled: Compiled,
     which: Literal["possible", "sure", "uncertain"],
@@ -1289,25 +1318,9 @@ def _assemble(
     tail: Sequence[str],
     extra_parses: Sequence[str] = (),
 ) -> QueryText:
-    commands = [time_filter(start_ms, end_ms)]
-    names = list(compiled.parses)
-    for name in extra_parses:
-        for needed in (*_PARSE_NEEDS.get(name, ()), name):
-            if needed not in names:
-                names.append(needed)
-    names.sort(key=list(PARSES).index)
-    commands.extend(PARSES[name] for name in names)
-    spans: list[tuple[int, int, int]] = []
-    cond = compiled.condition(which)
-    if cond != TRUE and cond != FALSE:
-        cond_text, cond_spans = render(cond)
-        offset = len(" | ".join(commands)) + len(" | filter ")
-        spans = [(offset + s, offset + e, t) for s, e, t in cond_spans]
-        commands.append("filter " + cond_text)
-    if cond == FALSE:
-        commands.append("filter 1 = 0")
-    commands.extend(tail)
-    return QueryText(" | ".join(commands), tuple(spans))
+    return assemble(
+        compiled.condition(which), (*compiled.parses, *extra_parses), start_ms, end_ms, tail
+    )
 
 
 #: Fields each returned event carries.
@@ -1327,17 +1340,28 @@ def rows_query(
     )
 
 
+def countable() -> tuple[Cond, tuple[str, ...]]:
+    """Records whose type, path, language and auth outcome follow from the fields a
+    ``stats ... by`` can group on (and every malformed line): the rest must be read and
+    counted here (a language sniffed from the payload, a path in oddly quoted fields)."""
+    needs = _Needs()
+    cases = _path_cases(needs)
+    path_uncertain = disj(
+        *(conj(_HTTP, c.guard) if c.http else c.guard for c in cases if c.group is None)
+    )
+    first_any = f"^/+{_segment((*_NO_LANGUAGE, *_LANGUAGES))}(?:/|$)"
+    decided = disj(
+        *(conj(c.guard, match(str(c.group), first_any)) for c in cases if c.group is not None)
+    )
+    language_known = disj(type_is("Websocket"), type_is("Bolt"), conj(_HTTP, decided))
+    record_known = conj(neg(path_uncertain), language_known)
+    return disj(neg(RECORD), record_known), tuple(sorted(needs.names))
+
+
 def newest_query(start_ms: int, end_ms: int, limit: int = 100) -> QueryText:
     """The newest records of a range (``last:`` counts back from the newest one)."""
-    commands = [
-        time_filter(start_ms, end_ms),
-        PARSES["record"],
-        "filter ispresent(ts)",
-        ROW_FIELDS,
-        "sort ms desc",
-        f"limit {limit}",
-    ]
-    return QueryText(" | ".join(commands))
+    tail = (ROW_FIELDS, "sort ms desc", f"limit {limit}")
+    return assemble(RECORD, ("record",), start_ms, end_ms, tail)
 
 
 def explain_condition(cond: Cond) -> str:
