@@ -857,7 +857,8 @@ class FakeInsights:
             self.max_running = 30
             #: GetQueryResults answers "Running" this many times before "Complete".
             self.polls_to_complete = 0
-            #: Called with each query string at StartQuery; may raise ServiceError.
+            #: Called with each query string at StartQuery; may raise ServiceError (or
+            #: QueryError: MalformedQueryException at its offset).
             self.on_start: Callable[[str], None] | None = None
             #: Called at each poll; a status it returns ("Failed", "Timeout", ...) ends it.
             self.on_poll: Callable[[FakeQuery], str | None] | None = None
@@ -891,9 +892,9 @@ class FakeInsights:
         limit = int(params.get("limit") or 10_000)
         if not 1 <= limit <= 10_000:
             raise ServiceError("InvalidParameterException", "limit must be 1 to 10000")
-        if self.on_start is not None:
-            self.on_start(query)
         try:
+            if self.on_start is not None:
+                self.on_start(query)
             check(query)
         except QueryError as error:
             raise _MalformedQuery(error) from None
