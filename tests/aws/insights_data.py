@@ -372,7 +372,9 @@ def terms(draw: st.DrawFn) -> str:
         return "lang:" + draw(st.sampled_from(("gremlin", "sparql", "opencypher", "none")))
     if kind == 4:
         bound = BASE_MS + draw(st.integers(-10, 5_010))
-        digits = str(bound) if draw(st.booleans()) else str(bound * 1000 + draw(st.integers(0, 999)))
+        digits = (
+            str(bound) if draw(st.booleans()) else str(bound * 1000 + draw(st.integers(0, 999)))
+        )
         return draw(st.sampled_from(("after:", "before:"))) + digits
     if kind == 5:
         return "last:" + draw(st.sampled_from(("1s", "2s", "500ms", "1h")))

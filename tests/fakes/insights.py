@@ -153,6 +153,7 @@ class Token:
 _NAME_START = re.compile(r"[@A-Za-z_]")
 _NAME = re.compile(r"@?[A-Za-z_][A-Za-z0-9_.@]*")
 _NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+_PERIOD = re.compile(r"[0-9]+(?:ms|s|m|h|d)(?![A-Za-z0-9_])")
 _OPERATORS = ("=~", "!=", "<=", ">=", "=", "<", ">", "(", ")", ",", "[", "]", "*", "|")
 
 
@@ -175,8 +176,8 @@ def tokenize(text: str) -> list[Token]:
             index = end
             continue
         if char == "/":
-            value, end = _regex(text, index)
-            tokens.append(Token("regex", text[index:end], index, value))
+            pattern, end = _regex(text, index)
+            tokens.append(Token("regex", text[index:end], index, pattern))
             index = end
             continue
         if char == "`":
@@ -185,6 +186,11 @@ def tokenize(text: str) -> list[Token]:
                 raise QueryError("unterminated backtick", index)
             tokens.append(Token("name", text[index : end + 1], index, text[index + 1 : end]))
             index = end + 1
+            continue
+        period = _PERIOD.match(text, index)
+        if period:  # bin(5m)
+            tokens.append(Token("period", period.group(), index, period.group()))
+            index = period.end()
             continue
         number = _NUMBER.match(text, index)
         if number and (char != "-" or not tokens or tokens[-1].kind == "op"):
@@ -343,7 +349,7 @@ class _Parser:
             return inner
         if token.kind == "op" and token.text == "*":
             return Expr("star", start=token.start)
-        if token.kind in ("number", "string"):
+        if token.kind in ("number", "string", "period"):
             return Expr("literal", token.value, start=token.start)
         if token.kind == "regex":
             return Expr("regex", token.value, start=token.start)
@@ -456,12 +462,16 @@ def evaluate(expr: Expr, row: Row) -> Value:
         if left is None or right is None:
             return None
         a, b = _number(left), _number(right)
-        pair: tuple[Any, Any] = (a, b) if a is not None and b is not None else (
-            _text(left),
-            _text(right),
+        pair: tuple[Any, Any] = (
+            (a, b)
+            if a is not None and b is not None
+            else (
+                _text(left),
+                _text(right),
+            )
         )
-        op = expr.value
-        return {
+        op = str(expr.value)
+        compared: bool = {
             "=": pair[0] == pair[1],
             "!=": pair[0] != pair[1],
             "<": pair[0] < pair[1],
@@ -469,6 +479,7 @@ def evaluate(expr: Expr, row: Row) -> Value:
             ">": pair[0] > pair[1],
             ">=": pair[0] >= pair[1],
         }[op]
+        return compared
     if kind == "like":
         subject = _text(evaluate(expr.args[0], row))
         if subject is None:
@@ -524,8 +535,10 @@ def _named_list(parser: _Parser) -> list[tuple[Expr, str]]:
     while True:
         before = parser.index
         expr = parser.expression()
-        name = expr.value if expr.kind == "field" else " ".join(
-            t.text for t in parser.tokens[before : parser.index]
+        name = (
+            expr.value
+            if expr.kind == "field"
+            else " ".join(t.text for t in parser.tokens[before : parser.index])
         )
         if parser.word("as"):
             parser.next()
@@ -622,7 +635,7 @@ def cmd_stats(command: Command, rows: list[Row]) -> tuple[list[Row], list[str]]:
 
 def _key(expr: Expr, row: Row) -> Value:
     if expr.kind == "call" and expr.value == "bin":
-        period = period_ms(expr.args[0].value if expr.args[0].kind == "field" else "")
+        period = period_ms(str(expr.args[0].value) if expr.args else "")
         stamp = row["@timestamp"]
         return _timestamp_text(stamp - stamp % period)
     value = evaluate(expr, row)
@@ -880,7 +893,10 @@ class FakeInsights:
         names = list(params.get("logGroupNames") or [])
         if params.get("logGroupName"):
             names.append(params["logGroupName"])
-        names += [str(i).split(":log-group:")[-1].removesuffix(":*") for i in params.get("logGroupIdentifiers") or []]
+        names += [
+            str(i).split(":log-group:")[-1].removesuffix(":*")
+            for i in params.get("logGroupIdentifiers") or []
+        ]
         query = str(params.get("queryString", ""))
         for name in names:
             if name not in backend.groups:
@@ -1073,7 +1089,7 @@ class _MalformedQuery(Exception):
         self.error = error
 
 
-class _MotoMalformed(JsonRESTError):  # type: ignore[misc]
+class _MotoMalformed(JsonRESTError):
     """MalformedQueryException with the documented ``queryCompileError``."""
 
     def __init__(self, error: QueryError) -> None:

@@ -396,7 +396,7 @@ def _match_directory(args: argparse.Namespace, group: str) -> Path:
     return directory
 
 
-def insights_query(args: argparse.Namespace, node: Node, writer: Writer) -> int:
+def insights_query(args: argparse.Namespace, node: Node, writer_for: Callable[[], Writer]) -> int:
     """``query --cloudwatch`` through Logs Insights: the compiled filter narrows the events in
     AWS, slice by slice; each returned event is checked here against the whole filter and
     printed in time order as soon as every earlier slice is in."""
@@ -430,6 +430,13 @@ def insights_query(args: argparse.Namespace, node: Node, writer: Writer) -> int:
     printed = 0
     checked = 0
     malformed: list[Malformed] = []
+    writers: list[Writer] = []  # made with the first results: a failure prints nothing
+
+    def writer() -> Writer:
+        if not writers:
+            writers.append(writer_for())
+        return writers[0]
+
     if end_ms < start_ms or compiled.possible == FALSE:
         batches: Any = iter(())
     else:
@@ -459,15 +466,15 @@ def insights_query(args: argparse.Namespace, node: Node, writer: Writer) -> int:
                     if isinstance(entry, Malformed):
                         malformed.append(entry)
                     elif args.limit is None or printed < args.limit:
-                        writer.record(entry)
+                        writer().record(entry)
                         printed += 1
-                writer.out.flush()
+                writer().out.flush()
                 if args.limit is not None and printed >= args.limit and not args.malformed:
                     break  # closing the batches stops the running queries
         if args.malformed:
             for entry in sorted(malformed, key=lambda e: (Path(e.source).parts, e.line)):
-                writer.malformed(entry)
-        writer.close()
+                writer().malformed(entry)
+        writer().close()
     finally:
         progress.clear()
         for note in runner.notes:

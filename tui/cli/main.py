@@ -291,7 +291,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         from tui.cli.aws import insights_query, use_insights
 
         if use_insights(args):
-            return insights_query(args, node, _writer_for(args, sys.stdout))
+            return insights_query(args, node, lambda: _writer_for(args, sys.stdout))
     if args.cloudwatch or args.log_group:
         from tui.cli.aws import cloudwatch_files
 

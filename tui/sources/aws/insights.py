@@ -216,7 +216,11 @@ class InsightsRunner:
             self._report(job.slice, "split", len(rows), note=f"{len(pieces)} more slices")
             return [job.on(piece) for piece in pieces]
 
-        for _ in self._run(jobs, finished):
+        def halved(job: _Job, halves: list[Slice]) -> None:
+            index = next(i for i, seg in enumerate(segments) if seg.slice is job.slice)
+            segments[index : index + 1] = [_Segment(half) for half in halves]
+
+        for _ in self._run(jobs, finished, halved):
             while segments and segments[0].rows is not None:
                 batch = segments.pop(0).rows
                 assert batch is not None
@@ -328,9 +332,11 @@ class InsightsRunner:
         self,
         jobs: list[_Job],
         finished: Callable[[_Job, list[Row], float | None], list[_Job]],
+        split: Callable[[_Job, list[Slice]], None] | None = None,
     ) -> Iterator[None]:
         """Run jobs (and those their answers add) with at most ``concurrency`` queries at a
-        time, oldest slices first; yields after each finished query."""
+        time, oldest slices first; yields after each finished query. A query Insights timed
+        out is asked again on the halves of its slice (``split`` is told)."""
         pending = sorted(jobs)
         running: dict[str, _Job] = {}
         retry_at = 0.0
@@ -403,8 +409,11 @@ class InsightsRunner:
                         ]
                         self.totals.splits += 1
                         self._report(job.slice, "split", note="timed out in AWS: halved")
+                        if split is not None:
+                            split(job, halves)
                         for half in halves:
                             bisect.insort(pending, job.on(half))
+                            self._report(half, "queued")
                     else:
                         raise self._ended(status, job)
                 if progressed:
