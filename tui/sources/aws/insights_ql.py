@@ -62,6 +62,8 @@ from tui.query.predicate import split_client_value, text_matches
 # Python's own parse of a pattern (private modules without type stubs).
 _sre_parse: Any = importlib.import_module("re._parser")
 _sre_constants: Any = importlib.import_module("re._constants")
+_sre_module: Any = importlib.import_module("_sre")
+_sre_casefix: dict[int, tuple[int, ...]] = importlib.import_module("re._casefix")._EXTRA_CASES
 
 #: Longest query string StartQuery accepts.
 MAX_QUERY_CHARS = 10_000
@@ -402,6 +404,26 @@ _NOT_CATEGORY = {
 }
 
 
+@cache
+def _simple_lowered_from() -> dict[int, frozenset[int]]:
+    """Code points by the simple lowercase ``re`` folds them to (its IGNORECASE tables)."""
+    lower = _sre_module.unicode_tolower
+    found: dict[int, set[int]] = {}
+    for code in range(0x110000):
+        found.setdefault(lower(code), set()).add(code)
+    return {low: frozenset(codes) for low, codes in found.items() if len(codes) > 1}
+
+
+def _simple_case_orbit(char: str) -> set[str]:
+    """Characters ``re`` may match for ``char`` ignoring case: those with the same simple
+    lowercase, and its extra cases (``s`` and ``ſ``, ``k`` and the Kelvin sign, ...)."""
+    low = _sre_module.unicode_tolower(ord(char))
+    codes = set(_simple_lowered_from().get(low, frozenset({low}))) | {low, ord(char)}
+    for code in list(codes):
+        codes.update(_sre_casefix.get(code, ()))
+    return {chr(code) for code in codes}
+
+
 class _Untranslatable(Exception):
     pass
 
@@ -425,10 +447,7 @@ class _Translator:
             return {char}
         candidates = {char, char.lower(), char.upper(), char.casefold(), char.swapcase()}
         candidates = {c for c in candidates if len(c) == 1}
-        for c in list(candidates):
-            candidates |= _lower_class(c.lower()) if len(c.lower()) == 1 else set()
-        candidates |= {"\u0130", "\u0131"} if char.lower() == "i" else set()
-        candidates |= {"\u017f"} if char.lower() == "s" else set()
+        candidates |= _simple_case_orbit(char)
         probe = re.compile(re.escape(char), flags & (re.IGNORECASE | re.ASCII))
         return {c for c in candidates if probe.fullmatch(c)}
 
