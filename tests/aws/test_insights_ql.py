@@ -343,5 +343,6 @@ def test_emitted_regexes_compile_in_re2() -> None:
     for text in CASES:
         compiled = compile_filter(parse_filter(text), text)
         for which in ("possible", "uncertain"):
-            for regex in emitted_regexes(rows_query(compiled, 0, 1, 10, which).text):  # type: ignore[arg-type]
+            query = rows_query(compiled, 0, 1, 10, which)  # type: ignore[arg-type]
+            for regex in emitted_regexes(query.text):
                 re2.compile(regex, options)
