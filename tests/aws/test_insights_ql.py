@@ -254,8 +254,10 @@ def test_the_space_class_is_pythons() -> None:
 
 
 LINES = (
-    '1700000000123, 10.0.1.18:34266, 10.0.3.215:8182, HTTP_POST, [unknown], [unknown], "Netty(x: a, y: b) POST /sparql HTTP/1.1 Host: h", query=SELECT+%3Fs',
-    '1700000000456, 10.0.1.19:40112, 10.0.3.215:8182, Websocket, [unknown], [unknown], [unknown], "RequestMessage{, args={gremlin=g.V().has(""a"")}}"',
+    "1700000000123, 10.0.1.18:34266, 10.0.3.215:8182, HTTP_POST, [unknown], [unknown], "
+    '"Netty(x: a, y: b) POST /sparql HTTP/1.1 Host: h", query=SELECT+%3Fs',
+    "1700000000456, 10.0.1.19:40112, 10.0.3.215:8182, Websocket, [unknown], [unknown], "
+    '[unknown], "RequestMessage{, args={gremlin=g.V().has(""a"")}}"',
     "1700000000789, a, b, c, arn:x, {authenticationSucceeded=true, other={x=1, y=2}}, h, p, q",
     "1700000000789, , , , , , ",
     '1700000000789, "", "a, b", "c""d", e, "{x}", "h", "p"',
@@ -343,6 +345,6 @@ def test_emitted_regexes_compile_in_re2() -> None:
     for text in CASES:
         compiled = compile_filter(parse_filter(text), text)
         for which in ("possible", "uncertain"):
-            query = rows_query(compiled, 0, 1, 10, which)  # type: ignore[arg-type]
+            query = rows_query(compiled, 0, 1, 10, which)
             for regex in emitted_regexes(query.text):
                 re2.compile(regex, options)
