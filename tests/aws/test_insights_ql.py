@@ -147,7 +147,7 @@ def test_compiled_queries_match_the_golden_file() -> None:
 def test_every_golden_query_is_accepted_and_short_enough(text: str) -> None:
     compiled = compile_filter(parse_filter(text), text)
     for which in ("possible", "uncertain"):
-        query = rows_query(compiled, 0, 1, 10_000, which)  # type: ignore[arg-type]
+        query = rows_query(compiled, 0, 1, 10_000, which)
         run_query(query.text, [], 0, 0)  # the fake reads it (else QueryError)
         assert len(query.text) <= MAX_QUERY_CHARS
 
