@@ -430,6 +430,7 @@ def insights_query(args: argparse.Namespace, node: Node, writer_for: Callable[[]
     printed = 0
     checked = 0
     malformed: list[Malformed] = []
+    paths: dict[str, Path] = {}  # stream -> its file
     writers: list[Writer] = []  # made with the first results: a failure prints nothing
 
     def writer() -> Writer:
@@ -449,14 +450,19 @@ def insights_query(args: argparse.Namespace, node: Node, writer_for: Callable[[]
                 kept: list[tuple[tuple[int, tuple[str, ...], int], Path, str, Any]] = []
                 for position, row in enumerate(batch):
                     checked += 1
-                    path = stream_file(files.directory, row.get("@logStream", "stream"))
+                    stream = row.get("@logStream", "stream")
+                    path = paths.get(stream) or paths.setdefault(
+                        stream, stream_file(files.directory, stream)
+                    )
                     message = row.get("@message", "").rstrip("\r\n")
                     text = decode_entry_bytes((message + "\n").encode())
                     entry = parse_entry(text, source=str(path))
-                    event_us = int(float(row.get("ms", "0") or 0)) * 1000
                     if isinstance(entry, Record):
+                        # The instance is the file's directory, as the index names it.
                         entry = replace(entry, instance=path.parent.name)
-                    epoch_us = entry.epoch_us if isinstance(entry, Record) else event_us
+                        epoch_us = entry.epoch_us
+                    else:
+                        epoch_us = int(float(row.get("ms", "0") or 0)) * 1000
                     if matches(node, entry, text, epoch_us=epoch_us, newest_us=newest_us):
                         kept.append(((epoch_us, path.parts, position), path, message, entry))
                 kept.sort(key=lambda item: item[0])

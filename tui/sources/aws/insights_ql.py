@@ -637,6 +637,8 @@ _OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _PORT = "(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
 #: A client whose searched text is the field as logged: IPv4 (and port) in canonical form.
 CLIENT_REGEX = f"^(?<cv4>{_OCTET}(?:\\.{_OCTET}){{3}})(?::{_PORT})?$"
+#: The stamp by its width (units differ: first and last are taken per width).
+STAMP_REGEX = "^(?:(?<ts19>[0-9]{19})|(?<ts16>[0-9]{16})|(?<ts13>[0-9]{13})|(?<ts10>[0-9]{10})), "
 #: The instance a stream's file is filed under, when its name needs no escaping.
 INSTANCE_REGEX = "^(?<inst>[A-Za-z0-9_-][A-Za-z0-9._-]{0,199})(?:/|$)"
 
@@ -648,9 +650,12 @@ PARSES: dict[str, str] = {
     "hq": f"parse header {slashed(HEADER_INSIDE_REGEX)}",
     "client": f"parse client {slashed(CLIENT_REGEX)}",
     "instance": f"parse @logStream {slashed(INSTANCE_REGEX)}",
+    "stamps": f"parse @message {slashed(STAMP_REGEX)}",
 }
 #: Which parses each one needs first.
-_PARSE_NEEDS = {name: ("record",) for name in PARSES if name not in ("record", "instance")}
+_PARSE_NEEDS = {
+    name: ("record",) for name in PARSES if name not in ("record", "instance", "stamps")
+}
 
 RECORD = present("ts")
 _ABSENT_FORMS = ("", "[unknown]", "null")

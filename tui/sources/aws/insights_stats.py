@@ -46,6 +46,7 @@ from tui.sources.aws.insights_ql import (
 )
 
 TOP = 10
+_WIDTHS = (19, 16, 13, 10)  # stamp widths: nanoseconds down to seconds
 _NONE = ", "  # a group key no raw field can be (bare fields never hold ", ")
 
 
@@ -129,17 +130,18 @@ def stats_queries(compiled: Compiled) -> dict[str, Callable[[int, int], QueryTex
     known, known_parses = countable()
     sure = conj(compiled.sure, known)
     parses = (*compiled.parses, *known_parses)
+    widths = ", ".join(f"min(ts{w}) as first{w}, max(ts{w}) as last{w}" for w in _WIDTHS)
     groups_tail = (
         f'fields coalesce(ctype, "{_NONE}") as k_type, coalesce(auth, "{_NONE}") as k_auth, '
         f'coalesce(hpath, "{_NONE}") as k_hpath, coalesce(ppath, "{_NONE}") as k_ppath, '
-        f'coalesce(ppq, "{_NONE}") as k_ppq, ts',
-        "stats count(*) as n, count(ts) as records, min(ts) as first, max(ts) as last "
+        f'coalesce(ppq, "{_NONE}") as k_ppq, ts, ' + ", ".join(f"ts{w}" for w in _WIDTHS),
+        f"stats count(*) as n, count(ts) as records, {widths} "
         "by k_type, k_auth, k_hpath, k_ppath, k_ppq",
     )
     records = conj(sure, RECORD)
     return {
         "lines": lambda a, b: assemble(conj(), (), a, b, ("stats count(*) as n",)),
-        "groups": lambda a, b: assemble(sure, parses, a, b, groups_tail),
+        "groups": lambda a, b: assemble(sure, (*parses, "stamps"), a, b, groups_tail),
         "clients": lambda a, b: assemble(
             records,
             (*parses, "client"),
@@ -185,8 +187,9 @@ def add_groups(tally: Tally, rows: Iterable[Row]) -> None:
         lang = language_for(conn_type, path)
         assert lang != SNIFF, row  # such records are counted here, not grouped
         tally.record(records, conn_type, lang, auth_ok, path)
-        for key in ("first", "last"):
-            tally.seen(_stamp_us(row.get(key)))
+        for width in _WIDTHS:  # compared per width: a number of µs and one of ms differ
+            for key in (f"first{width}", f"last{width}"):
+                tally.seen(_stamp_us(row.get(key)))
 
 
 def _stamp_us(value: str | None) -> int | None:
