@@ -30,7 +30,7 @@ from tui.sources.aws.insights import plan_slices
 from tui.sources.demo import iter_lines
 
 RECORDS = int(os.environ.get("INSIGHTS_ACCEPTANCE_RECORDS", "4000"))
-ROW_LIMIT = max(100, RECORDS // 10)  # broad filters split their slices
+ROW_LIMIT = min(2_000, max(100, RECORDS // 10))  # broad filters split their slices
 CONCURRENCY = 2  # 8 slices of the three days
 SPAN_S = 3 * 86_400  # over a day: query --cloudwatch goes through Insights by itself
 END_MS = 1795518000000

@@ -344,14 +344,15 @@ def _newest_us(runner: InsightsRunner, start_ms: int, end_ms: int) -> int | None
     return max(times) if times else None
 
 
-def _cost_note(runner: InsightsRunner, price_per_gb: float, slices: int) -> str:
+def _cost_note(runner: InsightsRunner, price_per_gb: float) -> str:
     from tui.sources.aws.insights import describe_bytes
 
     totals = runner.totals
+    split = f", {totals.splits:,} slices split further" if totals.splits else ""
     return (
-        f"Logs Insights ran {totals.queries:,} queries over {slices:,} slices in AWS and "
-        f"scanned {describe_bytes(totals.bytes_scanned)} (about "
-        f"${totals.cost(price_per_gb):,.4f} at ${price_per_gb:g} per GB)"
+        f"Logs Insights ran {totals.queries:,} queries in AWS{split} and scanned "
+        f"{describe_bytes(totals.bytes_scanned)} (about ${totals.cost(price_per_gb):,.4f} at "
+        f"${price_per_gb:g} per GB)"
     )
 
 
@@ -485,10 +486,9 @@ def insights_query(args: argparse.Namespace, node: Node, writer_for: Callable[[]
         progress.clear()
         for note in runner.notes:
             print(f"neptune-audit: {inert(note)}", file=sys.stderr)
-    slices = runner.totals.slices_done
     print(
         f"{printed:,} matching records from {group}; {checked:,} events checked here. "
-        + _cost_note(runner, args.price_per_gb, slices),
+        + _cost_note(runner, args.price_per_gb),
         file=sys.stderr,
     )
     return 0
@@ -535,7 +535,7 @@ def insights_stats(args: argparse.Namespace, node: Node) -> tuple[dict[str, Any]
     )
     note = (
         "counted by CloudWatch Logs Insights in AWS: "
-        + _cost_note(runner, args.price_per_gb, runner.totals.slices_done)
+        + _cost_note(runner, args.price_per_gb)
         + here
     )
     return tally.as_stats(), note
@@ -621,7 +621,7 @@ def explain_stats(
     args: argparse.Namespace, group: str, compiled: Compiled, since_us: int, until_us: int
 ) -> str:
     """What ``stats --cloudwatch --explain`` prints."""
-    from tui.sources.aws.insights_stats import stats_queries, uncertain_query
+    from tui.sources.aws.insights_stats import reads_back, stats_queries, uncertain_query
 
     start_ms, end_ms = _ms_range(since_us, until_us)
     lines = [f"Logs Insights counts on {group}, {_iso_ms(start_ms)} to {_iso_ms(end_ms)}:"]
@@ -629,9 +629,9 @@ def explain_stats(
         query = build(start_ms, end_ms)
         lines.append(f"{name}:")
         lines.extend(("  " if i == 0 else "  | ") + c for i, c in enumerate(query.commands))
-    if not compiled.exact:
-        lines.append("read and counted here (events Insights cannot decide):")
+    if reads_back(compiled):
         query = uncertain_query(compiled, args.row_limit)(start_ms, end_ms)
+        lines.append("read and counted here (events Insights cannot decide):")
         lines.extend(("  " if i == 0 else "  | ") + c for i, c in enumerate(query.commands))
     lines += ["", *_explain_terms(compiled), "", *_explain_slices(args, since_us, until_us)]
     return "\n".join(lines) + "\n"

@@ -90,6 +90,7 @@ class _Job:
     build: Callable[[int, int], QueryText]
     started: float = 0.0
     query_id: str | None = None
+    query: QueryText = field(init=False)
 
     def __post_init__(self) -> None:
         self.query = self.build(self.slice.start_ms, self.slice.end_ms)

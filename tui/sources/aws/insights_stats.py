@@ -153,6 +153,12 @@ def stats_queries(compiled: Compiled) -> dict[str, Callable[[int, int], QueryTex
     }
 
 
+def reads_back(compiled: Compiled) -> bool:
+    """Whether some events the filter may keep must be read and counted here."""
+    known, _ = countable()
+    return conj(compiled.possible, neg(conj(compiled.sure, known))) != FALSE
+
+
 def uncertain_query(compiled: Compiled, limit: int) -> Callable[[int, int], QueryText]:
     """The events the filter may keep but Insights does not count for sure."""
     known, known_parses = countable()
