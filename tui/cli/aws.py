@@ -555,18 +555,16 @@ def _explain_terms(compiled: Compiled) -> list[str]:
     if not compiled.terms:
         lines.append("  (none: every event of the range)")
     for term in sorted(compiled.terms, key=lambda t: t.span.start):
-        where = {
-            "exact": "in Insights, exactly",
-            "approximated": "in Insights, widened; checked here",
-            "local": "here only",
-        }[term.mode]
-        note = f"  ({term.note})" if term.note and term.mode != "exact" else ""
+        if term.text.lower().startswith("last:"):
+            where, note = "in Insights, once one query on the newest slice finds the newest", ""
+        else:
+            where = {
+                "exact": "in Insights, exactly",
+                "approximated": "in Insights, widened; checked here",
+                "local": "here only",
+            }[term.mode]
+            note = f"  ({term.note})" if term.note and term.mode != "exact" else ""
         lines.append(f"  {inert(term.text) or '(all)':<30} {where}{note}")
-    if compiled.uses_last:
-        lines.append(
-            "  last: counts back from the newest record, which one query on the newest "
-            "slice looks up first"
-        )
     return lines
 
 
@@ -621,11 +619,14 @@ def explain_stats(
     args: argparse.Namespace, group: str, compiled: Compiled, since_us: int, until_us: int
 ) -> str:
     """What ``stats --cloudwatch --explain`` prints."""
+    from tui.sources.aws.insights_ql import FALSE
     from tui.sources.aws.insights_stats import reads_back, stats_queries, uncertain_query
 
     start_ms, end_ms = _ms_range(since_us, until_us)
     lines = [f"Logs Insights counts on {group}, {_iso_ms(start_ms)} to {_iso_ms(end_ms)}:"]
     for name, build in stats_queries(compiled).items():
+        if name != "lines" and compiled.sure == FALSE:
+            continue  # nothing is surely kept: every possible match is read back
         query = build(start_ms, end_ms)
         lines.append(f"{name}:")
         lines.extend(("  " if i == 0 else "  | ") + c for i, c in enumerate(query.commands))
