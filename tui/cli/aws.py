@@ -556,7 +556,7 @@ def _explain_terms(compiled: Compiled) -> list[str]:
         lines.append("  (none: every event of the range)")
     for term in sorted(compiled.terms, key=lambda t: t.span.start):
         if term.text.lower().startswith("last:"):
-            where, note = "in Insights, once one query on the newest slice finds the newest", ""
+            where, note = "in Insights, from the newest record (one query finds it)", ""
         else:
             where = {
                 "exact": "in Insights, exactly",

@@ -200,17 +200,6 @@ def render(cond: Cond) -> tuple[str, list[tuple[int, int, int]]]:
     return "".join(out), spans
 
 
-def atoms(cond: Cond) -> Iterable[Atom]:
-    """Every atom of a condition."""
-    if isinstance(cond, Atom):
-        yield cond
-    elif isinstance(cond, (All, AnyOf)):
-        for item in cond.items:
-            yield from atoms(item)
-    elif isinstance(cond, (Neg, Owned)):
-        yield from atoms(cond.item)
-
-
 @dataclass(frozen=True, slots=True)
 class Pair:
     """What one term compiles to: a superset and a subset of its matches."""
