@@ -1161,11 +1161,11 @@ class _Compiler:
         name = node.field
         if name == "source":
             return MAYBE, "file names exist only here"
-        if name == "instance":
-            pair = _instance_pair(node, self.needs)
-            return pair, "streams whose names need escaping are checked here"
         self.needs.add("record")
         note = ""
+        if name == "instance":  # a record's only: malformed lines have none
+            pair = _instance_pair(node, self.needs)
+            return guarded(RECORD, pair), "streams whose names need escaping are checked here"
         if name in ("type", "server") or (name == "user" and node.op != "equals"):
             group = {"type": "ctype", "server": "server", "user": "arn"}[name]
             pair = _raw_field(group, node)
