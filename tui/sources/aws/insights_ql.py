@@ -523,8 +523,8 @@ class _Translator:
             if multiline and where is _C.AT_END:
                 return "(?m:$)"
             if last:
-                # Python's $ also matches before a final newline; \n?$ does that in RE2 too.
-                return "\\n?$" if where is _C.AT_END else "$"
+                # Python's $ also matches before a final newline: \n?\z says just that.
+                return "\\n?\\z" if where is _C.AT_END else "\\z"
             self.widen("an end anchor followed by more pattern is left out")
             return ""
         self.widen("word boundaries are left out (engines disagree on them)")
@@ -568,8 +568,17 @@ class _Translator:
         return ("[^" if negate else "[") + body + "]"
 
 
+#: RE2 syntax Python reads differently or not at all (``[[:alpha:]]`` is a POSIX class in
+#: RE2, a set in Python): such a regex is left to the re-check here.
+_RE2_ONLY = re.compile(r"\[\[:|\\[pPzCQE]|\(\?[a-zA-Z]*U")
+
+
 def translate_regex(source: str, ignore_case: bool) -> Translation:
-    """The Insights form of a filter regex (Python ``re`` semantics today)."""
+    """The Insights form of a filter regex, read with Python's ``re`` parser (the filter's
+    engine on this branch; with RE2 filters, ``\\d``, ``\\w``, ``\\s`` are ASCII there and
+    the Unicode classes written here are wider, so the result stays a superset)."""
+    if _RE2_ONLY.search(source):
+        return Translation(None, False, "the regex uses syntax only RE2 reads")
     flags = re.IGNORECASE if ignore_case else 0
     try:
         with warnings.catch_warnings():
@@ -619,17 +628,17 @@ RECORD_REGEX = (
 REQUEST_REGEX = f'^"?(?:[\\s\\S]*?\\) )?(?<hmethod>[A-Z]+) (?<hpath>/(?:[^?"{PY_SPACE[1:-1]}]|"")*)'
 #: A bare payload that is a path (``/status``), and a quoted one without inner quotes.
 PAYLOAD_PATH_REGEX = f"^(?<ppath>/[^?{PY_SPACE[1:-1]}]*)"
-PAYLOAD_QUOTED_PATH_REGEX = f'^"(?<ppq>/[^?"{PY_SPACE[1:-1]}]*)[^"]*"$'
+PAYLOAD_QUOTED_PATH_REGEX = f'^"(?<ppq>/[^?"{PY_SPACE[1:-1]}]*)[^"]*"\\z'
 #: The inside of a quoted header.
 HEADER_INSIDE_REGEX = '^"(?<hq>[\\s\\S]*)"'
 _OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _PORT = "(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
 #: A client whose searched text is the field as logged: IPv4 (and port) in canonical form.
-CLIENT_REGEX = f"^(?<cv4>{_OCTET}(?:\\.{_OCTET}){{3}})(?::{_PORT})?$"
+CLIENT_REGEX = f"^(?<cv4>{_OCTET}(?:\\.{_OCTET}){{3}})(?::{_PORT})?\\z"
 #: The stamp by its width (units differ: first and last are taken per width).
 STAMP_REGEX = "^(?:(?<ts19>[0-9]{19})|(?<ts16>[0-9]{16})|(?<ts13>[0-9]{13})|(?<ts10>[0-9]{10})), "
 #: The instance a stream's file is filed under, when its name needs no escaping.
-INSTANCE_REGEX = "^(?<inst>[A-Za-z0-9_-][A-Za-z0-9._-]{0,199})(?:/|$)"
+INSTANCE_REGEX = "^(?<inst>[A-Za-z0-9_-][A-Za-z0-9._-]{0,199})(?:/|\\z)"
 
 PARSES: dict[str, str] = {
     "record": f"parse @message {slashed(RECORD_REGEX)}",
@@ -648,8 +657,10 @@ _PARSE_NEEDS = {
 
 RECORD = present("ts")
 _ABSENT_FORMS = ("", "[unknown]", "null")
+# Values compared whole end with \z: $ would also match before a final newline (in Java and
+# Python), and Java and RE2 both read \z.
 _ABSENT_REGEX = (
-    "^(?:" + "|".join(literal(a) + "|" + literal(f'"{a}"') for a in _ABSENT_FORMS) + ")$"
+    "^(?:" + "|".join(literal(a) + "|" + literal(f'"{a}"') for a in _ABSENT_FORMS) + ")\\z"
 )
 
 
@@ -672,10 +683,10 @@ def _could_be_absent(node: FieldMatch) -> bool:
 def type_is(name: str) -> Atom:
     """The connection type is exactly ``name`` (as ``_TYPE_METHOD`` and the language
     table compare it: case-sensitive)."""
-    return match("ctype", f'^(?:{literal(name)}|"{literal(name)}")$')
+    return match("ctype", f'^(?:{literal(name)}|"{literal(name)}")\\z')
 
 
-_HTTP = match("ctype", '^(?:HTTP_(?:GET|POST)|"HTTP_(?:GET|POST)")$')
+_HTTP = match("ctype", '^(?:HTTP_(?:GET|POST)|"HTTP_(?:GET|POST)")\\z')
 
 
 class _Needs:
@@ -709,7 +720,7 @@ def _value_pair(group: str, node: FieldMatch, *, escaped: bool) -> Pair:
         return Pair.exact(TRUE)
     possible, sure = ci_literal(value, anchored=node.op == "equals")
     if node.op == "equals":
-        possible, sure = f"^{possible}$", f"^{sure}$"
+        possible, sure = f"^{possible}\\z", f"^{sure}\\z"
     return Pair(match(group, possible), match(group, sure))
 
 
@@ -749,10 +760,10 @@ def _raw_field(group: str, node: FieldMatch, *, inside: str | None = None) -> Pa
         if value.startswith('"'):
             bare = NEVER  # a bare value never starts with a quote
         else:
-            bare = Pair(match(group, f"^{possible}$"), match(group, f"^{sure}$"))
+            bare = Pair(match(group, f"^{possible}\\z"), match(group, f"^{sure}\\z"))
         escaped_possible, escaped_sure = ci_literal(csv_escaped(value), anchored=True)
         in_quotes = Pair(
-            match(group, f'^"{escaped_possible}"$'), match(group, f'^"{escaped_sure}"$')
+            match(group, f'^"{escaped_possible}"\\z'), match(group, f'^"{escaped_sure}"\\z')
         )
     result = pair_or(guarded(neg(quoted), bare), guarded(quoted, in_quotes))
     if _could_be_absent(node):
@@ -792,34 +803,34 @@ def _user_equals(value: str) -> list[str]:
     the ARN or one of its parts (``parse_arn``: account, name, session, the short form)."""
     if not value:
         return []
-    forms = [f"^{_ci(value)}$"]  # the whole ARN (or the whole non-ARN text)
+    forms = [f"^{_ci(value)}\\z"]  # the whole ARN (or the whole non-ARN text)
     if ":" not in value:
         forms.append(f"{_ARN_HEAD}{_ci(value)}:")  # the account (root's name too)
     if "/" not in value:
-        forms.append(f"{_ARN_RESOURCE}assumed-role/{_ci(value)}(?:/[\\s\\S]*)?$")
+        forms.append(f"{_ARN_RESOURCE}assumed-role/{_ci(value)}(?:/[\\s\\S]*)?\\z")
         special = "(?:" + "|".join(literal(k) for k in _SPECIAL_KINDS) + ")"
-        forms.append(f"{_ARN_RESOURCE}{special}/(?:[\\s\\S]*/)?{_ci(value)}$")
-    forms.append(f"{_ARN_RESOURCE}assumed-role/[^/]*/{_ci(value)}$")  # the session
+        forms.append(f"{_ARN_RESOURCE}{special}/(?:[\\s\\S]*/)?{_ci(value)}\\z")
+    forms.append(f"{_ARN_RESOURCE}assumed-role/[^/]*/{_ci(value)}\\z")  # the session
     kind, slash, rest = value.partition("/")
     if slash and kind:
         lowered = kind.lower()
         if lowered == "role" and rest:
             role, more, session = rest.partition("/")
             if role and more and session:
-                forms.append(f"{_ARN_RESOURCE}assumed-role/{_ci(role)}/{_ci(session)}$")
+                forms.append(f"{_ARN_RESOURCE}assumed-role/{_ci(role)}/{_ci(session)}\\z")
             elif role and not more:
-                forms.append(f"{_ARN_RESOURCE}assumed-role/{_ci(role)}/?$")
+                forms.append(f"{_ARN_RESOURCE}assumed-role/{_ci(role)}/?\\z")
         if lowered in _SPECIAL_KINDS:
             if rest and "/" not in rest:
-                forms.append(f"{_ARN_RESOURCE}{literal(lowered)}/(?:[\\s\\S]*/)?{_ci(rest)}$")
+                forms.append(f"{_ARN_RESOURCE}{literal(lowered)}/(?:[\\s\\S]*/)?{_ci(rest)}\\z")
             elif not rest:
-                forms.append(f"{_ARN_RESOURCE}{literal(lowered)}/[\\s\\S]*/$")
+                forms.append(f"{_ARN_RESOURCE}{literal(lowered)}/[\\s\\S]*/\\z")
         if lowered == "root" and rest and ":" not in rest:
-            forms.append(f"{_ARN_HEAD}{_ci(rest)}:root(?:/[\\s\\S]*)?$")
+            forms.append(f"{_ARN_HEAD}{_ci(rest)}:root(?:/[\\s\\S]*)?\\z")
         if rest:
             # A kind compared as written: any spelling but the special ones'.
             kinds = _variants_except(kind, lowered) if lowered in _ALL_SPECIAL else _ci(kind)
-            forms.append(f"{_ARN_RESOURCE}{kinds}/{_ci(rest)}$")
+            forms.append(f"{_ARN_RESOURCE}{kinds}/{_ci(rest)}\\z")
     return forms
 
 
@@ -848,7 +859,7 @@ def _auth_pair(value: str) -> Pair:
         key = '"authenticationSucceeded"'
         json = f"\\{{{spaces}{key}{spaces}:{spaces}{word}{spaces}\\}}"
         quoted_json = json.replace(key, csv_escaped(key))
-        sure = match("auth", f'^(?:{java}|"{java}"|{json}|"{quoted_json}")$')
+        sure = match("auth", f'^(?:{java}|"{java}"|{json}|"{quoted_json}")\\z')
         possible = match("auth", _ci(word) + "|\\\\u")
         return Pair(possible, sure)
 
@@ -874,7 +885,7 @@ def _client_pair(node: FieldMatch, needs: _Needs) -> Pair:
         address, port = split_client_value(node.value)
         text = _ci(address)
         tail = f":{port}" if port is not None else "(?::[0-9]+)?"
-        known = Pair.exact(match("client", f"^{text}{tail}$"))
+        known = Pair.exact(match("client", f"^{text}{tail}\\z"))
     other = conj(neg(canonical), neg(is_absent("client")))
     return pair_or(guarded(canonical, known), Pair(other, FALSE))
 
@@ -943,19 +954,19 @@ def _lang_pair(value: str, needs: _Needs) -> Pair:
     HTTP by the path's first segment; what the payload must decide is uncertain."""
     cases = _path_cases(needs)
     known = [case for case in cases if case.group is not None]
-    first_any = f"^/+{_segment((*_NO_LANGUAGE, *_LANGUAGES))}(?:/|$)"
+    first_any = f"^/+{_segment((*_NO_LANGUAGE, *_LANGUAGES))}(?:/|\\z)"
     decided = disj(*(conj(c.guard, match(str(c.group), first_any)) for c in known))
 
     def by_path(build: str) -> Cond:
         return disj(*(conj(c.guard, match(str(c.group), build)) for c in known))
 
-    status_tail = f"(?:/+[^/]+)*/+{_ci('status')}/*$"
+    status_tail = f"(?:/+[^/]+)*/+{_ci('status')}/*\\z"
     if value == "none":
         ends_in_status = f"^/+{_segment(_LANGUAGES)}{status_tail}"
-        no_language = f"^/+{_segment(_NO_LANGUAGE)}(?:/|$)"
+        no_language = f"^/+{_segment(_NO_LANGUAGE)}(?:/|\\z)"
         sure = conj(_HTTP, disj(by_path(no_language), by_path(ends_in_status)))
     else:
-        first = f"^/+{_ci(value)}(?:/|$)"
+        first = f"^/+{_ci(value)}(?:/|\\z)"
         sure_path = disj(
             *(
                 conj(
@@ -1362,7 +1373,7 @@ def countable() -> tuple[Cond, tuple[str, ...]]:
     path_uncertain = disj(
         *(conj(_HTTP, c.guard) if c.http else c.guard for c in cases if c.group is None)
     )
-    first_any = f"^/+{_segment((*_NO_LANGUAGE, *_LANGUAGES))}(?:/|$)"
+    first_any = f"^/+{_segment((*_NO_LANGUAGE, *_LANGUAGES))}(?:/|\\z)"
     decided = disj(
         *(conj(c.guard, match(str(c.group), first_any)) for c in cases if c.group is not None)
     )
