@@ -3,9 +3,9 @@
 corpus of 50+ expressions, with the row limit low enough that slices split; ``stats
 --cloudwatch -f EXPR`` equals local ``stats -f EXPR``.
 
-4,000 records run in the suite (under a minute of CPU);
-``INSIGHTS_ACCEPTANCE_RECORDS=200000`` runs the issue's full size by hand (see the README for
-the timings).
+4,000 records run in the suite (about 85 s over two workers);
+``INSIGHTS_ACCEPTANCE_RECORDS=200000`` runs the issue's full size by hand (53 minutes on a busy
+two-core machine, 2.3 GB peak: 57 expressions, 39 of them split, and 9 stats filters).
 """
 
 from __future__ import annotations
