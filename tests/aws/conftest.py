@@ -84,13 +84,14 @@ def aws_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
     yield
 
 
+#: The Logs Insights fake behind moto (one per session, reset for each test).
+INSIGHTS = insights.FakeInsights()
+
+
 @pytest.fixture(scope="session")
 def moto_url() -> Iterator[str]:
-    """moto in server mode, with Logs Insights able to run the queries ``stats`` sends."""
-    import moto.logs.models
-
-    original = getattr(moto.logs.models, "execute_query")  # noqa: B009
-    setattr(moto.logs.models, "execute_query", insights.execute_query)  # noqa: B010
+    """moto in server mode, with our Logs Insights (``tests.fakes.insights``) behind it."""
+    undo = INSIGHTS.install()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -98,7 +99,17 @@ def moto_url() -> Iterator[str]:
         yield f"http://{host}:{port}"
     finally:
         server.stop()
-        setattr(moto.logs.models, "execute_query", original)  # noqa: B010
+        undo()
+
+
+@pytest.fixture
+def insights_fake(moto_url: str) -> Iterator[insights.FakeInsights]:
+    """The Insights fake, with its defaults again after the test."""
+    INSIGHTS.reset()
+    try:
+        yield INSIGHTS
+    finally:
+        INSIGHTS.reset()
 
 
 @pytest.fixture

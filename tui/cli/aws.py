@@ -13,14 +13,20 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from tui.model.text import inert_line
+from tui.model.text import inert, inert_line
 from tui.query import parse_moment
 from tui.sources import Background
 from tui.sources.aws.cloudwatch import CloudWatchSource, log_group_for, pushdown
 from tui.sources.aws.rds_logs import Fetcher, FetchEvent, FetchSummary, poll_forever
 from tui.sources.aws.session import AwsError, AwsOptions
+
+if TYPE_CHECKING:
+    from tui.cli.export import Writer
+    from tui.query.ast import Node
+    from tui.sources.aws.insights import InsightsRunner, SliceProgress
+    from tui.sources.aws.insights_ql import Compiled
 
 
 def options_of(args: argparse.Namespace) -> AwsOptions:
@@ -207,11 +213,423 @@ def cloudwatch_files(
     return [str(directory)], jobs, (f"live from {group}" if follow else "")
 
 
-def insights_stats(args: argparse.Namespace) -> dict[str, Any]:
-    """``stats --cloudwatch``: counts computed by CloudWatch Logs Insights."""
-    group = _log_group(args)
+# -- Logs Insights ------------------------------------------------------------------------------
+
+#: A ``query --cloudwatch`` over a range longer than this runs through Logs Insights.
+INSIGHTS_OVER_US = 24 * 3_600_000_000
+
+
+def _cloudwatch_range(
+    args: argparse.Namespace, compiled: Compiled | None = None
+) -> tuple[int, int]:
+    """``[since_us, until_us)`` of ``--since``/``--until`` (default: the last hour), narrowed
+    to the event times the filter's top-level time terms allow."""
     now_us = time.time_ns() // 1000
-    start = time_us(args.since, now_us=now_us) or now_us - 24 * 3_600_000_000
-    end = time_us(args.until, now_us=now_us) or now_us
-    source = CloudWatchSource(options_of(args), group, Path("."))
-    return source.insights_stats(start, end)
+    since = time_us(args.since, now_us=now_us)
+    until = time_us(args.until, now_us=now_us)
+    start = since if since is not None else now_us - 3_600_000_000
+    end = until if until is not None else now_us
+    if compiled is not None:
+        if compiled.since_us is not None:
+            start = max(start, compiled.since_us)
+        if compiled.until_us is not None:
+            end = min(end, compiled.until_us)
+    return start, max(start, end)
+
+
+def use_insights(args: argparse.Namespace) -> bool:
+    """Whether ``query --cloudwatch`` runs through Logs Insights: with ``--insights`` or
+    ``--explain``, or when the range is longer than a day."""
+    if getattr(args, "insights", False) or getattr(args, "explain", False):
+        return True
+    start, end = _cloudwatch_range(args)
+    return end - start > INSIGHTS_OVER_US
+
+
+def _ms_range(since_us: int, until_us: int) -> tuple[int, int]:
+    from tui.sources.aws.cloudwatch import service_range
+
+    start, end = service_range(since_us, until_us)
+    assert start is not None and end is not None
+    return start, end
+
+
+class _InsightsProgress:
+    """``Logs Insights: 5/12 slices, 3 running, 1.2 GB scanned`` on a terminal's stderr."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+        self.terminal = stream.isatty()
+        self.states: dict[int, str] = {}
+        self.scanned: dict[int, float] = {}
+        self.last = 0.0
+        self.shown = False
+        self._lock = threading.Lock()
+
+    def __call__(self, progress: SliceProgress) -> None:
+        from tui.sources.aws.insights import describe_bytes
+
+        with self._lock:
+            ident = progress.slice.ident
+            self.states[ident] = progress.state
+            self.scanned[ident] = max(self.scanned.get(ident, 0.0), progress.bytes_scanned)
+            now = time.monotonic()
+            if not self.terminal or now - self.last < 0.1:
+                return
+            self.last = now
+            states = list(self.states.values())
+            done = sum(1 for state in states if state in ("done", "split"))
+            running = sum(1 for state in states if state == "running")
+            scanned = describe_bytes(sum(self.scanned.values()))
+            self.stream.write(
+                f"\rLogs Insights: {done}/{len(states)} slices, {running} running, "
+                f"{scanned} scanned "
+            )
+            self.stream.flush()
+            self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            self.stream.write("\r" + " " * 70 + "\r")
+            self.stream.flush()
+
+
+def _runner(
+    args: argparse.Namespace, group: str, compiled: Compiled, progress: _InsightsProgress
+) -> InsightsRunner:
+    from tui.sources.aws.insights import InsightsRunner
+    from tui.sources.aws.session import client
+
+    def describe_term(query: Any, offset: int) -> str:
+        term = query.term_at(offset)
+        return repr(compiled.terms[term].text) if term is not None else ""
+
+    return InsightsRunner(
+        client("logs", options_of(args)),
+        group,
+        concurrency=args.concurrency,
+        row_limit=args.row_limit,
+        poll_s=float(os.environ.get("NEPTUNE_AUDIT_INSIGHTS_POLL", "1.0")),
+        on_progress=progress,
+        describe_term=describe_term,
+    )
+
+
+def _check_insights_arguments(args: argparse.Namespace) -> None:
+    from tui.sources.aws.insights import MAX_CONCURRENCY, ROW_LIMIT
+
+    if not 1 <= args.concurrency <= MAX_CONCURRENCY:
+        raise AwsError(f"--concurrency must be 1 to {MAX_CONCURRENCY}")
+    if not 1 <= args.row_limit <= ROW_LIMIT:
+        raise AwsError(f"--row-limit must be 1 to {ROW_LIMIT:,}")
+    if args.price_per_gb < 0:
+        raise AwsError("--price-per-gb must be 0 or more")
+
+
+def _newest_us(runner: InsightsRunner, start_ms: int, end_ms: int) -> int | None:
+    """The newest record's own time in the range (what ``last:`` counts back from)."""
+    from tui.model.parser import parse_entry
+    from tui.model.record import Record
+    from tui.sources.aws.insights_ql import newest_query
+
+    rows = runner.first_rows(lambda a, b: newest_query(a, b), start_ms, end_ms)
+    times = [
+        entry.epoch_us
+        for entry in (parse_entry(row.get("@message", "").rstrip("\r\n")) for row in rows)
+        if isinstance(entry, Record)
+    ]
+    return max(times) if times else None
+
+
+def _cost_note(runner: InsightsRunner, price_per_gb: float) -> str:
+    from tui.sources.aws.insights import describe_bytes
+
+    totals = runner.totals
+    split = f", {totals.splits:,} slices split further" if totals.splits else ""
+    return (
+        f"Logs Insights ran {totals.queries:,} queries in AWS{split} and scanned "
+        f"{describe_bytes(totals.bytes_scanned)} (about ${totals.cost(price_per_gb):,.4f} at "
+        f"${price_per_gb:g} per GB)"
+    )
+
+
+class _MatchFiles:
+    """The matching events, written as ``DIR/<instance>/<stream>.log`` (fresh each run)."""
+
+    def __init__(self, directory: Path) -> None:
+        from tui.sources.aws.session import make_private_directories
+
+        self.directory = directory
+        self.lines: dict[Path, int] = {}
+        self.opened: set[Path] = set()
+        make_private_directories(directory)
+
+    def write(self, entries: list[tuple[Path, str]]) -> list[int]:
+        """Append each (file, text); returns the line each starts on."""
+        from tui.sources.aws.session import make_private_directories, open_private
+
+        starts: list[int] = []
+        by_file: dict[Path, list[str]] = {}
+        for path, text in entries:
+            line = self.lines.get(path, 0)
+            starts.append(line + 1)
+            self.lines[path] = line + text.count("\n") + 1
+            by_file.setdefault(path, []).append(text)
+        for path, texts in by_file.items():
+            make_private_directories(path.parent)
+            first = path not in self.opened
+            flags = os.O_WRONLY | (os.O_TRUNC if first else os.O_APPEND)
+            self.opened.add(path)
+            with open(open_private(path, flags), "a", encoding="utf-8") as handle:
+                handle.write("".join(text + "\n" for text in texts))
+        return starts
+
+
+def _match_directory(args: argparse.Namespace, group: str) -> Path:
+    directory: Path = args.dir or cache_directory("cloudwatch", group, args.region)
+    if args.dir is None and directory.exists():
+        # A cache of an earlier range would mix in other events: start it afresh.
+        for stale in directory.rglob("*.log"):
+            stale.unlink()
+    return directory
+
+
+def insights_query(args: argparse.Namespace, node: Node, writer_for: Callable[[], Writer]) -> int:
+    """``query --cloudwatch`` through Logs Insights: the compiled filter narrows the events in
+    AWS, slice by slice; each returned event is checked here against the whole filter and
+    printed in time order as soon as every earlier slice is in."""
+    from contextlib import closing
+    from dataclasses import replace
+
+    from tui.model.parser import decode_entry_bytes, parse_entry
+    from tui.model.record import Malformed, Record
+    from tui.query.predicate import matches
+    from tui.sources.aws.cloudwatch import stream_file
+    from tui.sources.aws.insights_ql import FALSE, compile_filter, rows_query, substitute_last
+
+    _check_insights_arguments(args)
+    if args.limit is not None and args.limit < 0:
+        raise AwsError("--limit must be 0 or more")
+    group = _log_group(args)
+    compiled = compile_filter(node, args.filter)
+    since_us, until_us = _cloudwatch_range(args, compiled)
+    start_ms, end_ms = _ms_range(since_us, until_us)
+    if args.explain:
+        sys.stdout.write(explain_query(args, group, compiled, since_us, until_us))
+        return 0
+    progress = _InsightsProgress(sys.stderr)
+    runner = _runner(args, group, compiled, progress)
+    newest_us = 0
+    if compiled.uses_last:
+        newest_us = _newest_us(runner, start_ms, end_ms) or 0
+        node = substitute_last(node, newest_us)
+        compiled = compile_filter(node, args.filter)
+    files = _MatchFiles(_match_directory(args, group))
+    printed = 0
+    checked = 0
+    malformed: list[Malformed] = []
+    paths: dict[str, Path] = {}  # stream -> its file
+    writers: list[Writer] = []  # made with the first results: a failure prints nothing
+
+    def writer() -> Writer:
+        if not writers:
+            writers.append(writer_for())
+        return writers[0]
+
+    if end_ms < start_ms or compiled.possible == FALSE:
+        batches: Any = iter(())
+    else:
+        batches = runner.iter_rows(
+            lambda a, b: rows_query(compiled, a, b, runner.row_limit), start_ms, end_ms
+        )
+    try:
+        with closing(batches):
+            for batch in batches:
+                kept: list[tuple[tuple[int, tuple[str, ...], int], Path, str, Any]] = []
+                for position, row in enumerate(batch):
+                    checked += 1
+                    stream = row.get("@logStream", "stream")
+                    path = paths.get(stream) or paths.setdefault(
+                        stream, stream_file(files.directory, stream)
+                    )
+                    message = row.get("@message", "").rstrip("\r\n")
+                    text = decode_entry_bytes((message + "\n").encode())
+                    entry = parse_entry(text, source=str(path))
+                    if isinstance(entry, Record):
+                        # The instance is the file's directory, as the index names it.
+                        entry = replace(entry, instance=path.parent.name)
+                        epoch_us = entry.epoch_us
+                    else:
+                        epoch_us = int(float(row.get("ms", "0") or 0)) * 1000
+                    if matches(node, entry, text, epoch_us=epoch_us, newest_us=newest_us):
+                        kept.append(((epoch_us, path.parts, position), path, message, entry))
+                kept.sort(key=lambda item: item[0])
+                starts = files.write([(path, message) for _, path, message, _ in kept])
+                for (_, _, _, entry), line in zip(kept, starts, strict=True):
+                    entry = replace(entry, line=line)
+                    if isinstance(entry, Malformed):
+                        malformed.append(entry)
+                    elif args.limit is None or printed < args.limit:
+                        writer().record(entry)
+                        printed += 1
+                writer().out.flush()
+                if args.limit is not None and printed >= args.limit and not args.malformed:
+                    break  # closing the batches stops the running queries
+        if args.malformed:
+            for entry in sorted(malformed, key=lambda e: (Path(e.source).parts, e.line)):
+                writer().malformed(entry)
+        writer().close()
+    finally:
+        progress.clear()
+        for note in runner.notes:
+            print(f"neptune-audit: {inert(note)}", file=sys.stderr)
+    print(
+        f"{printed:,} matching records from {group}; {checked:,} events checked here. "
+        + _cost_note(runner, args.price_per_gb),
+        file=sys.stderr,
+    )
+    return 0
+
+
+def insights_stats(args: argparse.Namespace, node: Node) -> tuple[dict[str, Any], str] | None:
+    """``stats --cloudwatch``: counts computed by Logs Insights (None after ``--explain``)."""
+    from tui.sources.aws.insights_ql import compile_filter, substitute_last
+    from tui.sources.aws.insights_stats import count
+
+    _check_insights_arguments(args)
+    group = _log_group(args)
+    compiled = compile_filter(node, args.filter)
+    since_us, until_us = _cloudwatch_range(args, compiled)
+    if args.explain:
+        sys.stdout.write(explain_stats(args, group, compiled, since_us, until_us))
+        return None
+    start_ms, end_ms = _ms_range(since_us, until_us)
+    progress = _InsightsProgress(sys.stderr)
+    runner = _runner(args, group, compiled, progress)
+    try:
+        newest_us = 0
+        if compiled.uses_last:
+            newest_us = _newest_us(runner, start_ms, end_ms) or 0
+            node = substitute_last(node, newest_us)
+            compiled = compile_filter(node, args.filter)
+        directory = args.dir or cache_directory("cloudwatch", group, args.region)
+        if end_ms < start_ms:
+            from tui.sources.aws.insights_stats import Tally
+
+            tally = Tally()
+        else:
+            tally = count(
+                runner, compiled, node, start_ms, end_ms, directory=directory, newest_us=newest_us
+            )
+    finally:
+        progress.clear()
+        for note in runner.notes:
+            print(f"neptune-audit: {inert(note)}", file=sys.stderr)
+    here = (
+        f"; {tally.checked_here:,} events it could not decide were read and counted here"
+        if tally.checked_here
+        else " (nothing was downloaded)"
+    )
+    note = (
+        "counted by CloudWatch Logs Insights in AWS: "
+        + _cost_note(runner, args.price_per_gb)
+        + here
+    )
+    return tally.as_stats(), note
+
+
+# -- --explain ----------------------------------------------------------------------------------
+
+
+def _iso_ms(epoch_ms: int) -> str:
+    from tui.query import format_time_us
+
+    return format_time_us(epoch_ms * 1000)
+
+
+def _explain_terms(compiled: Compiled) -> list[str]:
+    lines = ["terms (all of them are checked here again on what Insights returns):"]
+    if not compiled.terms:
+        lines.append("  (none: every event of the range)")
+    for term in sorted(compiled.terms, key=lambda t: t.span.start):
+        if term.text.lower().startswith("last:"):
+            where, note = "in Insights, from the newest record (one query finds it)", ""
+        else:
+            where = {
+                "exact": "in Insights, exactly",
+                "approximated": "in Insights, widened; checked here",
+                "local": "here only",
+            }[term.mode]
+            note = f"  ({term.note})" if term.note and term.mode != "exact" else ""
+        lines.append(f"  {inert(term.text) or '(all)':<30} {where}{note}")
+    return lines
+
+
+def _explain_slices(args: argparse.Namespace, since_us: int, until_us: int) -> list[str]:
+    from tui.sources.aws.insights import plan_slices
+
+    start_ms, end_ms = _ms_range(since_us, until_us)
+    if end_ms < start_ms:
+        return ["slices: none (the range holds no whole millisecond)"]
+    slices = plan_slices(start_ms, end_ms, args.concurrency)
+    lines = [
+        f"slices: {len(slices)}, at most {args.concurrency} queries at a time; a slice that "
+        f"matches more than {args.row_limit:,} events is split further, so nothing is cut:"
+    ]
+    shown = slices if len(slices) <= 12 else [*slices[:6], None, *slices[-5:]]
+    for piece in shown:
+        if piece is None:
+            lines.append("  ...")
+            continue
+        lines.append(
+            f"  {piece.ident + 1:>4}  {_iso_ms(piece.start_ms)}  to  {_iso_ms(piece.end_ms)}"
+        )
+    return lines
+
+
+def explain_query(
+    args: argparse.Namespace, group: str, compiled: Compiled, since_us: int, until_us: int
+) -> str:
+    """What ``query --cloudwatch --explain`` prints: the compiled query, the terms run here
+    and the slices; nothing is run."""
+    from tui.sources.aws.insights_ql import rows_query
+
+    start_ms, end_ms = _ms_range(since_us, until_us)
+    query = rows_query(compiled, start_ms, end_ms, args.row_limit)
+    lines = [
+        f"Logs Insights query on {group}, {_iso_ms(start_ms)} to {_iso_ms(end_ms)}",
+        "(each slice runs it with its own times in the first line):",
+        *(("  " if i == 0 else "  | ") + command for i, command in enumerate(query.commands)),
+        "",
+        *_explain_terms(compiled),
+        "",
+        *_explain_slices(args, since_us, until_us),
+        "",
+        f"Each query scans every event of its slice; Logs Insights charges "
+        f"${args.price_per_gb:g} per GB scanned. IAM actions: logs:StartQuery, "
+        "logs:GetQueryResults, logs:StopQuery.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def explain_stats(
+    args: argparse.Namespace, group: str, compiled: Compiled, since_us: int, until_us: int
+) -> str:
+    """What ``stats --cloudwatch --explain`` prints."""
+    from tui.sources.aws.insights_ql import FALSE
+    from tui.sources.aws.insights_stats import reads_back, stats_queries, uncertain_query
+
+    start_ms, end_ms = _ms_range(since_us, until_us)
+    lines = [f"Logs Insights counts on {group}, {_iso_ms(start_ms)} to {_iso_ms(end_ms)}:"]
+    for name, build in stats_queries(compiled).items():
+        if name != "lines" and compiled.sure == FALSE:
+            continue  # nothing is surely kept: every possible match is read back
+        query = build(start_ms, end_ms)
+        lines.append(f"{name}:")
+        lines.extend(("  " if i == 0 else "  | ") + c for i, c in enumerate(query.commands))
+    if reads_back(compiled):
+        query = uncertain_query(compiled, args.row_limit)(start_ms, end_ms)
+        lines.append("read and counted here (events Insights cannot decide):")
+        lines.extend(("  " if i == 0 else "  | ") + c for i, c in enumerate(query.commands))
+    lines += ["", *_explain_terms(compiled), "", *_explain_slices(args, since_us, until_us)]
+    return "\n".join(lines) + "\n"

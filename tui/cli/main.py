@@ -138,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     query.add_argument("--interval", type=float, default=0.25, help=argparse.SUPPRESS)
     aws_sources(query)
+    insights_arguments(query, query_command=True)
 
     stats = commands.add_parser("stats", help="print counts for the records (or matching ones)")
     paths_and_filter(stats)
@@ -149,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(parses each distinct query: about 10 µs a record)",
     )
     aws_sources(stats)
+    insights_arguments(stats)
 
     fetch = commands.add_parser(
         "fetch", help="download a cluster's audit logs (again: only what is new)"
@@ -173,6 +175,43 @@ def build_parser() -> argparse.ArgumentParser:
         help="records per second appended while the viewer runs (0: none)",
     )
     return parser
+
+
+def insights_arguments(sub: argparse.ArgumentParser, *, query_command: bool = False) -> None:
+    """Options of ``--cloudwatch`` runs through CloudWatch Logs Insights."""
+    group = sub.add_argument_group("CloudWatch Logs Insights (with --cloudwatch)")
+    if query_command:
+        group.add_argument(
+            "--insights",
+            action="store_true",
+            help="filter in Logs Insights (the default for ranges over a day)",
+        )
+    group.add_argument(
+        "--explain",
+        action="store_true",
+        help="print the Logs Insights queries, the slices and the terms checked here; run nothing",
+    )
+    group.add_argument(
+        "--concurrency",
+        type=int,
+        default=10,
+        metavar="N",
+        help="Logs Insights queries at a time (1-30, default 10)",
+    )
+    group.add_argument(
+        "--row-limit",
+        type=int,
+        default=10_000,
+        metavar="N",
+        help="rows a query may return before its slice is split (default 10000)",
+    )
+    group.add_argument(
+        "--price-per-gb",
+        type=float,
+        default=0.005,
+        metavar="USD",
+        help="Logs Insights price per GB scanned, for the cost estimate (default 0.005)",
+    )
 
 
 def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
@@ -269,11 +308,23 @@ def _dispatch(args: argparse.Namespace) -> int:
         raise UsageError("no input: give log files, directories or glob patterns")
     jobs: list[Background] = []
     label = ""
-    if args.command == "stats" and args.cloudwatch and not args.filter:
+    follow = bool(getattr(args, "follow", False))
+    cloudwatch = bool(args.cloudwatch or args.log_group)
+    if getattr(args, "explain", False) or getattr(args, "insights", False):
+        if not cloudwatch or follow:
+            raise UsageError("--insights and --explain go with --cloudwatch, without --follow")
+    if (args.cloudwatch or args.log_group) and args.command == "stats":
         from tui.cli.aws import insights_stats
 
-        return _insights(insights_stats(args), args.format, sys.stdout, reveal=args.show_secrets)
-    follow = bool(getattr(args, "follow", False))
+        counted = insights_stats(args, node)
+        if counted is None:
+            return 0
+        return _insights(*counted, args.format, sys.stdout, reveal=args.show_secrets)
+    if (args.cloudwatch or args.log_group) and args.command == "query" and not follow:
+        from tui.cli.aws import insights_query, use_insights
+
+        if use_insights(args):
+            return insights_query(args, node, lambda: _writer_for(args, sys.stdout))
     if args.cloudwatch or args.log_group:
         from tui.cli.aws import cloudwatch_files
 
@@ -624,8 +675,9 @@ def _run_with(jobs: Sequence[Background], body: Callable[[], int]) -> int:
         stop.set()
 
 
-def _insights(counts: dict[str, Any], form: str, out: IO[str], *, reveal: bool = False) -> int:
-    """Print ``stats`` that Logs Insights computed, saying so."""
-    note = "counted by CloudWatch Logs Insights in AWS (nothing was downloaded)"
+def _insights(
+    counts: dict[str, Any], note: str, form: str, out: IO[str], *, reveal: bool = False
+) -> int:
+    """Print ``stats`` that Logs Insights computed, saying so (and what it scanned)."""
     _print_stats(Stats(**counts), form, out, note, reveal=reveal)
     return 0

@@ -8,10 +8,10 @@ file: the index merges the streams in time order and the local follower picks up
   filter allows, its plain terms down as a filter pattern (the rest is filtered locally);
 - ``follow`` runs StartLiveTail and reconnects when a session ends (after at most 3 h) or
   drops, backfilling the gap with FilterLogEvents so that nothing is lost or duplicated;
-- ``insights_stats`` counts a long range with Logs Insights, so AWS does the counting.
+- long ranges and ``stats`` run in Logs Insights instead (``tui.sources.aws.insights``).
 
 Ranges are half-open, ``[since_us, until_us)`` in microseconds. The service counts in
-milliseconds (Insights in seconds): the start is rounded up and the end down to what it can
+milliseconds: the start is rounded up and the end down to what it can
 express, and every event written is checked against the exact bounds again here. Directories
 are created 0700 and files 0600.
 """
@@ -27,9 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tui.model.fields import auth_succeeded, parse_auth_context, timestamp_us
-from tui.model.payload import SNIFF, language_for
-from tui.model.record import AUTH_NAMES
 from tui.query.ast import And, FieldMatch, Node, Text, TimeBound
 from tui.sources.aws.session import (
     AwsError,
@@ -266,128 +263,5 @@ class CloudWatchSource:
         except AwsError:
             pass  # the next session's backfill tries again
 
-    # -- counting in AWS ------------------------------------------------------------------
-
-    def insights_stats(
-        self, since_us: int, until_us: int, *, poll: float = 0.5, timeout: float = 600.0
-    ) -> dict[str, Any]:
-        """Counts for ``stats`` over ``[since_us, until_us)`` computed by Logs Insights (one
-        query per breakdown). Insights takes whole seconds: the query asks for the seconds
-        around the range and filters the exact milliseconds itself."""
-        first_ms, last_ms = service_range(since_us, until_us)
-        bounds = f"filter toMillis(@timestamp) >= {first_ms} and toMillis(@timestamp) <= {last_ms}"
-        start_s, end_s = since_us // 1_000_000, -(-until_us // 1_000_000)
-        results = {
-            name: self._query(f"{bounds} | {text}", start_s, end_s, poll, timeout)
-            for name, text in INSIGHTS_QUERIES.items()
-        }
-        return summarise_insights(results)
-
-    def _query(
-        self, text: str, start_s: int, end_s: int, poll: float, timeout: float
-    ) -> list[dict[str, str]]:
-        try:
-            query_id = self.logs.start_query(
-                logGroupName=self.log_group,
-                startTime=start_s,
-                endTime=end_s,
-                queryString=text,
-                limit=10_000,
-            )["queryId"]
-            deadline = time.monotonic() + timeout
-            while True:
-                answer = self.logs.get_query_results(queryId=query_id)
-                status = answer.get("status")
-                if status == "Complete":
-                    return [
-                        {cell["field"]: cell.get("value", "") for cell in row}
-                        for row in answer.get("results", [])
-                    ]
-                if status in ("Failed", "Cancelled", "Timeout"):
-                    raise AwsError(f"the Logs Insights query ended as {status}")
-                if time.monotonic() > deadline:
-                    raise AwsError("the Logs Insights query did not finish in time")
-                time.sleep(poll)
-        except AwsError:
-            raise
-        except Exception as error:
-            raise explain(error, subject=f"log group {self.log_group}") from error
-
 
 _SESSION_ENDED = {"SessionTimeoutException", "SessionStreamingException"}
-
-#: Splits an audit line into the fields the counts need (Insights regex, named groups).
-INSIGHTS_PARSE = (
-    r"parse @message /^(?<stamp>[0-9]+), (?<client>[^,]*?)(?::[0-9]+)?, (?<server>[^,]*), "
-    r'(?<ctype>[^,]*), (?<arn>[^,]*), (?<auth>\{[^}]*\}|"[^"]*(?:""[^"]*)*"|[^,]*), '
-    r'(?<header>"[^"]*(?:""[^"]*)*"|[^,]*)/'
-)
-INSIGHTS_QUERIES: dict[str, str] = {
-    "total": "stats count(*) as n",
-    "groups": (
-        f'{INSIGHTS_PARSE} | parse header /\\) (?<method>[A-Z]+) (?<path>\\/[^ ?"]*)/ '
-        "| filter ispresent(ctype) "
-        "| stats count(*) as n, min(stamp) as first, max(stamp) as last by ctype, path, auth"
-    ),
-    "clients": (
-        f"{INSIGHTS_PARSE} | filter ispresent(ctype) "
-        "| stats count(*) as n by client | sort n desc | limit 10"
-    ),
-    "users": (
-        f'{INSIGHTS_PARSE} | filter ispresent(ctype) and arn != "[unknown]" and arn != "null" '
-        'and arn != "" | stats count(*) as n by arn | sort n desc | limit 10'
-    ),
-}
-
-
-def summarise_insights(results: dict[str, list[dict[str, str]]]) -> dict[str, Any]:
-    """The ``stats`` dictionary from the Insights rows (languages and auth outcomes are
-    derived here from the counted types, paths and auth contexts)."""
-    total = sum(int(row.get("n", 0) or 0) for row in results.get("total", []))
-    by_type: dict[str, int] = {}
-    by_lang: dict[str, int] = {}
-    by_auth = {"ok": 0, "failed": 0, "none": 0}
-    by_path: dict[str, int] = {}
-    records = 0
-    firsts: list[int] = []
-    lasts: list[int] = []
-    for row in results.get("groups", []):
-        count = int(row.get("n", 0) or 0)
-        records += count
-        conn_type = row.get("ctype") or None
-        path = row.get("path") or None
-        if conn_type:
-            by_type[conn_type] = by_type.get(conn_type, 0) + count
-        lang = language_for(conn_type, path)
-        name = "none" if lang in (None, SNIFF) else str(lang)
-        by_lang[name] = by_lang.get(name, 0) + count
-        auth_text = (row.get("auth") or "").strip('"').replace('""', '"')
-        ok = auth_succeeded(parse_auth_context(auth_text)) if auth_text.startswith("{") else None
-        by_auth[AUTH_NAMES[ok]] += count
-        if path:
-            by_path[path] = by_path.get(path, 0) + count
-        for key, into in (("first", firsts), ("last", lasts)):
-            value = timestamp_us(row.get(key) or "")
-            if value is not None:
-                into.append(value)
-
-    def ranked(counts: dict[str, int]) -> list[tuple[str, int]]:
-        return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-
-    def top(name: str, key: str) -> list[tuple[str, int]]:
-        rows = [(row.get(key, ""), int(row.get("n", 0) or 0)) for row in results.get(name, [])]
-        return ranked({value: count for value, count in rows if value})[:10]
-
-    return {
-        "lines": total,
-        "records": records,
-        "malformed": max(0, total - records),
-        "first_us": min(firsts) if firsts else None,
-        "last_us": max(lasts) if lasts else None,
-        "by_type": dict(ranked(by_type)),
-        "by_lang": dict(ranked(by_lang)),
-        "by_auth": by_auth,
-        "top_clients": top("clients", "client"),
-        "top_users": top("users", "arn"),
-        "top_paths": ranked(by_path)[:10],
-    }

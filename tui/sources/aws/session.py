@@ -42,6 +42,8 @@ IAM_ACTIONS: dict[str, str] = {
     "StartLiveTail": "logs:StartLiveTail",
     "StartQuery": "logs:StartQuery",
     "GetQueryResults": "logs:GetQueryResults",
+    "StopQuery": "logs:StopQuery",
+    "GetLogRecord": "logs:GetLogRecord",
 }
 
 _EXPIRED = {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired"}
