@@ -251,8 +251,11 @@ async def test_help_palette_columns_time_and_layout(ui_logs: Path, state_home: P
         await pilot.press("X")
         await pilot.press("t")
         assert app.formatter.local_time
+        shown = app.table.shown_columns
         await pilot.press("t", "c", "space", "escape")
-        assert app.table.hidden_columns == frozenset({"instance"})
+        # Once the user chooses, the ticked columns are the choice.
+        assert "instance" in app.table.hidden_columns
+        assert app.table.pinned_columns == shown - {"instance", "time", "query"}
         await pilot.press("vertical_line")
         assert app.query_one("#main").has_class("beside")
         await pilot.press("d")

@@ -1361,3 +1361,20 @@ def test_parse_entry_never_raises_on_record_like_text(body: str) -> None:
         entry = parse_entry(text)
         assert isinstance(entry, Record | Malformed)
         assert entry.raw == text
+
+
+def test_instance_names_come_only_from_host_names() -> None:
+    from tui.model.fields import is_host_name, parse_host, server_instance_names
+
+    assert parse_host("a/b/10.0.0.1:8182").address == "10.0.0.1"
+    assert is_host_name("ip-10-0-3-215.ec2.internal") and not is_host_name("[b]x[/b] y")
+    names = server_instance_names(
+        [
+            "ip-10-0-3-215.ec2.internal/10.0.3.215:8182",
+            "10.0.3.215:8182",
+            "evil name/10.0.9.9:8182",  # not a host name: never learned for the address
+            "10.0.9.9:8182",
+            None,
+        ]
+    )
+    assert names == ["ip-10-0-3-215", "ip-10-0-3-215", "10.0.9.9", "10.0.9.9", None]

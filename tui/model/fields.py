@@ -186,7 +186,7 @@ def parse_host(raw: str) -> Host:
     name: str | None = None
     rest = raw
     if "/" in raw:
-        head, rest = raw.split("/", 1)
+        head, rest = raw.rsplit("/", 1)  # the address is after the last slash
         name = head or None
     address, port = rest, None
     if rest.startswith("["):
@@ -309,6 +309,16 @@ def auth_succeeded(context: Mapping[str, object] | None) -> bool | None:
     return None
 
 
+_LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST_NAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*\.?")
+
+
+def is_host_name(name: str) -> bool:
+    """Whether ``name`` is a DNS host name (labels of letters, digits and inner hyphens):
+    only such a name may stand for an instance, never arbitrary text from a log line."""
+    return len(name) <= 253 and _HOST_NAME.fullmatch(name) is not None
+
+
 def server_instance_names(servers: list[str | None]) -> list[str | None]:
     """The instance each server field names, one name per instance: its host name (first
     label: ``ip-10-0-3-215``), learned from any value of the same address that has one
@@ -316,14 +326,15 @@ def server_instance_names(servers: list[str | None]) -> list[str | None]:
     hosts = [parse_host(server) if server else None for server in servers]
     learned: dict[str, str] = {}
     for host in hosts:
-        if host is not None and host.name and host.address:
+        if host is not None and host.name and host.address and is_host_name(host.name):
             learned.setdefault(host.address, host.name)
     names: list[str | None] = []
     for host in hosts:
         if host is None:
             names.append(None)
             continue
-        name = host.name or (learned.get(host.address) if host.address else None)
+        own = host.name if host.name and (is_host_name(host.name) or not host.address) else None
+        name = own or (learned.get(host.address) if host.address else None)
         if name:
             names.append(name if is_ip(name) else name.split(".")[0])
         else:

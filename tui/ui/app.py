@@ -32,7 +32,7 @@ from textual.containers import Container
 from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
 from textual.timer import Timer
-from textual.widgets import Footer
+from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.cli.export import FORMAT_BY_SUFFIX, make_writer
@@ -49,9 +49,9 @@ from tui.sources.files import FileReader, private_directory, state_directory, wr
 from tui.sources.follow import Follower
 from tui.sources.local import LogFile, Progress, SourceError, expand_paths, load
 from tui.ui.commands import ViewerCommands
-from tui.ui.detail import QUERY_SHOWN, DetailOptions, DetailPane, build_detail
+from tui.ui.detail import QUERY_MOST, QUERY_SHOWN, DetailOptions, DetailPane, build_detail
 from tui.ui.filter_bar import FilterBar
-from tui.ui.keymap import load_keymap
+from tui.ui.keymap import binding_ids, read_keymap
 from tui.ui.messages import (
     DetailReady,
     ExportDone,
@@ -114,8 +114,9 @@ _DETAIL_SIZES = (6, 40)  # rows below the table (min, max)
 _DETAIL_WIDTHS = (30, 80)  # percent of the width beside the table (min, max)
 _TABLE_MIN_ROWS = 4  # rows the table keeps however small the terminal
 _EVERYWHERE = frozenset({"quit", "command_palette", "screenshot", "help"})
+_COPY_MOST = 1024 * 1024  # bytes of a record copied to the clipboard at most
+_OPENERS = frozenset({"open_filter", "open_search", "goto_time"})  # priority keys
 _SESSIONS_KEPT = 64  # sessions kept (of the most recently used sets of files)
-_QUERY_MOST = 16 * QUERY_SHOWN  # characters of a query the pane shows at most (1 MB)
 
 
 def quiet_when_closing(handler: Callable[..., None]) -> Callable[..., None]:
@@ -164,8 +165,10 @@ class NeptuneAuditApp(App[None]):
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="app.interrupt"),
         Binding("question_mark", "help", "Help", id="app.help"),
-        Binding("slash,f", "open_filter", "Filter", id="filter.open"),
-        Binding("s", "open_search", "Search", id="search.open"),
+        # The keys that open an input are priority keys: they act before the keys typed
+        # after them are handed on, so those reach the input (a paste, typing over SSH).
+        Binding("slash,f", "open_filter", "Filter", priority=True, id="filter.open"),
+        Binding("s", "open_search", "Search", priority=True, id="search.open"),
         Binding("n", "search_next(1)", "Next match", show=False, id="search.next"),
         Binding("N", "search_next(-1)", "Previous match", show=False, id="search.previous"),
         Binding("p", "toggle_probes", "Probes", id="filter.probes"),
@@ -194,7 +197,7 @@ class NeptuneAuditApp(App[None]):
         Binding("plus", "detail_more", "More of a long query", show=False, id="detail.more"),
         Binding("o", "open_pager", "Query in $PAGER", show=False, id="detail.pager"),
         Binding("t", "toggle_time", "UTC/local", show=False, id="view.time"),
-        Binding("at,ctrl+g", "goto_time", "Go to time", show=False, id="view.goto"),
+        Binding("at,ctrl+g", "goto_time", "Go to time", show=False, priority=True, id="view.goto"),
         Binding("c", "choose_columns", "Columns", show=False, id="view.columns"),
         Binding("y", "copy_record", "Copy", show=False, id="record.copy"),
         Binding("F", "toggle_follow", "Follow", id="follow.toggle"),
@@ -246,7 +249,7 @@ class NeptuneAuditApp(App[None]):
         self.ready = threading.Event()  # set once everything is indexed and shown
         self.follow_interval = follow_interval
         self.background = list(background)
-        self._keymap = keymap if keymap is not None else load_keymap()
+        self._keymap, self._keymap_problem = (keymap, None) if keymap is not None else read_keymap()
         self._rows_cancel = threading.Event()
         self._rows_timer: Timer | None = None
         self._last_rows = 0.0
@@ -282,6 +285,11 @@ class NeptuneAuditApp(App[None]):
     def on_mount(self) -> None:
         if self._keymap:
             self.set_keymap(self._keymap)
+        unknown = sorted(set(self._keymap) - binding_ids())
+        if unknown:
+            self._keymap_problem = f"unknown binding ids in the keymap: {', '.join(unknown)}"
+        if self._keymap_problem:
+            self.tell(self._keymap_problem, title="keymap", severity="warning", timeout=15)
         self.query_one(FilterBar).display = False
         self.table.focus()
         self._restore_settings()
@@ -297,6 +305,8 @@ class NeptuneAuditApp(App[None]):
         overview) only quitting, help and the palette stay."""
         if len(self.screen_stack) > 1 and action in self._viewer_actions:
             return False
+        if action in _OPENERS and isinstance(self.focused, Input):
+            return False  # typed into an input: the priority key is just a character
         return True
 
     @functools.cached_property
@@ -677,6 +687,11 @@ class NeptuneAuditApp(App[None]):
         self._show_detail()
         self._mark_timeline()
 
+    def watch_theme(self) -> None:
+        """A light or dark theme: the query's colours follow."""
+        if self.ready.is_set() and not self.closing:
+            self._show_detail()
+
     def _show_detail(self) -> None:
         """Show the cursor's entry in the detail pane (built in a worker: a record of any
         size costs the event loop only its bounded rendering)."""
@@ -696,6 +711,7 @@ class NeptuneAuditApp(App[None]):
             search=self.view.search.spec,
             now_us=int(self.clock() * 1_000_000),
             query_limit=self._query_limit,
+            dark=self.current_theme.dark,
         )
         self._build_detail(self._detail_generation, entry, options)
 
@@ -721,10 +737,10 @@ class NeptuneAuditApp(App[None]):
 
     def action_detail_more(self) -> None:
         """Show four times more of a long query in the detail pane."""
-        if self._query_limit >= _QUERY_MOST:
+        if self._query_limit >= QUERY_MOST:
             self.tell("that is as much as the pane shows: o opens the whole text", timeout=3)
             return
-        self._query_limit = min(_QUERY_MOST, self._query_limit * 4)
+        self._query_limit = min(QUERY_MOST, self._query_limit * 4)
         self._show_detail()
 
     def action_open_pager(self) -> None:
@@ -1092,6 +1108,8 @@ class NeptuneAuditApp(App[None]):
                 self.tell("= m shows only the marked records; hiding them is not offered")
             elif self.view.marks:
                 self.set_filter(self.view.filter.with_only(frozenset(self.view.marks)))
+            else:
+                self.tell("no marked records (m marks the cursor's record)", timeout=3)
             return
         value = self.view.quick_values().get(field)
         if value is None:
@@ -1150,6 +1168,8 @@ class NeptuneAuditApp(App[None]):
         if row is None:
             self.tell("no search matches (s to search)", timeout=2)
             return
+        if (row - self.view.cursor_row) * direction <= 0:
+            self.tell("search wrapped to the " + ("top" if direction > 0 else "bottom"), timeout=2)
         self.table.move_to(row, center=True)
 
     def action_escape(self) -> None:
@@ -1246,6 +1266,8 @@ class NeptuneAuditApp(App[None]):
         self.table.reformat()
         self._show_detail()
         self._update_status()
+        if not reveal:
+            self.clear_notifications()  # they may quote what was shown in clear
         self.tell("credentials shown in clear" if reveal else "credentials masked", timeout=3)
 
     def action_switch_focus(self) -> None:
@@ -1267,9 +1289,18 @@ class NeptuneAuditApp(App[None]):
         entry = self.view.cursor_entry
         if entry is None:
             return
-        text = self.index.text(entry)
-        self.copy_to_clipboard(text if self.view.reveal else mask_text(text))
-        self.tell("record copied to the clipboard (OSC 52)", timeout=2)
+        length = int(self.index.column("length")[entry])
+        text = self.index.text(entry, _COPY_MOST)
+        text = inert(text if self.view.reveal else mask_text(text), multiline=True)
+        self.copy_to_clipboard(text)
+        if length > _COPY_MOST:
+            self.tell(
+                f"copied the first {_COPY_MOST // 1024:,} KB of {length / 2**20:,.1f} MB "
+                "(w writes whole records to a file)",
+                timeout=5,
+            )
+        else:
+            self.tell("record copied to the clipboard (OSC 52)", timeout=2)
 
     # -- go to time -------------------------------------------------------------------------
 

@@ -47,16 +47,18 @@ LABEL = Style(dim=True)
 OK = Style(color="green", bold=True)
 FAILED = Style(color="red", bold=True)
 MATCH = Style(reverse=True)
-SYNTAX_THEME = "monokai"
+SYNTAX_THEMES = {True: "monokai", False: "friendly"}  # on a dark and a light background
 
 #: Characters of a query highlighted at first (``+`` shows more; ``o`` opens a pager).
 QUERY_SHOWN = 64 * 1024
+#: Characters of a query the pane shows at most, after ``+`` (the pager shows it whole).
+QUERY_MOST = 16 * QUERY_SHOWN
 #: Characters shown of any other value (a header, an auth context entry, a raw line).
 FIELD_SHOWN = 8 * 1024
 #: Longest unbroken run of characters given to a lexer.
 LONG_TOKEN = 512
-_THEME = Syntax.get_theme(SYNTAX_THEME)
-_STYLES: dict[_TokenType, Style] = {}
+_THEMES = {dark: Syntax.get_theme(name) for dark, name in SYNTAX_THEMES.items()}
+_STYLES: dict[tuple[_TokenType, bool], Style] = {}
 _LONG_RUN = re.compile(r"\S{" + str(LONG_TOKEN + 1) + ",}")
 
 
@@ -117,21 +119,22 @@ def _highlight(text: Text, pattern: SearchSpec | None) -> Text:
     return text
 
 
-def _token_style(token_type: _TokenType) -> Style:
+def _token_style(token_type: _TokenType, dark: bool) -> Style:
     """The theme's style for a token, without its background (the pane keeps its own)."""
-    style = _STYLES.get(token_type)
+    style = _STYLES.get((token_type, dark))
     if style is None:
-        themed = _THEME.get_style_for_token(token_type)
+        themed = _THEMES[dark].get_style_for_token(token_type)
         style = Style(
             color=themed.color, bold=themed.bold, italic=themed.italic, underline=themed.underline
         )
-        _STYLES[token_type] = style
+        _STYLES[token_type, dark] = style
     return style
 
 
-def highlight_code(code: str, lexer: Lexer) -> Text:
-    """``code`` highlighted by ``lexer``, except unbroken runs longer than LONG_TOKEN, which
-    are left plain (the text between them is lexed piece by piece)."""
+def highlight_code(code: str, lexer: Lexer, *, dark: bool = True) -> Text:
+    """``code`` highlighted by ``lexer`` in colours for a ``dark`` (or light) background,
+    except unbroken runs longer than LONG_TOKEN, which are left plain (the text between
+    them is lexed piece by piece)."""
     out = Text()
     position = 0
     pieces: list[tuple[str, bool]] = []
@@ -144,12 +147,17 @@ def highlight_code(code: str, lexer: Lexer) -> Text:
             out.append(piece)
             continue
         for token_type, value in lexer.get_tokens(piece):
-            out.append(value, _token_style(token_type))
+            out.append(value, _token_style(token_type, dark))
     return out
 
 
 def _code(
-    code: str, lexer: Lexer | None, pattern: SearchSpec | None, limit: int = FIELD_SHOWN
+    code: str,
+    lexer: Lexer | None,
+    pattern: SearchSpec | None,
+    limit: int = FIELD_SHOWN,
+    *,
+    dark: bool = True,
 ) -> RenderableType:
     """Highlighted code (at most ``limit`` characters of it, with a note of the rest); with
     a search active, plain text with the matches marked."""
@@ -158,12 +166,13 @@ def _code(
     text = _highlight(Text(shown), pattern) if lexer is None or pattern is not None else None
     if text is None:
         assert lexer is not None
-        text = highlight_code(shown, lexer)
+        text = highlight_code(shown, lexer, dark=dark)
     if not hidden:
         return text
     total = len(code)
+    more = " · + shows more" if limit < QUERY_MOST else ""
     note = Text(
-        f"showing {_size(len(shown))} of {_size(total)} · + shows more · o opens it in a pager",
+        f"showing {_size(len(shown))} of {_size(total)}{more} · o opens it in a pager",
         style=Style(color="yellow", bold=True),
     )
     return Group(note, text, note)
@@ -190,7 +199,8 @@ def _auth_result(record: Record) -> Text:
 @dataclass(frozen=True)
 class DetailOptions:
     """How to show an entry: its instance, time zone, raw or parsed, the search to mark, the
-    clock (for "3 min ago") and how much of the query to show."""
+    clock (for "3 min ago"), how much of the query to show and whether the background is
+    dark (for the colours of the query)."""
 
     instance: str = ""
     local_time: bool = False
@@ -198,6 +208,7 @@ class DetailOptions:
     search: SearchSpec | None = None
     now_us: int | None = None
     query_limit: int = QUERY_SHOWN
+    dark: bool = True
 
 
 def build_detail(entry: Entry, options: DetailOptions | None = None) -> RenderableType:
@@ -255,7 +266,7 @@ def build_detail(entry: Entry, options: DetailOptions | None = None) -> Renderab
                 identity.append((label, value))
     identity.append(("auth", _auth_result(record)))
     parts += _section("Identity", _pairs(identity))
-    parts += _query_sections(record, search, limit)
+    parts += _query_sections(record, search, limit, options.dark)
 
     if record.request is not None:
         request = record.request
@@ -284,27 +295,33 @@ def _context_table(context: Mapping[str, object]) -> Table:
     )
 
 
-def _query_sections(record: Record, search: SearchSpec | None, limit: int) -> list[RenderableType]:
+def _query_sections(
+    record: Record, search: SearchSpec | None, limit: int, dark: bool
+) -> list[RenderableType]:
     query = record.query
     lang = record.lang
     if query is not None:
         title = f"Query · {lang or 'unknown language'} · from {query.form}"
         if len(query.text) > FIELD_SHOWN:
             title += f" · {_size(len(query.text))}"
-        parts = _section(title, _code(query.text, lexer_for(lang), search, limit))
+        parts = _section(title, _code(query.text, lexer_for(lang), search, limit, dark=dark))
         shown = [(k, v) for k, v in query.parameters if (k, v) != ("op", "eval")]
         if shown:
             parameters = []
             for name, value in shown:
                 pretty = _pretty_json(value) if value.startswith(("{", "[")) else None
                 parameters.append(
-                    (name, _code(pretty, _json_lexer(), search) if pretty else _text(value))
+                    (
+                        name,
+                        _code(pretty, _json_lexer(), search, dark=dark) if pretty else _text(value),
+                    )
                 )
             parts += _section("Parameters", _pairs(parameters))
         return parts
     if record.payload:
         pretty = _pretty_json(record.payload)
-        body = _code(pretty or record.payload, _json_lexer() if pretty else None, search, limit)
+        lexer = _json_lexer() if pretty else None
+        body = _code(pretty or record.payload, lexer, search, limit, dark=dark)
         return _section("Payload (no query)", body)
     return []
 

@@ -143,7 +143,9 @@ class FilterBar(Vertical):
         self._history_at = len(self.histories[mode])
         self.input.value = text
         self.input.cursor_position = len(text)
-        self.input.focus()
+        # Focus now, not after the pending messages: keys typed right after the opening
+        # key (a paste, a fast typist over SSH) must reach the input, not the table.
+        self.screen.set_focus(self.input)
         if mode == "search" and text:
             self.input.select_all()  # typing replaces the previous search
         self._validate(text)
@@ -212,7 +214,15 @@ class FilterBar(Vertical):
             return
         if step < 0 and self._history_at == len(history):
             self._draft = self.input.value
-        self._history_at = max(0, min(len(history), self._history_at + step))
+        if step < 0:
+            # The bar opens on the current filter, usually the newest entry: up skips
+            # what the input already holds, so each press shows something new.
+            at = self._history_at - 1
+            while at > 0 and history[at] == self.input.value:
+                at -= 1
+            self._history_at = max(0, at)
+        else:
+            self._history_at = min(len(history), self._history_at + 1)
         at_draft = self._history_at == len(history)
         self._recall(self._draft if at_draft else history[self._history_at])
 

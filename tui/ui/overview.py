@@ -29,11 +29,15 @@ from textual.widgets.option_list import Option
 
 from tui.index.stats import Stats, Timeline
 from tui.model.fields import parse_arn
+from tui.model.record import AUTH_NAMES
 from tui.model.secrets import mask_text
 from tui.model.text import inert
 from tui.query import display_time
+from tui.view.status import plural
 
 _BARS = " ▁▂▃▄▅▆▇█"
+_FAILED_GLYPH = "×"  # marks a bucket with failed authentications
+_DELETE_GLYPH = "◆"  # marks a bucket with deletes
 _TIMELINE_ROWS = 5
 
 
@@ -51,11 +55,12 @@ class OverviewChoice:
 @dataclass(frozen=True)
 class Section:
     """A top list: its title, and per row the filter terms it stands for, the text shown
-    and the count."""
+    and the count; shares are of ``whole`` when given (else of the records counted)."""
 
     key: str
     title: str
     rows: tuple[tuple[tuple[tuple[str, str], ...], str, int], ...]
+    whole: int | None = None
 
 
 def sections_of(stats: Stats, *, reveal: bool) -> list[Section]:
@@ -95,6 +100,7 @@ def sections_of(stats: Stats, *, reveal: bool) -> list[Section]:
                 ((("user", user), ("auth", "failed")), principal(user), count)
                 for user, count in stats.failed_by_user
             ),
+            whole=stats.by_auth.get(AUTH_NAMES[False], 0),  # shares of the failures
         ),
         simple("types", "Connection types", "type", list(stats.by_type.items())),
         simple("langs", "Languages", "lang", list(stats.by_lang.items())),
@@ -121,7 +127,7 @@ class TimelineChart(Widget, can_focus=True):
 
     DEFAULT_CSS = """
     TimelineChart {
-        height: 8;
+        height: 9;
     }
     """
 
@@ -186,14 +192,16 @@ class TimelineChart(Widget, can_focus=True):
             lines.append("\n")
         failed = timeline.failed[:width]
         deletes = timeline.deletes[:width] if timeline.deletes else ()
-        for column in range(len(total)):
-            if column < len(deletes) and deletes[column]:
-                lines.append("▀", Style(color="magenta", bold=True))
-            elif failed[column]:
-                lines.append("▀", Style(color="red", bold=True))
-            else:
-                lines.append(" ")
-        lines.append("\n")
+        # One row each, with its own glyph: readable without colour, and a bucket with
+        # both shows both.
+        for marks, glyph, color in (
+            (failed, _FAILED_GLYPH, "red"),
+            (deletes, _DELETE_GLYPH, "magenta"),
+        ):
+            for column in range(len(total)):
+                marked = column < len(marks) and marks[column]
+                lines.append(glyph if marked else " ", Style(color=color, bold=True))
+            lines.append("\n")
         lines.append_text(self._legend(len(total)))
         return lines
 
@@ -210,13 +218,14 @@ class TimelineChart(Widget, can_focus=True):
             moment = timeline.start_us + self.selected * timeline.bucket_us
             count = timeline.total[self.selected]
             when = display_time(moment, local=local, digits=0, compact=True)
-            legend.append(f"▶ {when}: {count:,} records", style="bold")
+            legend.append(f"▶ {when}: {plural(count, 'record')}", style="bold")
             if timeline.failed[self.selected]:
                 legend.append(f", {timeline.failed[self.selected]:,} failed auth", "bold red")
             if timeline.deletes and timeline.deletes[self.selected]:
-                legend.append(f", {timeline.deletes[self.selected]:,} deletes", "bold magenta")
-        legend.append("   ▀ failed authentication", Style(color="red"))
-        legend.append("  ▀ delete", Style(color="magenta"))
+                deletes = plural(timeline.deletes[self.selected], "delete")
+                legend.append(f", {deletes}", "bold magenta")
+        legend.append(f"   {_FAILED_GLYPH} failed authentication", Style(color="red"))
+        legend.append(f"  {_DELETE_GLYPH} delete", Style(color="magenta"))
         return legend
 
 
@@ -242,8 +251,9 @@ class TopList(OptionList):
     @staticmethod
     def _prompts(section: Section, total: int) -> list[Option]:
         options = []
+        whole = section.whole if section.whole is not None else total
         for number, (_, text, count) in enumerate(section.rows):
-            share = 100 * count / total if total else 0.0
+            share = 100 * count / whole if whole else 0.0
             prompt = Text(no_wrap=True, overflow="ellipsis")
             prompt.append(f"{count:>9,} ", "bold")
             prompt.append(f"{share:5.1f}% ", "dim")

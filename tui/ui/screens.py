@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 from textual import events
@@ -16,7 +17,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
+from textual.strip import Strip
 from textual.widgets import Input, Label, SelectionList, Static
+from textual.widgets.option_list import OptionDoesNotExist
 from textual.widgets.selection_list import Selection
 
 from tui.model.text import inert
@@ -164,7 +167,7 @@ class QuickFilterScreen(ModalScreen[str | None]):
         for key, field, _ in QUICK_FIELDS:
             if event.key == key:
                 event.stop()
-                self._choose(field if self.values.get(field) is not None else None)
+                self._choose(field)  # one without a value: the viewer says so
 
     def action_cancel(self) -> None:
         self._choose(None)
@@ -175,10 +178,26 @@ class QuickFilterScreen(ModalScreen[str | None]):
             self.dismiss(field)
 
 
+class TickList(SelectionList[str]):
+    """A selection list whose boxes show a tick or nothing, readable without colour."""
+
+    def render_line(self, y: int) -> Strip:
+        strip = super().render_line(y)
+        segments = list(strip)
+        try:
+            option = self.get_option_at_index(self.scroll_offset.y + y)
+        except OptionDoesNotExist:
+            return strip
+        if len(segments) > 3 and len(segments[1].text) == 1:  # ▐X▌: the X says it
+            tick = "✓" if option.value in self.selected else " "
+            segments[1] = Segment(tick, segments[1].style)
+        return Strip(segments, strip.cell_length)
+
+
 class ColumnsScreen(ModalScreen[None]):
     """Choose the visible columns: space or enter toggles (applied at once), escape closes.
-    Ticked is what shows now; a column ticked here shows at any width (the query column
-    narrows for it), one unticked stays hidden."""
+    Once the user toggles one, the ticked columns are the choice: they show at any width
+    that can hold them (the query column narrows for them) and the unticked stay hidden."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,c", "close", "Close", id="columns.close"),
@@ -205,18 +224,16 @@ class ColumnsScreen(ModalScreen[None]):
         ]
         with Vertical(id="columns-box", classes="dialog"):
             yield Label("Columns · space toggles · esc closes", classes="dialog-title")
-            yield SelectionList[str](*choices, id="columns-list")
+            yield TickList(*choices, id="columns-list")
 
     def on_mount(self) -> None:
         self.query_one(SelectionList).focus()
 
     def on_selection_list_selected_changed(self, event: SelectionList.SelectedChanged[str]) -> None:
         selected = frozenset(event.selection_list.selected)
-        turned_on = selected - self.shown
-        turned_off = self.shown - selected
         self.shown = selected
-        self.pinned = (self.pinned | turned_on) - turned_off
-        self.hidden = (self.hidden | turned_off) - turned_on
+        self.pinned = selected
+        self.hidden = frozenset(column.key for column in CHOOSABLE) - selected
         self.app.post_message(self.Changed(self.hidden, self.pinned))
 
     def action_close(self) -> None:

@@ -11,12 +11,12 @@ from tui.index.stats import Timeline, sparkline
 from tui.query import display_time
 
 _MARK = Style(reverse=True, bold=True)
-_FAILED = Style(color="red")
+_FAILED = Style(color="red", underline=True)  # underlined: seen without colour too
 
 
 class TimelineLine(Widget):
-    """Records per bucket as one line of bars; buckets with failed authentications in red,
-    the cursor's bucket reversed."""
+    """Records per bucket as one line of bars; buckets with failed authentications red and
+    underlined, the cursor's bucket reversed."""
 
     DEFAULT_CSS = """
     TimelineLine {

@@ -6,6 +6,7 @@ and is computed only for rows on screen, then cached. Every text from the log is
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -51,7 +52,8 @@ COLUMNS: tuple[Column, ...] = (
 COLUMN_KEYS: tuple[str, ...] = tuple(column.key for column in COLUMNS)
 #: Columns the user may hide or pin (time and query always show).
 CHOOSABLE: tuple[Column, ...] = tuple(c for c in COLUMNS if c.key not in ("time", "query"))
-QUERY_MIN_WIDTH = 28
+QUERY_MIN_WIDTH = 28  # the query column's width before unpinned columns go
+QUERY_FLOOR = 12  # ...and before pinned ones go
 _COMPACT_TIME_BELOW = 110  # terminal width under which the time loses its year
 _QUERY_CELL_LIMIT = 2000
 #: Bytes of an entry read for its cells: a multi-megabyte query costs no more than this.
@@ -67,6 +69,15 @@ _OP_SHORT = {
 }
 
 
+_SPACES = re.compile(r"[ \t\n]+")
+
+
+def collapse_spaces(text: str) -> str:
+    """``text`` on one line: runs of spaces, tabs and newlines become one space, the ends
+    stripped. Other separators (CR, U+2028...) stay, for ``inert`` to show as markers."""
+    return _SPACES.sub(" ", text).strip(" ")
+
+
 def compact_time(width: int) -> bool:
     """Whether the time column drops the year at this terminal width."""
     return width < _COMPACT_TIME_BELOW
@@ -79,8 +90,9 @@ def fit_columns(
     pinned: frozenset[str] = frozenset(),
 ) -> list[tuple[Column, int]]:
     """Columns to show at ``width`` with their widths: the ones not ``hidden``, dropping the
-    lowest priorities until the rest and a query column of at least QUERY_MIN_WIDTH fit;
-    ``pinned`` columns (turned on by the user) are never dropped, the query narrows first."""
+    lowest priorities until the rest and a query column of at least QUERY_MIN_WIDTH fit.
+    ``pinned`` columns (ticked by the user) stay: the query narrows for them down to
+    QUERY_FLOOR, and only when even that cannot fit does the lowest pinned one go."""
     chosen = [c for c in COLUMNS if c.key not in hidden or c.key in ("time", "query")]
 
     def used(columns: list[Column]) -> int:
@@ -88,11 +100,15 @@ def fit_columns(
             (time_width if c.key == "time" else c.width) + 1 for c in columns if c.key != "query"
         )
 
-    while used(chosen) + QUERY_MIN_WIDTH > width:
-        droppable = [c for c in chosen if c.key not in ("query", "time") and c.key not in pinned]
-        if not droppable:
-            break
-        chosen.remove(min(droppable, key=lambda c: c.priority))
+    def drop(keep: frozenset[str], query_width: int) -> None:
+        while used(chosen) + query_width > width:
+            droppable = [c for c in chosen if c.key not in keep]
+            if not droppable:
+                return
+            chosen.remove(min(droppable, key=lambda c: c.priority))
+
+    drop(pinned | {"query", "time"}, QUERY_MIN_WIDTH)
+    drop(frozenset({"query", "time"}), QUERY_FLOOR)
     fitted: list[tuple[Column, int]] = []
     for column in chosen:
         if column.key == "query":
@@ -172,10 +188,10 @@ class RowFormatter:
         if int(index.column("kind")[entry]) == KIND_MALFORMED:
             reason = index.value("reason", int(index.column("reason")[entry])) or "malformed"
             raw = self._secret(index.text(entry, CELL_READ_LIMIT))
-            raw = " ".join(raw.split())[:_QUERY_CELL_LIMIT]
+            raw = collapse_spaces(raw)[:_QUERY_CELL_LIMIT]
             cells = dict.fromkeys(COLUMN_KEYS, "")
             cells.update(
-                time=time,
+                time=time.replace(" ", "≈", 1),  # borrowed from the record before it
                 instance=self._instance_of(source_id, 0),
                 type="MALFORMED",
                 query=inert(f"{reason}: {raw}"),
@@ -201,7 +217,7 @@ class RowFormatter:
             "path": inert(" ".join(p for p in (method, path) if p)),
             "op": _OP_SHORT.get(op, "?"),
             "fp": shape,
-            "query": inert(" ".join(self._secret(query or "").split())[:_QUERY_CELL_LIMIT]),
+            "query": inert(collapse_spaces(self._secret(query or ""))[:_QUERY_CELL_LIMIT]),
         }
         return Row(
             cells,

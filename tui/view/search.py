@@ -51,7 +51,7 @@ class SearchSpec:
             try:
                 pattern = compile_regex(source, ignore_case=bool(written.group(2)))
             except RegexError as error:
-                raise ValueError(f"invalid regex: {error.message}") from None
+                raise ValueError(error.message) from None  # it says "invalid regex: ..."
             return cls(stripped, pattern, regex=True)
         return cls(stripped, compile_regex(escape(stripped), ignore_case=True), regex=False)
 
