@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,9 @@ from tui.sources.files import FileReader
 from tui.sources.local import expand_paths, load
 
 os.environ.setdefault("TZ", "UTC")
+# The persistent index and downloads of every test (and of the commands they run) go to a
+# directory of this run, never the user's cache.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="neptune-audit-tests-")
 
 
 @dataclass

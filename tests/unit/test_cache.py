@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ import pytest
 
 from tests.conftest import load_files
 from tui.index.index import Index
-from tui.sources.cache import IndexCache
+from tui.sources.cache import MAGIC, SUFFIX, VERSION, IndexCache
 from tui.sources.files import FileReader
 
 BASE_MS = 1_700_000_000_000
@@ -72,7 +73,7 @@ def test_an_unchanged_file_is_a_full_hit_and_equals_a_scan(tmp_path: Path) -> No
         index.lines,
     )
     assert cache.info().entries == 1
-    entry = next((tmp_path / "cache").glob("*.npz"))
+    entry = next((tmp_path / "cache").glob(f"*{SUFFIX}"))
     assert entry.stat().st_mode & 0o777 == 0o600
     assert (tmp_path / "cache").stat().st_mode & 0o777 == 0o700
 
@@ -114,13 +115,15 @@ def test_a_changed_file_is_not_a_hit(tmp_path: Path, change: str) -> None:
     assert cache.lookup(log) is None
 
 
-@pytest.mark.parametrize("damage", ["truncate", "flip", "garbage", "empty", "foreign_npz"])
+@pytest.mark.parametrize(
+    "damage", ["truncate", "flip", "garbage", "empty", "foreign", "old_version"]
+)
 def test_a_damaged_entry_is_ignored_and_removed(tmp_path: Path, damage: str) -> None:
     log = write(tmp_path / "audit.log", range(500))
     index, reader = load_files([log])
     cache = cache_for(tmp_path)
     save_all(cache, index, reader)
-    entry = next((tmp_path / "cache").glob("*.npz"))
+    entry = next((tmp_path / "cache").glob(f"*{SUFFIX}"))
     data = entry.read_bytes()
     if damage == "truncate":
         entry.write_bytes(data[: len(data) // 2])
@@ -131,9 +134,12 @@ def test_a_damaged_entry_is_ignored_and_removed(tmp_path: Path, damage: str) -> 
         entry.write_bytes(os.urandom(4096))
     elif damage == "empty":
         entry.write_bytes(b"")
-    else:
+    elif damage == "foreign":
         np.savez(entry.with_suffix(".tmp.npz"), header=np.zeros(3), checksum=np.zeros(2))
         shutil.move(entry.with_suffix(".tmp.npz"), entry)
+    else:  # an entry of another version, otherwise intact
+        body = data[:-4].replace(MAGIC, MAGIC[:-1] + bytes([VERSION + 1]), 1)
+        entry.write_bytes(body + zlib.crc32(body).to_bytes(4, "little"))
     assert cache.lookup(log) is None
     assert not entry.exists()
 

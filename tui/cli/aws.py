@@ -136,7 +136,27 @@ def fetch_command(args: argparse.Namespace) -> int:
     name = args.cluster or "+".join(args.instance)
     directory = args.dir or cache_directory("rds", name, args.region)
     _fetch(args, directory, sys.stdout, workers=args.workers)
+    if not args.no_cache:
+        warm_cache(directory)
     return 0
+
+
+def warm_cache(directory: Path) -> None:
+    """Index what ``directory`` holds into the persistent index (files already there and
+    unchanged cost a lookup), so the next view or query of it starts warm."""
+    from tui.index.index import Index
+    from tui.sources.cache import IndexCache
+    from tui.sources.files import FileReader
+    from tui.sources.local import SourceError, expand_paths, load
+
+    reader = FileReader()
+    index = Index(reader)
+    try:
+        load(index, reader, expand_paths([str(directory)]), cache=IndexCache())
+    except SourceError:
+        return  # the next command reports what it cannot read
+    finally:
+        index.close()
 
 
 def _fetch(args: argparse.Namespace, directory: Path, out: IO[str], workers: int = 4) -> Fetcher:

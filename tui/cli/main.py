@@ -37,12 +37,13 @@ from tui.model.text import inert_line
 from tui.query import FilterError, parse_filter
 from tui.query.ast import Node
 from tui.sources import Background
+from tui.sources.cache import IndexCache
 from tui.sources.files import FileReader
 from tui.sources.follow import Follower
 from tui.sources.local import LogFile, Progress, SourceError, Stream, expand_paths, load
 from tui.view.rows import arrivals
 
-COMMANDS = ("view", "query", "stats", "demo", "fetch")
+COMMANDS = ("view", "query", "stats", "demo", "fetch", "cache")
 EXIT_USAGE = 2
 #: The command finished, but some records could not be read (stderr says where).
 EXIT_INCOMPLETE = 3
@@ -79,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
             action="store_true",
             help="show credentials from the logs in clear (they are masked by default)",
         )
+        no_cache(sub)
 
     def aws_sources(sub: argparse.ArgumentParser) -> None:
         group = sub.add_argument_group("logs from AWS")
@@ -161,7 +163,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fetch.add_argument("--dir", type=Path, help="where to keep the files (default: XDG cache)")
     fetch.add_argument("--workers", type=int, default=4, help=argparse.SUPPRESS)
+    no_cache(fetch)
     add_aws_arguments(fetch)
+
+    cache = commands.add_parser("cache", help="show or clear the persistent index")
+    what = cache.add_mutually_exclusive_group()
+    what.add_argument("--info", action="store_true", help="where it is and what it holds")
+    what.add_argument("--clear", action="store_true", help="remove every entry")
 
     demo = commands.add_parser("demo", help="write or view realistic sample logs")
     demo.add_argument("--write", type=Path, metavar="DIR", help="write the sample logs to DIR")
@@ -175,6 +183,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="records per second appended while the viewer runs (0: none)",
     )
     return parser
+
+
+def no_cache(sub: argparse.ArgumentParser) -> None:
+    """``--no-cache``: neither use nor update the persistent index."""
+    sub.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="index every file afresh and keep nothing (see 'neptune-audit cache')",
+    )
+
+
+def index_cache(args: argparse.Namespace) -> IndexCache | None:
+    """The persistent index, unless the command says ``--no-cache``."""
+    return None if getattr(args, "no_cache", False) else IndexCache()
 
 
 def insights_arguments(sub: argparse.ArgumentParser, *, query_command: bool = False) -> None:
@@ -281,6 +303,23 @@ def attach_filter_values(args: list[str]) -> list[str]:
     return joined
 
 
+def _cache_command(args: argparse.Namespace, out: IO[str]) -> int:
+    """``neptune-audit cache``: what the persistent index holds, or clear it."""
+    cache = IndexCache()
+    if args.clear:
+        removed = cache.clear()
+        print(f"removed {removed:,} cached {'file' if removed == 1 else 'files'}", file=out)
+        return 0
+    info = cache.info()
+    print(inert_line(f"{info.directory}"), file=out)
+    print(
+        f"{info.entries:,} files indexed, {info.bytes / 2**20:,.1f} MiB "
+        f"of at most {info.limit / 2**30:,.1f} GiB (the least recently used go first)",
+        file=out,
+    )
+    return 0
+
+
 def _fail(message: str) -> None:
     print(f"neptune-audit: {inert_line(message)}", file=sys.stderr)
 
@@ -294,6 +333,8 @@ def _silence_stdout() -> None:
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "demo":
         return _demo(args)
+    if args.command == "cache":
+        return _cache_command(args, sys.stdout)
     if args.command == "fetch":
         if not args.cluster and not args.instance:
             raise UsageError("fetch needs --cluster NAME or --instance ID")
@@ -346,10 +387,11 @@ def _dispatch(args: argparse.Namespace) -> int:
             live_label=label,
             session=not args.no_session and not remote,
             reveal=args.show_secrets,
+            cache=index_cache(args),
         )
     if args.command == "query" and args.follow:
         return _run_with(jobs, lambda: _query_follow(args, node))
-    index, _, problems = _load(args.paths)
+    index, _, problems = _load(args.paths, cache=index_cache(args))
     try:
         result = evaluate(index, node)
         if args.command == "stats":
@@ -371,7 +413,11 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _load(
-    paths: Sequence[str], *, partial_last_line: bool = True, follow: bool = False
+    paths: Sequence[str],
+    *,
+    partial_last_line: bool = True,
+    follow: bool = False,
+    cache: IndexCache | None = None,
 ) -> tuple[Index, FileReader, list[str]]:
     """Index the files named by ``paths``, with a progress line on a terminal; the problems
     met (files not read to their end) are printed, one line each, and returned."""
@@ -386,6 +432,7 @@ def _load(
             files,
             on_progress=reporter,
             partial_last_line=partial_last_line,
+            cache=cache,
         )
     finally:
         if reporter is not None:
@@ -503,7 +550,9 @@ def _query_follow(args: argparse.Namespace, node: Node) -> int:
     batch in time order (a record older than one already printed prints when it comes)."""
     if args.backlog < 0:
         raise UsageError("--backlog must be 0 or more")
-    index, reader, problems = _load(args.paths, partial_last_line=False, follow=True)
+    index, reader, problems = _load(
+        args.paths, partial_last_line=False, follow=True, cache=index_cache(args)
+    )
     out = sys.stdout
     writer = _writer_for(args, out)
     follower = Follower(index, reader, args.paths)
@@ -612,6 +661,7 @@ def _view(
     live_label: str = "",
     session: bool = True,
     reveal: bool = False,
+    cache: IndexCache | None = None,
 ) -> int:
     """Run the viewer (imported here: the headless commands never load textual)."""
     files = _keys_from_terminal(expand_paths(paths, follow=follow))
@@ -628,6 +678,7 @@ def _view(
         live_label=live_label,
         session=session,
         reveal=reveal,
+        cache=cache,
     )
     app.run()
     app.index.close()

@@ -16,17 +16,16 @@ time. On lookup the identity decides:
 Entries are written atomically and verified on load (format version, a checksum over every
 byte, shapes and dtypes): a corrupt, foreign or partial entry is ignored and removed, never
 trusted, never fatal. The cache is bounded (``limit`` bytes; the least recently used entries
-go first). Arrays are stored with ``numpy.savez`` and read with ``allow_pickle=False``.
+go first). An entry is a JSON header and the arrays' raw bytes, read in one read and used in
+place (no pickles, nothing executed), with a CRC-32 over the whole.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import itertools
 import json
 import os
-import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +38,8 @@ from tui.index.scan import SpanData
 from tui.index.schema import DICT_COLUMNS, SPAN_COLUMNS
 from tui.sources.files import private_directory, write_private
 
-VERSION = 1
+VERSION = 2
+SUFFIX = ".idx"
 #: Default bound of the cache's size on disk.
 DEFAULT_LIMIT = 2 << 30
 #: Bytes hashed at each end of a file to recognise it.
@@ -102,6 +102,14 @@ class CacheInfo:
     limit: int
 
 
+def _discard(entry: Path) -> None:
+    """Remove an entry that cannot be used (quietly: it may not exist or be removable)."""
+    try:
+        entry.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
 def default_directory() -> Path:
     """Where the cache lives (XDG cache directory)."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
@@ -117,7 +125,7 @@ class IndexCache:
 
     def _entry_path(self, path: Path) -> Path:
         key = hashlib.sha256(os.path.realpath(path).encode()).hexdigest()[:40]
-        return self.directory / f"{key}.npz"
+        return self.directory / f"{key}{SUFFIX}"
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -126,13 +134,14 @@ class IndexCache:
         that cannot be trusted is removed)."""
         entry = self._entry_path(path)
         try:
-            data = entry.read_bytes()
-        except OSError:
+            data = _read_entry(entry)
+        except (OSError, ValueError, MemoryError):
+            _discard(entry)
             return None
         try:
             identity, span = _decode(data)
-        except (ValueError, KeyError, TypeError, EOFError, OSError, zipfile.BadZipFile):
-            entry.unlink(missing_ok=True)
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+            _discard(entry)
             return None
         try:
             info = os.stat(path)
@@ -167,7 +176,7 @@ class IndexCache:
 
     def _evict(self) -> None:
         entries = []
-        for entry in self.directory.glob("*.npz"):
+        for entry in self.directory.glob(f"*{SUFFIX}"):
             try:
                 info = entry.stat()
             except OSError:
@@ -184,7 +193,7 @@ class IndexCache:
         """How many entries and bytes the cache holds."""
         sizes = []
         if self.directory.is_dir():
-            for entry in self.directory.glob("*.npz"):
+            for entry in self.directory.glob(f"*{SUFFIX}"):
                 try:
                     sizes.append(entry.stat().st_size)
                 except OSError:
@@ -195,7 +204,7 @@ class IndexCache:
         """Remove every entry; how many there were."""
         removed = 0
         if self.directory.is_dir():
-            for entry in self.directory.glob("*.npz"):
+            for entry in self.directory.glob(f"*{SUFFIX}"):
                 entry.unlink(missing_ok=True)
                 removed += 1
         return removed
@@ -204,59 +213,89 @@ class IndexCache:
 # -- the format ------------------------------------------------------------------------------
 
 
+#: The first bytes of an entry (the last is the format's version).
+MAGIC = b"NAIDX\x00\x00" + bytes([VERSION])
+_ALIGN = 64
+
+
 def _encode(identity: Identity, span: SpanData) -> bytes:
-    """An entry's bytes: the arrays in an uncompressed .npz, with a JSON header and a
-    checksum over everything else."""
+    """An entry's bytes: MAGIC, the JSON header's length (8 bytes) and the header, the
+    arrays' raw bytes (each 64-byte aligned), then a CRC-32 of everything before it."""
     arrays: dict[str, npt.NDArray[Any]] = {
-        f"col_{name}": np.ascontiguousarray(span.columns[name], SPAN_COLUMNS[name])
-        for name in SPAN_COLUMNS
+        name: np.ascontiguousarray(span.columns[name], SPAN_COLUMNS[name]) for name in SPAN_COLUMNS
     }
     if span.local_order is not None:
         arrays["local_order"] = np.ascontiguousarray(span.local_order, np.int64)
-    header = {
-        "version": VERSION,
-        "identity": identity.__dict__,
-        "start": span.start,
-        "end": span.end,
-        "lines": span.lines,
-        "blank_lines": span.blank_lines,
-        "values": {name: span.new_values.get(name, (1, []))[1] for name in DICT_COLUMNS},
-    }
-    arrays["header"] = np.frombuffer(json.dumps(header).encode(), np.uint8)
-    arrays["checksum"] = np.frombuffer(_checksum(arrays).encode(), np.uint8)
-    buffer = io.BytesIO()
-    savez: Any = np.savez  # its stub reads **arrays as its allow_pickle flag
-    savez(buffer, **arrays)
-    return buffer.getvalue()
+    layout = []
+    offset = 0
+    for name, array in arrays.items():
+        layout.append([name, array.dtype.str, len(array), offset])
+        offset += -(-array.nbytes // _ALIGN) * _ALIGN
+    header = json.dumps(
+        {
+            "version": VERSION,
+            "identity": identity.__dict__,
+            "start": span.start,
+            "end": span.end,
+            "lines": span.lines,
+            "blank_lines": span.blank_lines,
+            "values": {name: span.new_values.get(name, (1, []))[1] for name in DICT_COLUMNS},
+            "arrays": layout,
+        }
+    ).encode()
+    head = MAGIC + len(header).to_bytes(8, "little") + header
+    parts = [head, bytes(-len(head) % _ALIGN)]
+    for array in arrays.values():
+        parts += [array.tobytes(), bytes(-array.nbytes % _ALIGN)]
+    body = b"".join(parts)
+    return body + zlib.crc32(body).to_bytes(4, "little")
 
 
-def _checksum(arrays: dict[str, npt.NDArray[Any]]) -> str:
-    """A CRC-32 over every array's name, type, shape and bytes (corruption, not forgery:
-    entries are private to the user)."""
-    crc = 0
-    for name in sorted(arrays):
-        if name == "checksum":
-            continue
-        array = arrays[name]
-        crc = zlib.crc32(f"{name}:{array.dtype.str}:{array.shape}".encode(), crc)
-        crc = zlib.crc32(np.ascontiguousarray(array).tobytes(), crc)
-    return f"{crc:08x}"
+def _read_entry(path: Path) -> npt.NDArray[np.uint8]:
+    """An entry's bytes in one read, into a writable buffer (the arrays are views of it;
+    not zeroed first, so each page is touched once)."""
+    with open(path, "rb", buffering=0) as handle:
+        size = os.fstat(handle.fileno()).st_size
+        data = np.empty(size, np.uint8)
+        view = memoryview(data.data)
+        done = 0
+        while done < size:
+            got = handle.readinto(view[done:])
+            if not got:
+                raise ValueError("the entry changed while it was read")
+            done += got
+    return data
 
 
-def _decode(data: bytes) -> tuple[Identity, SpanData]:
+def _decode(data: npt.NDArray[np.uint8]) -> tuple[Identity, SpanData]:
     """An entry's identity and span (ValueError for anything that does not check out)."""
-    with np.load(io.BytesIO(data), allow_pickle=False) as loaded:
-        arrays = {name: loaded[name] for name in loaded.files}
-    if bytes(arrays["checksum"]).decode() != _checksum(arrays):
+    raw = memoryview(data.data)
+    if len(raw) < len(MAGIC) + 12 or bytes(raw[: len(MAGIC)]) != MAGIC:
+        raise ValueError("not an entry of this version")
+    body = raw[:-4]
+    if zlib.crc32(body) != int.from_bytes(raw[-4:], "little"):
         raise ValueError("checksum mismatch")
-    header = json.loads(bytes(arrays["header"]).decode())
-    if header.get("version") != VERSION:
+    size = int.from_bytes(raw[len(MAGIC) : len(MAGIC) + 8], "little")
+    start = len(MAGIC) + 8
+    if start + size > len(body):
+        raise ValueError("a header beyond the entry")
+    header = json.loads(bytes(raw[start : start + size]).decode())
+    if not isinstance(header, dict) or header.get("version") != VERSION:
         raise ValueError("another version")
+    base = start + size
+    base += -base % _ALIGN
+    arrays: dict[str, npt.NDArray[Any]] = {}
+    for name, dtype, count, offset in header["arrays"]:
+        kind = np.dtype(dtype)
+        begin = base + int(offset)
+        if begin < base or begin + kind.itemsize * int(count) > len(body):
+            raise ValueError(f"array {name} beyond the entry")
+        arrays[name] = np.frombuffer(data, kind, int(count), begin)
     identity = Identity(**header["identity"])
     columns: dict[str, npt.NDArray[np.generic]] = {}
-    count = len(arrays["col_offset"])
+    count = len(arrays["offset"])
     for name, dtype in SPAN_COLUMNS.items():
-        column = arrays[f"col_{name}"]
+        column = arrays[name]
         if column.dtype != np.dtype(dtype) or column.shape != (count,):
             raise ValueError(f"bad column {name}")
         columns[name] = column

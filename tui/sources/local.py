@@ -36,6 +36,7 @@ import numpy as np
 
 from tui.index.index import MAX_SOURCES, Index
 from tui.index.scan import PAD, Scanner, SpanData
+from tui.sources.cache import IndexCache
 from tui.sources.files import FileReader, Identity, identity_of
 
 #: Nominal span size: large enough for numpy to dominate, small enough that a span and the
@@ -496,6 +497,9 @@ class _Plan:
     identity: Identity
     size: int
     problem: str | None = None  # why the rest of the input could not be read
+    cached: SpanData | None = None  # the file's start, from the persistent index
+    reused: bool = False  # the cached span is the whole file: nothing to save again
+    cacheable: bool = False  # a plain file the persistent index may hold
 
 
 class _ScanWork:
@@ -531,8 +535,9 @@ class _ScanWork:
 
 
 def _spans(plan: _Plan, first: bool) -> Iterator[_ScanWork]:
-    """The spans of one file; the first file's first span is short (first records fast)."""
-    offset = 0
+    """The spans of one file (after what the cache gave); the first file's first span is
+    short (first records fast)."""
+    offset = plan.cached.end if plan.cached is not None else 0
     span = FIRST_SPAN_BYTES if first else SPAN_BYTES
     while offset < plan.size:
         end = min(plan.size, offset + span)
@@ -592,8 +597,11 @@ def load(
     partial_last_line: bool = True,
     on_progress: Callable[[Progress], None] | None = None,
     cancel: threading.Event | None = None,
+    cache: IndexCache | None = None,
 ) -> list[str]:
     """Index ``files`` into ``index``: scan spans in worker threads, commit in order.
+    With ``cache``, a plain file indexed before starts from its cached columns (only what
+    was appended since is scanned) and what was scanned is kept for next time.
 
     ``reader`` learns where each source's bytes are. ``on_progress`` is called from this
     thread after every commit. Returns the problems met, one line each naming its file: a
@@ -626,6 +634,9 @@ def load(
             continue
         reader.register(source, plan.path, identity=plan.identity, feed=feed)
         plans.append(plan)
+        if cache is not None and _cacheable(file, plan):
+            plan.cacheable = True
+            plan.cached = _from_cache(cache, plan)
     total = sum(plan.size for plan in plans)
     index.reserve(index.size + total // _BYTES_PER_ENTRY_GUESS)
     work = [item for number, plan in enumerate(plans) for item in _spans(plan, number == 0)]
@@ -633,6 +644,10 @@ def load(
     local = threading.local()
     done_bytes = 0
     failed: dict[int, str] = {}
+    for plan in plans:
+        if plan.cached is not None:
+            index.commit(plan.source, plan.cached)
+            done_bytes += plan.cached.end
 
     def report() -> None:
         if on_progress is not None:
@@ -673,8 +688,60 @@ def load(
         why = failed.get(plan.source, plan.problem)
         if why is not None:
             problems.append(_stopped(index, plan, why))
+        elif (
+            cache is not None and plan.cacheable and not plan.reused and _cacheable_end(index, plan)
+        ):
+            cache.save(plan.path, index.source_span(plan.source), index.sources[plan.source].end)
     report()
     return problems
+
+
+#: Files smaller than this are scanned faster than their cache entry is checked.
+CACHE_MIN_BYTES = 1 << 20
+
+
+def _cacheable(file: LogFile, plan: _Plan) -> bool:
+    """Whether the persistent index may hold this input: a plain file (not a stream or a
+    decompressed copy) big enough to be worth it."""
+    return file.stream is None and plan.path == file.origin and plan.size >= CACHE_MIN_BYTES
+
+
+def _from_cache(cache: IndexCache, plan: _Plan) -> SpanData | None:
+    """The cached start of a file, when it still fits and what follows starts a record."""
+    cached = cache.lookup(plan.path)
+    if cached is None or cached.span.end > plan.size:
+        return None
+    span = cached.span
+    if span.end < plan.size:
+        # Appended: only if the new part starts a record (a continuation of the cached
+        # last record would leave that record cut).
+        try:
+            with open(plan.path, "rb") as handle:
+                handle.seek(span.end)
+                head = handle.read(32)
+        except OSError:
+            return None
+        if _RECORD_HEAD.match(head) is None:
+            return None
+    plan.reused = span.end == plan.size and not cached.grown
+    return span
+
+
+_RECORD_HEAD = re.compile(rb"[0-9]+, ")
+
+
+def _cacheable_end(index: Index, plan: _Plan) -> bool:
+    """Whether a file indexed to its end can be cached: its indexed part ends with a
+    complete line (a cut last line may still grow)."""
+    end = index.sources[plan.source].end
+    if end <= 0:
+        return False
+    try:
+        with open(plan.path, "rb") as handle:
+            handle.seek(end - 1)
+            return handle.read(1) == b"\n"
+    except OSError:
+        return False
 
 
 def _stopped(index: Index, plan: _Plan, why: str) -> str:

@@ -45,6 +45,7 @@ from tui.model.secrets import mask_entry, mask_text
 from tui.model.text import inert, inert_line
 from tui.query import FilterError
 from tui.sources import Background
+from tui.sources.cache import IndexCache
 from tui.sources.files import FileReader, private_directory, state_directory, write_private
 from tui.sources.follow import Follower
 from tui.sources.local import LogFile, Progress, SourceError, expand_paths, load
@@ -230,8 +231,10 @@ class NeptuneAuditApp(App[None]):
         live_label: str = "",
         session: bool = True,
         reveal: bool = False,
+        cache: IndexCache | None = None,
     ) -> None:
         super().__init__()
+        self.cache = cache  # the persistent index (None: every file indexed afresh)
         self.paths = list(paths)
         self._session_key = session_key(self.paths) if session and self.paths else None
         self._filter_given = bool(filter_text.strip())
@@ -411,6 +414,7 @@ class NeptuneAuditApp(App[None]):
                 on_progress=report,
                 partial_last_line=not self.view.following,  # a line being written waits
                 cancel=self._stop_all,
+                cache=self.cache,
             )
         except SourceError as error:
             self.post_message(IndexFailed(str(error)))
@@ -469,6 +473,7 @@ class NeptuneAuditApp(App[None]):
         self._last_rows = time.monotonic()
         self._compute_rows(request, self._rows_cancel)
 
+    @quiet_when_closing
     def _rows_timer_fired(self) -> None:
         self._rows_timer = None
         self._refresh_rows(now=True)
@@ -823,6 +828,7 @@ class NeptuneAuditApp(App[None]):
         text = message.text
         self._preview_timer = self.set_timer(_PREVIEW_DELAY_S, lambda: self._start_preview(text))
 
+    @quiet_when_closing
     def _start_preview(self, text: str) -> None:
         self._preview_cancel.set()
         self._preview_cancel = threading.Event()
@@ -956,6 +962,7 @@ class NeptuneAuditApp(App[None]):
         buckets = max(10, line.size.width - 30)
         self._timeline_counts(result.mask[: result.size], buckets)
 
+    @quiet_when_closing
     def _timeline_timer_fired(self) -> None:
         self._timeline_timer = None
         self._timeline_counted = (-1, 0.0)
