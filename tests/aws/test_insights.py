@@ -186,6 +186,18 @@ def test_stats_through_insights_equal_local_stats(
         assert "scanned" in err and "at $0.01 per GB" in err
 
 
+def test_stats_shapes_from_cloudwatch_is_refused_in_one_line(
+    insights_fake: FakeInsights, moto_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(
+        capsys, "stats", "--cloudwatch", "--log-group", "/aws/neptune/x/audit", "--shapes",
+        "--endpoint-url", moto_url,
+    )  # fmt: skip
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "--shapes needs the records here" in err
+    assert insights_fake.history == []
+
+
 def test_explain_prints_the_plan_and_runs_nothing(
     insights_fake: FakeInsights, moto_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

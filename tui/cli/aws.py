@@ -637,7 +637,12 @@ def explain_stats(
 ) -> str:
     """What ``stats --cloudwatch --explain`` prints."""
     from tui.sources.aws.insights_ql import FALSE
-    from tui.sources.aws.insights_stats import reads_back, stats_queries, uncertain_query
+    from tui.sources.aws.insights_stats import (
+        reads_back,
+        stats_queries,
+        timeline_query,
+        uncertain_query,
+    )
 
     start_ms, end_ms = _ms_range(since_us, until_us)
     lines = [f"Logs Insights counts on {group}, {_iso_ms(start_ms)} to {_iso_ms(end_ms)}:"]
@@ -646,6 +651,10 @@ def explain_stats(
             continue  # nothing is surely kept: every possible match is read back
         query = build(start_ms, end_ms)
         lines.append(f"{name}:")
+        lines.extend(("  " if i == 0 else "  | ") + c for i, c in enumerate(query.commands))
+    if compiled.sure != FALSE:
+        query = timeline_query(compiled, 60_000)(start_ms, end_ms)
+        lines.append("timeline (bin() of the bucket size the first and last times call for):")
         lines.extend(("  " if i == 0 else "  | ") + c for i, c in enumerate(query.commands))
     if reads_back(compiled):
         query = uncertain_query(compiled, args.row_limit)(start_ms, end_ms)

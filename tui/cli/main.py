@@ -355,6 +355,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         if not cloudwatch or follow:
             raise UsageError("--insights and --explain go with --cloudwatch, without --follow")
     if (args.cloudwatch or args.log_group) and args.command == "stats":
+        if args.shapes:
+            raise UsageError(
+                "--shapes needs the records here (Logs Insights counts without them): "
+                "download them with query --cloudwatch --dir DIR, then run stats --shapes DIR"
+            )
         from tui.cli.aws import insights_stats
 
         counted = insights_stats(args, node)

@@ -20,10 +20,11 @@ sure events, and the uncertain rest (possible but not sure) is counted here.
 Text comparisons follow our language, not Insights': case-insensitive terms become regexes
 of explicit character classes built from ``str.lower`` (``k`` also matches the Kelvin sign
 ``K``, as ``"K".lower()`` is ``k``), so they mean the same in any regex engine; regexes are
-translated construct by construct into a syntax Java, RE2 and Python read alike (``.`` is
-``[^\\n]``, ``\\d`` is ``\\p{Nd}``, ...), constructs without an equivalent (lookarounds,
-backreferences, ``\\b``) are dropped, which widens the match, and the term is then
-approximated.
+translated, with the meaning the filters' engine (RE2) gives them, construct by construct
+into a syntax Java, RE2 and Python read alike (``.`` is ``[^\\n]``, ``\\d`` is ``[0-9]``,
+``$`` is ``\\z``, a case-insensitive letter the class of its RE2 case folding); ``\\b`` has
+no equivalent and is dropped, which widens the match, and the term is then approximated
+(RE2 refuses lookarounds and backreferences when the filter is parsed).
 
 Assumptions, as Neptune writes and exports audit logs: one audit line per event (no line
 breaks inside), and the event's time is the record's time in milliseconds. Time terms use
@@ -39,6 +40,7 @@ import importlib
 import re
 import string
 import warnings
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
@@ -58,6 +60,7 @@ from tui.query.ast import (
     TimeBound,
 )
 from tui.query.predicate import split_client_value, text_matches
+from tui.query.regex import MAX_REPEAT, RegexError, compile_regex, escape
 
 # Python's own parse of a pattern (private modules without type stubs).
 _sre_parse: Any = importlib.import_module("re._parser")
@@ -380,12 +383,11 @@ class Translation:
 
 _C = _sre_constants
 _MAXREPEAT = _C.MAXREPEAT
-_RE2_MAX_REPEAT = 1000
 #: ``\d``, ``\w``, ``\s`` as the filters' engine (RE2) reads them: ASCII only.
-_CATEGORY_TEXT = {
-    _C.CATEGORY_DIGIT: "0-9",
-    _C.CATEGORY_WORD: "A-Za-z0-9_",
-    _C.CATEGORY_SPACE: "\\x09\\x0a\\x0c\\x0d ",
+_CATEGORY_CODES = {
+    _C.CATEGORY_DIGIT: frozenset(range(0x30, 0x3A)),
+    _C.CATEGORY_WORD: frozenset(ord(c) for c in string.ascii_letters + string.digits + "_"),
+    _C.CATEGORY_SPACE: frozenset(map(ord, "\t\n\f\r ")),
 }
 _NOT_CATEGORY = {
     _C.CATEGORY_NOT_DIGIT: _C.CATEGORY_DIGIT,
@@ -404,14 +406,65 @@ def _simple_lowered_from() -> dict[int, frozenset[int]]:
     return {low: frozenset(codes) for low, codes in found.items() if len(codes) > 1}
 
 
+def _codes_text(codes: Iterable[int]) -> str:
+    """The inside of a class holding exactly ``codes`` (runs as ranges)."""
+    ordered = sorted(set(codes))
+    pieces: list[str] = []
+    index = 0
+    while index < len(ordered):
+        end = index
+        while end + 1 < len(ordered) and ordered[end + 1] == ordered[end] + 1:
+            end += 1
+        low, high = chr(ordered[index]), chr(ordered[end])
+        pieces.append(regex_char(low) if low == high else f"{regex_char(low)}-{regex_char(high)}")
+        index = end + 1
+    return "".join(pieces)
+
+
+def _complement(codes: Iterable[int]) -> frozenset[int]:
+    """Every code point but ``codes`` (as ranges: use with ``_codes_text``)."""
+    return frozenset(range(0x110000)) - frozenset(codes)
+
+
 def _simple_case_orbit(char: str) -> set[str]:
-    """Characters ``re`` may match for ``char`` ignoring case: those with the same simple
-    lowercase, and its extra cases (``s`` and ``ſ``, ``k`` and the Kelvin sign, ...)."""
+    """Characters related to ``char`` by a case mapping: those with the same simple
+    lowercase, its upper, lower, folded and swapped forms and ``re``'s extra cases (``s`` and
+    ``ſ``, ``k`` and the Kelvin sign, ...)."""
     low = _sre_module.unicode_tolower(ord(char))
     codes = set(_simple_lowered_from().get(low, frozenset({low}))) | {low, ord(char)}
     for code in list(codes):
         codes.update(_sre_casefix.get(code, ()))
-    return {chr(code) for code in codes}
+    forms = {char.lower(), char.upper(), char.casefold(), char.swapcase()}
+    return {chr(code) for code in codes} | {form for form in forms if len(form) == 1}
+
+
+@cache
+def _cased_codes() -> list[int]:
+    """The code points with another case (in order)."""
+    return [
+        code
+        for code in range(0x110000)
+        if code in _sre_casefix or len({chr(code).lower(), chr(code).upper(), chr(code)}) > 1
+    ]
+
+
+@cache
+def _re2_case_variants(char: str) -> frozenset[str]:
+    """The characters RE2 matches for ``char`` ignoring case (Unicode simple case folding):
+    candidates from the closure of the case mappings, each confirmed by RE2 itself (where
+    Python's tables differ: ``i`` and ``İ`` are not one case in RE2, ``ϑ`` and ``ϴ`` are)."""
+    candidates = {char}
+    todo = [char]
+    while todo:
+        for related in _simple_case_orbit(todo.pop()):
+            if related not in candidates:
+                candidates.add(related)
+                todo.append(related)
+    try:
+        probe = compile_regex(f"^(?:{escape(char)})\\z", ignore_case=True)
+    except RegexError:  # a lone surrogate: only itself
+        return frozenset({char})
+    return frozenset(c for c in candidates if c == char or probe.search(c))
 
 
 class _Untranslatable(Exception):
@@ -432,23 +485,24 @@ class _Translator:
             self.notes.append(what)
 
     def variants(self, char: str, flags: int) -> set[str]:
-        """Characters the local engine matches for ``char`` under ``flags``."""
+        """Characters the filters' engine (RE2) matches for ``char`` under ``flags``."""
         if not flags & re.IGNORECASE:
             return {char}
-        candidates = {char, char.lower(), char.upper(), char.casefold(), char.swapcase()}
-        candidates = {c for c in candidates if len(c) == 1}
-        candidates |= _simple_case_orbit(char)
-        probe = re.compile(re.escape(char), flags & (re.IGNORECASE | re.ASCII))
-        return {c for c in candidates if probe.fullmatch(c)}
+        return set(_re2_case_variants(char))
+
+    def category(self, category: object, flags: int) -> frozenset[int]:
+        """The code points RE2 matches for ``\\d``, ``\\w`` or ``\\s`` under ``flags``
+        (ignoring case, ``\\w`` also holds ``ſ`` and the Kelvin sign)."""
+        codes = set(_CATEGORY_CODES[category])
+        if flags & re.IGNORECASE:
+            for code in list(codes):
+                codes.update(ord(c) for c in _re2_case_variants(chr(code)))
+        return frozenset(codes)
 
     def sequence(self, items: Sequence[tuple[object, object]], flags: int) -> str:
-        out: list[str] = []
-        for position, (op, av) in enumerate(items):
-            last = position == len(items) - 1
-            out.append(self.item(op, av, flags, last))
-        return "".join(out)
+        return "".join(self.item(op, av, flags) for op, av in items)
 
-    def item(self, op: object, av: object, flags: int, last: bool) -> str:
+    def item(self, op: object, av: object, flags: int) -> str:
         if op is _C.LITERAL:
             assert isinstance(av, int)
             return char_class(self.variants(chr(av), flags))
@@ -460,19 +514,12 @@ class _Translator:
         if op is _C.IN:
             assert isinstance(av, list)
             return self.char_set(av, flags)
-        if op in (_C.MAX_REPEAT, _C.MIN_REPEAT, _C.POSSESSIVE_REPEAT):
+        if op in (_C.MAX_REPEAT, _C.MIN_REPEAT):
             assert isinstance(av, tuple)
             low, high, body = av
             inner = self.sequence(list(body), flags)
-            if op is _C.POSSESSIVE_REPEAT:
-                self.widen("possessive repeats match like greedy ones there")
-            if low > _RE2_MAX_REPEAT:
-                low = _RE2_MAX_REPEAT
-                high = _MAXREPEAT
-                self.widen("repeat counts above 1000")
-            if high is not _MAXREPEAT and high > _RE2_MAX_REPEAT:
-                high = _MAXREPEAT
-                self.widen("repeat counts above 1000")
+            if low > MAX_REPEAT or (high is not _MAXREPEAT and high > MAX_REPEAT):
+                raise _Untranslatable("a repeat count RE2 refuses")
             if high is _MAXREPEAT:
                 count = "*" if low == 0 else "+" if low == 1 else f"{{{low},}}"
             elif (low, high) == (0, 1):
@@ -490,31 +537,17 @@ class _Translator:
             _group, add_flags, del_flags, body = av
             inner_flags = (flags | add_flags) & ~del_flags
             return "(?:" + self.sequence(list(body), inner_flags) + ")"
-        if op is _C.ATOMIC_GROUP:
-            self.widen("atomic groups match like plain groups there")
-            assert isinstance(av, _sre_parse.SubPattern)
-            return "(?:" + self.sequence(list(av), flags) + ")"
         if op is _C.BRANCH:
             assert isinstance(av, tuple)
             _, branches = av
             return "(?:" + "|".join(self.sequence(list(b), flags) for b in branches) + ")"
         if op is _C.AT:
-            return self.anchor(av, flags, last)
-        if op in (_C.ASSERT, _C.ASSERT_NOT):
-            self.widen("lookarounds are left out")
-            return ""
-        if op is _C.GROUPREF:
-            self.widen("backreferences match any text there")
-            return "[\\s\\S]*"
-        if op is _C.GROUPREF_EXISTS:
-            assert isinstance(av, tuple)
-            _group, yes, no = av
-            self.widen("conditional groups match either branch there")
-            no_text = self.sequence(list(no), flags) if no else ""
-            return "(?:" + self.sequence(list(yes), flags) + "|" + no_text + ")"
+            return self.anchor(av, flags)
+        # Lookarounds, backreferences, atomic groups, possessive repeats, conditionals: RE2
+        # refuses them when the filter is parsed, so none comes from a filter.
         raise _Untranslatable(f"{op}")
 
-    def anchor(self, where: object, flags: int, last: bool) -> str:
+    def anchor(self, where: object, flags: int) -> str:
         multiline = bool(flags & re.MULTILINE)
         if where is _C.AT_BEGINNING:
             return "(?m:^)" if multiline else "^"
@@ -523,10 +556,7 @@ class _Translator:
         if where in (_C.AT_END, _C.AT_END_STRING):
             if multiline and where is _C.AT_END:
                 return "(?m:$)"
-            if last:
-                return "\\z"  # RE2's $ (without m) is the end of the text, as \z is
-            self.widen("an end anchor followed by more pattern is left out")
-            return ""
+            return "\\z"  # RE2's $ (without m) is the end of the text, as \z is
         self.widen("word boundaries are left out (engines disagree on them)")
         return ""
 
@@ -544,46 +574,185 @@ class _Translator:
                 assert isinstance(av, tuple)
                 low, high = av
                 if flags & re.IGNORECASE and high - low > 256:
-                    raise _Untranslatable("a wide case-insensitive range")
-                if flags & re.IGNORECASE:
+                    # A wide range: itself, and the other cases of its cased characters.
+                    parts.append(f"{regex_char(chr(low))}-{regex_char(chr(high))}")
+                    cased = _cased_codes()
+                    for code in cased[bisect_left(cased, low) : bisect_right(cased, high)]:
+                        chars |= self.variants(chr(code), flags)
+                elif flags & re.IGNORECASE:
                     for code in range(low, high + 1):
                         chars |= self.variants(chr(code), flags)
                 else:
                     parts.append(f"{regex_char(chr(low))}-{regex_char(chr(high))}")
             elif op is _C.CATEGORY:
                 if av in _NOT_CATEGORY:
+                    codes = self.category(_NOT_CATEGORY[av], flags)
+                    if len(items) == 1:  # \D alone: everything but the class
+                        return "[^" + _codes_text(codes) + "]"
                     if negate:
                         raise _Untranslatable("a negated class with a negated category")
-                    if len(items) == 1:  # \D alone: everything but the ASCII class
-                        return "[^" + _CATEGORY_TEXT[_NOT_CATEGORY[av]] + "]"
-                    self.widen("negated classes inside brackets are widened")
-                    parts.append("\\s\\S")
+                    parts.append(_codes_text(_complement(codes)))
                 else:
-                    parts.append(_CATEGORY_TEXT[av])
+                    parts.append(_codes_text(self.category(av, flags)))
             else:
                 raise _Untranslatable(f"{op} in a class")
-        body = "".join(regex_char(c) for c in sorted(chars)) + "".join(parts)
+        body = _codes_text(ord(c) for c in chars) + "".join(parts)
         if not body:
             return "[^\\s\\S]" if not negate else "[\\s\\S]"
         return ("[^" if negate else "[") + body + "]"
 
 
-#: RE2 syntax Python reads differently or not at all (``[[:alpha:]]`` is a POSIX class in
-#: RE2, a set in Python): such a regex is left to the re-check here.
-_RE2_ONLY = re.compile(r"\[\[:|\\[pPzCQE]|\(\?[a-zA-Z]*U")
+#: RE2's POSIX classes (``[[:alpha:]]``): ASCII only.
+_POSIX_CLASSES = {
+    "alnum": "0-9A-Za-z",
+    "alpha": "A-Za-z",
+    "ascii": "\x00-\x7f",
+    "blank": "\t ",
+    "cntrl": "\x00-\x1f\x7f",
+    "digit": "0-9",
+    "graph": "!-~",
+    "lower": "a-z",
+    "print": " -~",
+    "punct": "!-/:-@[-`{-~",
+    "space": "\t\n\x0b\x0c\r ",
+    "upper": "A-Z",
+    "word": "0-9A-Za-z_",
+    "xdigit": "0-9A-Fa-f",
+}
+_POSIX = re.compile(r"\[:(\^?)([a-z]+):\]")
+_REPEAT = re.compile(r"\{[0-9]+(?:,[0-9]*)?\}")
+_HEX = re.compile(r"\\x\{([0-9A-Fa-f]+)\}")
+_NAMED = re.compile(r"\(\?P?<([A-Za-z_][A-Za-z0-9_]*)>")
+_FLAG_GROUP = re.compile(r"\(\?([A-Za-z]*)(?:-([A-Za-z]*))?([:)])")
+
+
+def _posix_members(name: str, negated: bool) -> str | None:
+    """A POSIX class as the inside of a Python class (its complement over all of Unicode
+    when negated), or None for a name RE2 does not know."""
+    ranges = _POSIX_CLASSES.get(name)
+    if ranges is None:
+        return None
+    codes: set[int] = set()
+    index = 0
+    while index < len(ranges):
+        if ranges[index + 1 : index + 2] == "-" and index + 2 < len(ranges):
+            codes.update(range(ord(ranges[index]), ord(ranges[index + 2]) + 1))
+            index += 3
+        else:
+            codes.add(ord(ranges[index]))
+            index += 1
+    chosen = set(range(128)) - codes if negated else codes
+    spans: list[tuple[int, int]] = []
+    for code in sorted(chosen):
+        if spans and spans[-1][1] == code - 1:
+            spans[-1] = (spans[-1][0], code)
+        else:
+            spans.append((code, code))
+    body = "".join(f"\\x{low:02x}-\\x{high:02x}" for low, high in spans)
+    return body + ("\\x80-\\U0010ffff" if negated else "")
+
+
+def python_syntax(source: str) -> str | None:
+    """An RE2 pattern (as filters take it) written so that Python's ``re`` parser reads the
+    same regex, or None where that is not done (``\\p`` classes, flags set mid-pattern).
+
+    ``\\z`` becomes ``\\Z``, ``\\x{..}`` ``\\U........``, ``\\Q...\\E`` escaped text, ``(?<n>``
+    ``(?P<n>``, POSIX classes ASCII ranges, ``{`` that starts no RE2 repeat (``a{,2}``) is
+    a literal brace, and the ``U`` flag (lazy by default) goes: it changes which match is
+    found, never whether there is one."""
+    out: list[str] = []
+    pos = 0
+    in_class = False
+    class_start = 0
+    while pos < len(source):
+        char = source[pos]
+        if char == "\\":
+            escaped = source[pos + 1 : pos + 2]
+            hexadecimal = _HEX.match(source, pos)
+            if hexadecimal is not None:
+                out.append(f"\\U{int(hexadecimal.group(1), 16):08x}")
+                pos = hexadecimal.end()
+                continue
+            if escaped in ("p", "P", "C"):
+                return None
+            if escaped == "Q":
+                if in_class:
+                    return None
+                end = source.find("\\E", pos + 2)
+                text = source[pos + 2 :] if end < 0 else source[pos + 2 : end]
+                out.append("".join(re.escape(c) for c in text))
+                pos = len(source) if end < 0 else end + 2
+                continue
+            out.append("\\Z" if escaped == "z" else source[pos : pos + 2])
+            pos += 2
+            continue
+        if in_class:
+            posix = _POSIX.match(source, pos)
+            if posix is not None:
+                members = _posix_members(posix.group(2), posix.group(1) == "^")
+                if members is None:
+                    return None
+                out.append(members)
+                pos = posix.end()
+                continue
+            if char == "]" and pos > class_start:
+                in_class = False
+            out.append("\\[" if char == "[" else char)
+            pos += 1
+            continue
+        if char == "[":
+            in_class = True
+            out.append(char)
+            pos += 1
+            if source.startswith("^", pos):
+                out.append("^")
+                pos += 1
+            class_start = pos  # a "]" right here is a member
+            continue
+        if char == "{":
+            repeat = _REPEAT.match(source, pos)
+            if repeat is None:
+                out.append("\\{")
+                pos += 1
+            else:
+                out.append(repeat.group())
+                pos = repeat.end()
+            continue
+        if source.startswith("(?", pos):
+            named = _NAMED.match(source, pos)
+            if named is not None:
+                out.append(f"(?P<{named.group(1)}>")
+                pos = named.end()
+                continue
+            flags = _FLAG_GROUP.match(source, pos)
+            if flags is not None:
+                on = flags.group(1).replace("U", "")
+                off = (flags.group(2) or "").replace("U", "")
+                scoped = flags.group(3) == ":"
+                if not scoped and (pos > 0 or off):
+                    return None  # Python takes flags for the rest only at the start
+                if on or off or scoped:
+                    out.append(f"(?{on}{'-' + off if off else ''}{flags.group(3)}")
+                pos = flags.end()
+                continue
+        out.append(char)
+        pos += 1
+    return "".join(out)
 
 
 def translate_regex(source: str, ignore_case: bool) -> Translation:
-    """The Insights form of a filter regex (RE2 semantics: ``\\d``, ``\\w``, ``\\s`` ASCII,
-    ``$`` the end of the text), read with Python's ``re`` parser, whose syntax RE2's
-    portable subset shares; RE2-only syntax is left to the re-check here."""
-    if _RE2_ONLY.search(source):
+    """The Insights form of a filter regex, meaning what RE2 makes of it (``\\d``, ``\\w``,
+    ``\\s`` ASCII, ``$`` the end of the text, Unicode simple case folding): the pattern is
+    written in Python's syntax (``python_syntax``) and read with Python's ``re`` parser;
+    what that cannot say is left to the re-check here."""
+    readable = python_syntax(source)
+    if readable is None:
         return Translation(None, False, "the regex uses syntax only RE2 reads")
     flags = re.IGNORECASE if ignore_case else 0
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "possible nested set": nobody would see it
-            parsed = _sre_parse.parse(source, flags)
+            parsed = _sre_parse.parse(readable, flags)
     except (re.error, OverflowError, RecursionError, ValueError):
         return Translation(None, False, "the regex cannot be read here")
     translator = _Translator(parsed.state.flags)

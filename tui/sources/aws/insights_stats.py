@@ -1,14 +1,19 @@
 """``stats`` over CloudWatch Logs, counted by Logs Insights with ``stats ... by``.
 
-Four kinds of query run over every slice of the range: all events (the lines read), the
+Five kinds of query run over every slice of the range: all events (the lines read), the
 events the filter surely keeps grouped by type, auth context and path (``count(ts)`` tells
-records from malformed lines, ``min``/``max`` of the stamp give first and last), and the
-same events grouped by client address and by ARN for the top lists. The languages, auth
-outcomes and host keys are derived here from the group keys, exactly as the parser derives
-them. Events the filter may keep but Insights cannot decide (an approximated term, a
-language the payload must tell, a path in oddly quoted fields) are read, re-checked with
-the whole filter and counted here; the totals say how many. ``timeline`` counts matches per
-``bin()`` for an overview.
+records from malformed lines, ``min``/``max`` of the stamp give first and last), the same
+records grouped by client address, and by ARN, auth context and log stream (users, failed
+authentications per user, instances), and last, once first and last are known, per
+``bin()`` of the bucket size the local timeline would choose for that span, and auth
+context (the timeline). The languages, auth outcomes, host keys and instance names are
+derived here from the group keys, exactly as the parser and the index derive them. Events
+the filter may keep but Insights cannot decide (an approximated term, a language the
+payload must tell, a path in oddly quoted fields) are read, re-checked with the whole
+filter and counted here; the totals say how many.
+
+Reference: the ``stats`` command and ``bin()``,
+https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_QuerySyntax-Stats.html
 """
 
 from __future__ import annotations
@@ -16,9 +21,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tui.index.stats import Timeline, bucket_size
 from tui.model.fields import (
     absent,
     auth_succeeded,
@@ -37,6 +44,7 @@ from tui.sources.aws.insights_ql import (
     FALSE,
     RECORD,
     Compiled,
+    Cond,
     QueryText,
     assemble,
     conj,
@@ -65,8 +73,13 @@ class Tally:
     clients: Counter[str] = field(default_factory=Counter)
     users: Counter[str] = field(default_factory=Counter)
     paths: Counter[str] = field(default_factory=Counter)
+    instances: Counter[str] = field(default_factory=Counter)
+    failed_users: Counter[str] = field(default_factory=Counter)
+    timeline: Timeline | None = None
     #: Events read and counted here (possible matches Insights could not decide).
     checked_here: int = 0
+    #: The time of each record counted here, and whether its authentication failed.
+    checked_times: list[tuple[int, bool]] = field(default_factory=list)
 
     def seen(self, epoch_us: int | None) -> None:
         if epoch_us is None:
@@ -113,6 +126,9 @@ class Tally:
             "top_clients": ranked(self.clients)[:TOP],
             "top_users": ranked(self.users)[:TOP],
             "top_paths": ranked(self.paths)[:TOP],
+            "top_instances": ranked(self.instances)[:TOP],
+            "failed_by_user": ranked(self.failed_users)[:TOP],
+            "timeline": self.timeline,
         }
 
 
@@ -125,11 +141,17 @@ def _field(raw: str | None) -> str | None:
     return absent(raw)
 
 
-def stats_queries(compiled: Compiled) -> dict[str, Callable[[int, int], QueryText]]:
-    """Query builders per slice: ``lines``, ``groups``, ``clients``, ``users``."""
+def _counted(compiled: Compiled) -> tuple[Cond, tuple[str, ...]]:
+    """The events Insights counts (those the filter surely keeps and whose type, path and
+    language the group keys tell), and the parses that needs."""
     known, known_parses = countable()
-    sure = conj(compiled.sure, known)
-    parses = (*compiled.parses, *known_parses)
+    return conj(compiled.sure, known), (*compiled.parses, *known_parses)
+
+
+def stats_queries(compiled: Compiled) -> dict[str, Callable[[int, int], QueryText]]:
+    """Query builders per slice: ``lines``, ``groups``, ``clients``, ``users`` (the timeline
+    waits for the first and last times: ``timeline_query``)."""
+    sure, parses = _counted(compiled)
     widths = ", ".join(f"min(ts{w}) as first{w}, max(ts{w}) as last{w}" for w in _WIDTHS)
     groups_tail = (
         f'fields coalesce(ctype, "{_NONE}") as k_type, coalesce(auth, "{_NONE}") as k_auth, '
@@ -149,8 +171,24 @@ def stats_queries(compiled: Compiled) -> dict[str, Callable[[int, int], QueryTex
             b,
             ("fields coalesce(cv4, client) as k_client", "stats count(*) as n by k_client"),
         ),
-        "users": lambda a, b: assemble(records, parses, a, b, ("stats count(*) as n by arn",)),
+        "users": lambda a, b: assemble(records, parses, a, b, _USERS_TAIL),
     }
+
+
+_USERS_TAIL = (
+    f'fields coalesce(arn, "{_NONE}") as k_arn, coalesce(auth, "{_NONE}") as k_auth, @logStream',
+    "stats count(*) as n by k_arn, k_auth, @logStream",
+)
+
+
+def timeline_query(compiled: Compiled, bin_ms: int) -> Callable[[int, int], QueryText]:
+    """Records counted in Insights per ``bin()`` of ``bin_ms`` and auth context."""
+    sure, parses = _counted(compiled)
+    tail = (
+        f'fields @timestamp, coalesce(auth, "{_NONE}") as k_auth',
+        f"stats count(*) as n by bin({_period(bin_ms)}) as bucket, k_auth",
+    )
+    return lambda a, b: assemble(conj(sure, RECORD), parses, a, b, tail)
 
 
 def reads_back(compiled: Compiled) -> bool:
@@ -213,11 +251,24 @@ def add_clients(tally: Tally, rows: Iterable[Row]) -> None:
             tally.clients[parse_host(raw).key] += int(float(row.get("n", "0") or 0))
 
 
-def add_users(tally: Tally, rows: Iterable[Row]) -> None:
+def _failed(auth_text: str | None) -> bool:
+    """Whether an auth context (a group key) says the authentication failed."""
+    return auth_text is not None and auth_succeeded(parse_auth_context(auth_text)) is False
+
+
+def add_users(tally: Tally, rows: Iterable[Row], directory: Path) -> None:
+    """Users, failed authentications per user and instances from the ``users`` rows (an
+    instance is named by the directory its stream's file is written to, as locally)."""
     for row in rows:
-        arn = _field(row.get("arn"))
+        number = int(float(row.get("n", "0") or 0))
+        stream = row.get("@logStream")
+        if stream is not None:
+            tally.instances[stream_file(directory, stream).parent.name] += number
+        arn = _field(row.get("k_arn"))
         if arn is not None:
-            tally.users[arn] += int(float(row.get("n", "0") or 0))
+            tally.users[arn] += number
+            if _failed(_field(row.get("k_auth"))):
+                tally.failed_users[arn] += number
 
 
 def add_checked(
@@ -241,10 +292,14 @@ def add_checked(
             continue
         tally.record(1, entry.conn_type, entry.lang, entry.auth_ok, entry.path)
         tally.seen(entry.epoch_us)
+        tally.checked_times.append((entry.epoch_us, entry.auth_ok is False))
+        tally.instances[path.parent.name] += 1
         if entry.client is not None:
             tally.clients[entry.client.key] += 1
         if entry.arn is not None:
             tally.users[entry.arn] += 1
+            if entry.auth_ok is False:
+                tally.failed_users[entry.arn] += 1
 
 
 def count(
@@ -256,9 +311,11 @@ def count(
     *,
     directory: Path,
     newest_us: int,
+    buckets: int = 60,
 ) -> Tally:
     """The ``stats`` counts of ``[start_ms, end_ms]`` (``node``: the filter, ``last:``
-    already made a time bound), mostly counted in AWS."""
+    already made a time bound), mostly counted in AWS, with a timeline of at most
+    ``buckets`` buckets."""
     tally = Tally()
     queries = stats_queries(compiled)
     for row in runner.collect(queries["lines"], start_ms, end_ms):
@@ -266,28 +323,60 @@ def count(
     if compiled.sure != FALSE:
         add_groups(tally, runner.collect(queries["groups"], start_ms, end_ms))
         add_clients(tally, runner.collect(queries["clients"], start_ms, end_ms))
-        add_users(tally, runner.collect(queries["users"], start_ms, end_ms))
-    known, _ = countable()
-    if conj(compiled.possible, neg(conj(compiled.sure, known))) != FALSE:
+        add_users(tally, runner.collect(queries["users"], start_ms, end_ms), directory)
+    if reads_back(compiled):
         for batch in runner.iter_rows(
             uncertain_query(compiled, runner.row_limit), start_ms, end_ms
         ):
             add_checked(tally, batch, node, directory, newest_us)
+    tally.timeline = _timeline(runner, compiled, tally, start_ms, end_ms, buckets)
     return tally
+
+
+def _timeline(
+    runner: InsightsRunner,
+    compiled: Compiled,
+    tally: Tally,
+    start_ms: int,
+    end_ms: int,
+    buckets: int,
+) -> Timeline | None:
+    """The timeline ``compute_stats`` would draw of the counted records: the same bucket
+    size for the same first and last times, counted per ``bin()`` in Insights (the records
+    read here are added to their buckets)."""
+    first, last = tally.first_us, tally.last_us
+    if first is None or last is None:
+        return None
+    size = bucket_size(max(last - first, 1), max(buckets, 1))
+    start = first - first % size
+    total = [0] * ((last - start) // size + 1)
+    failed = [0] * len(total)
+
+    def add(epoch_us: int, number: int, auth_failed: bool) -> None:
+        slot = max(0, min(len(total) - 1, (epoch_us - start) // size))
+        total[slot] += number
+        if auth_failed:
+            failed[slot] += number
+
+    if compiled.sure != FALSE:
+        rows = runner.collect(timeline_query(compiled, size // 1000), start_ms, end_ms)
+        for row in rows:
+            stamp = row.get("bucket", "")
+            if stamp:
+                number = int(float(row.get("n", "0") or 0))
+                add(_millis(stamp) * 1000, number, _failed(_field(row.get("k_auth"))))
+    for epoch_us, auth_failed in tally.checked_times:
+        add(epoch_us, 1, auth_failed)
+    return Timeline(start, size, tuple(total), tuple(failed))
 
 
 def timeline(
     runner: InsightsRunner, compiled: Compiled, start_ms: int, end_ms: int, bin_ms: int
 ) -> dict[int, int]:
-    """Events the filter surely keeps, per ``bin_ms`` bucket (by the bucket's start in ms),
-    counted with ``stats count(*) by bin()``: the viewer's overview histogram."""
-    period = _period(bin_ms)
-    tail = (f"stats count(*) as n by bin({period}) as bucket",)
-    rows = runner.collect(
-        lambda a, b: assemble(compiled.sure, compiled.parses, a, b, tail), start_ms, end_ms
-    )
+    """Records Insights counts (see ``timeline_query``) per ``bin_ms`` bucket, by the
+    bucket's start in ms."""
     buckets: Counter[int] = Counter()
-    for row in rows:
+    for row in runner.collect(timeline_query(compiled, bin_ms), start_ms, end_ms):
         stamp = row.get("bucket", "")
         if stamp:
             buckets[_millis(stamp) // bin_ms * bin_ms] += int(float(row.get("n", "0") or 0))
@@ -303,7 +392,5 @@ def _period(bin_ms: int) -> str:
 
 def _millis(stamp: str) -> int:
     """``2026-11-24 08:15:00.000`` (how Insights writes times) in epoch ms."""
-    from datetime import UTC, datetime
-
     moment = datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=UTC)
     return int(moment.timestamp() * 1000)
