@@ -39,9 +39,7 @@ from tui.query.ast import Node
 from tui.sources import Background
 from tui.sources.cache import IndexCache
 from tui.sources.files import FileReader
-from tui.sources.follow import Follower
 from tui.sources.local import LogFile, Progress, SourceError, Stream, expand_paths, load
-from tui.view.rows import arrivals
 
 COMMANDS = ("view", "query", "stats", "demo", "fetch", "cache")
 EXIT_USAGE = 2
@@ -553,6 +551,9 @@ def _writer_for(args: argparse.Namespace, out: IO[str]) -> Writer:
 def _query_follow(args: argparse.Namespace, node: Node) -> int:
     """``query --follow``: the last matching records, then new ones as they arrive, each
     batch in time order (a record older than one already printed prints when it comes)."""
+    from tui.sources.follow import Follower
+    from tui.view.rows import arrivals
+
     if args.backlog < 0:
         raise UsageError("--backlog must be 0 or more")
     index, reader, problems = _load(

@@ -636,9 +636,12 @@ def load(
         plans.append(plan)
         if cache is not None and _cacheable(file, plan):
             plan.cacheable = True
-            plan.cached = _from_cache(cache, plan)
+    if cache is not None:
+        _read_cached(cache, [plan for plan in plans if plan.cacheable], workers)
     total = sum(plan.size for plan in plans)
-    index.reserve(index.size + total // _BYTES_PER_ENTRY_GUESS)
+    cached_entries = sum(len(p.cached.columns["offset"]) for p in plans if p.cached is not None)
+    unread = sum(plan.size - (plan.cached.end if plan.cached else 0) for plan in plans)
+    index.reserve(index.size + cached_entries + unread // _BYTES_PER_ENTRY_GUESS)
     work = [item for number, plan in enumerate(plans) for item in _spans(plan, number == 0)]
     worker_count = workers or max(1, min(len(work), os.cpu_count() or 1))
     local = threading.local()
@@ -704,6 +707,20 @@ def _cacheable(file: LogFile, plan: _Plan) -> bool:
     """Whether the persistent index may hold this input: a plain file (not a stream or a
     decompressed copy) big enough to be worth it."""
     return file.stream is None and plan.path == file.origin and plan.size >= CACHE_MIN_BYTES
+
+
+def _read_cached(cache: IndexCache, plans: list[_Plan], workers: int | None) -> None:
+    """Look the plans' files up in the cache, several at once (reading and checksumming
+    an entry release the GIL)."""
+    count = max(1, min(len(plans), workers or os.cpu_count() or 1))
+    if count <= 1:
+        for plan in plans:
+            plan.cached = _from_cache(cache, plan)
+        return
+    with ThreadPoolExecutor(count, thread_name_prefix="cache") as pool:
+        found = list(pool.map(lambda plan: _from_cache(cache, plan), plans))
+    for plan, cached in zip(plans, found, strict=True):
+        plan.cached = cached
 
 
 def _from_cache(cache: IndexCache, plan: _Plan) -> SpanData | None:
