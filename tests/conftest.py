@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tui.index.index import Index
 from tui.sources.demo import SampleTruth, write_sample
@@ -19,6 +20,9 @@ os.environ.setdefault("TZ", "UTC")
 # The persistent index and downloads of every test (and of the commands they run) go to a
 # directory of this run, never the user's cache.
 os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="neptune-audit-tests-")
+# Property tests check behaviour, not speed: a shared CI machine must not fail them on time.
+settings.register_profile("neptune-audit", deadline=None)
+settings.load_profile("neptune-audit")
 
 
 @dataclass
