@@ -507,7 +507,7 @@ def test_downloads_state_and_directories_are_private_whatever_the_umask(
     finally:
         os.umask(old_umask)
     assert _mode(shared) == 0o755 and _mode(mine) == 0o644  # not ours: left alone
-    cache = tmp_path / "cache"
+    cache = Path(os.environ["XDG_CACHE_HOME"])  # where the second fetch writes by default
     for root in (shared / "a", cache):
         below = list(root.rglob("*"))
         assert below and {_mode(p) for p in [root, *below] if p.is_dir()} == {0o700}

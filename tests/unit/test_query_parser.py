@@ -518,7 +518,7 @@ def test_field_without_value(text: str, position: int, written: str) -> None:
     error = err(text)
     assert error.position == position
     assert error.message == f"missing value after '{written}'"
-    assert error.expected == f"a value after '{written}'"
+    assert error.expected and written not in error.expected  # says what, not where again
 
 
 def test_field_with_unterminated_quote() -> None:

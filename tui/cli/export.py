@@ -300,7 +300,9 @@ def stats_text(stats: Stats, *, reveal: bool = False) -> str:
         lines.append("")
         lines.append("top query shapes")
         for fp, count, example in data["top_fingerprints"]:
-            lines.append(f"  {count:>10,}  {fp}  {inert(example)[:100]}")
+            shown = inert(example)
+            shown = shown if len(shown) <= 100 else shown[:99] + "…"
+            lines.append(f"  {count:>10,}  {fp}  {shown}")
     timeline = stats.timeline
     if timeline is not None and len(timeline.total) > 1:
         end = timeline.start_us + timeline.bucket_us * len(timeline.total)

@@ -73,6 +73,7 @@ _KNOWN_FIELDS_HINT = (
 #: ``parse_time`` or ``parse_duration``.
 _Converter = Callable[[str], int]
 
+_VALUE_EXPECTED = 'a word, a "quoted phrase" or a /regex/'
 _TIME_EXPECTED = "an ISO 8601 time or epoch digits"
 _DURATION_EXPECTED = "a duration like 15m, 2h, 1d"
 
@@ -248,7 +249,11 @@ class _Parser:
             raise self.error(
                 f"missing value after '{token.name}{token.op}'",
                 token.end,
-                f"a value after '{token.name}{token.op}'",
+                _TIME_EXPECTED
+                if name in ("after", "before")
+                else _DURATION_EXPECTED
+                if name == "last"
+                else _VALUE_EXPECTED,
             )
         if name == "after" or name == "before":
             epoch_us = self.value_of(operand, parse_time, _TIME_EXPECTED)

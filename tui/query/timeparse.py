@@ -163,7 +163,7 @@ def _civil_from_days(days: int) -> tuple[int, int, int]:
     return year, month, day
 
 
-_CLOCK = re.compile(r"([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?")
+_CLOCK = re.compile(r"([0-9]{1,2}):([0-9]{2})(?::([0-9]{2})(?:[.,]([0-9]{1,9}))?)?")
 
 
 def parse_moment(
@@ -193,12 +193,13 @@ def parse_moment(
                 raise
     clock = _CLOCK.fullmatch(value)
     if clock:
-        hour, minute, second = (int(part) if part else 0 for part in clock.groups())
+        hour, minute, second = (int(part) if part else 0 for part in clock.groups()[:3])
+        micro = int((clock[4] or "").ljust(6, "0")[:6])
         if hour > 23 or minute > 59 or second > 59:
             raise ValueError(f"no such time of day: {value}")
         day = _moment(forward, local=local)
         at = day.replace(hour=hour, minute=minute, second=second, microsecond=0)
-        return int(at.timestamp()) * _US_PER_SECOND
+        return int(at.timestamp()) * _US_PER_SECOND + micro
     return parse_time(value)
 
 

@@ -97,7 +97,7 @@ from tui.view import (
     count_matches,
     preview_text,
 )
-from tui.view.cells import RowFormatter
+from tui.view.cells import COLUMNS, RowFormatter
 from tui.view.session import (
     Session,
     find_places,
@@ -267,6 +267,7 @@ class NeptuneAuditApp(App[None]):
         self._detail_percent = 45
         self._follow_stop = threading.Event()
         self._stop_all = threading.Event()  # stops background sources on exit
+        self._overview_cancel = threading.Event()  # stops classifying queries
         self._follower: Follower | None = None
         self._shutting_down = False
         self._overview: OverviewScreen | None = None
@@ -662,6 +663,7 @@ class NeptuneAuditApp(App[None]):
         self._stop_all.set()
         self._rows_cancel.set()
         self._preview_cancel.set()
+        self._overview_cancel.set()
 
     async def action_quit(self) -> None:
         self._save_session()
@@ -669,6 +671,7 @@ class NeptuneAuditApp(App[None]):
         self._stop_all.set()  # loading, exports and passes stop where they are
         self._rows_cancel.set()
         self._preview_cancel.set()
+        self._overview_cancel.set()
         await super().action_quit()
 
     @quiet_when_closing
@@ -891,7 +894,9 @@ class NeptuneAuditApp(App[None]):
         self.post_message(OverviewReady(stats, time.perf_counter() - started, classified, None))
         if classified or worker.is_cancelled:
             return
-        cancel = threading.Event()
+        cancel = self._overview_cancel = threading.Event()  # quitting sets it too
+        if self._stop_all.is_set():
+            return
 
         def progress(done: int, total: int) -> None:
             if worker.is_cancelled or self._stop_all.is_set():
@@ -942,7 +947,8 @@ class NeptuneAuditApp(App[None]):
         self._apply_detail_size(self.size.height)
         if line.display:
             self._timeline_counted = (-1, 0.0)
-            self._count_timeline(self.view.generation)
+            # Counted once laid out: the buckets follow the line's width.
+            self.call_after_refresh(self._count_timeline, self.view.generation)
 
     def _count_timeline(self, generation: int) -> None:
         """Count the timeline line again: at once for a new filter, at most every second
@@ -1014,7 +1020,10 @@ class NeptuneAuditApp(App[None]):
         else:
             found = np.flatnonzero(kinds[ids[:row]] == KIND_MALFORMED)
             target = int(found[-1]) if len(found) else None
-        self.post_message(JumpReady(ids, target, "no malformed entry that way"))
+        none = "no malformed entry that way"
+        if target is None and self.index.malformed and not np.any(kinds[ids] == KIND_MALFORMED):
+            none = "no malformed entry shown (the filter hides them)"
+        self.post_message(JumpReady(ids, target, none))
 
     @quiet_when_closing
     def on_jump_ready(self, message: JumpReady) -> None:
@@ -1212,6 +1221,9 @@ class NeptuneAuditApp(App[None]):
     @quiet_when_closing
     def on_resize(self, event: events.Resize) -> None:
         self._apply_detail_size(event.size.height)
+        if self.query_one(TimelineLine).display:  # as many buckets as the new width holds
+            self._timeline_counted = (-1, 0.0)
+            self.call_after_refresh(self._count_timeline, self.view.generation)
 
     def action_toggle_layout(self) -> None:
         main = self.query_one("#main")
@@ -1291,6 +1303,15 @@ class NeptuneAuditApp(App[None]):
 
     def on_columns_screen_changed(self, message: ColumnsScreen.Changed) -> None:
         self.table.set_columns(message.hidden, message.pinned)
+        left_out = sorted(message.pinned - message.hidden - self.table.shown_columns)
+        if left_out:
+            titles = {column.key: column.title for column in COLUMNS}
+            names = ", ".join(titles.get(name, name) for name in left_out)
+            self.tell(
+                f"ticked but too wide for {self.size.width} columns: {names} "
+                "(untick another, or widen the terminal)",
+                timeout=5,
+            )
 
     def action_copy_record(self) -> None:
         entry = self.view.cursor_entry
@@ -1307,7 +1328,8 @@ class NeptuneAuditApp(App[None]):
                 timeout=5,
             )
         else:
-            self.tell("record copied to the clipboard (OSC 52)", timeout=2)
+            what = "entry" if self.index.column("kind")[entry] == KIND_MALFORMED else "record"
+            self.tell(f"{what} copied to the clipboard (OSC 52)", timeout=2)
 
     # -- go to time -------------------------------------------------------------------------
 

@@ -235,8 +235,8 @@ def build_detail(entry: Entry, options: DetailOptions | None = None) -> Renderab
     zone = "local" if local_time else "UTC"
     summary: list[tuple[str, object]] = [
         ("time", Text.assemble(f"{stamp} {zone} ", (f"({ago(record.epoch_us, now)})", LABEL))),
-        ("client", record.client.raw if record.client else "-"),
-        ("server", record.server.raw if record.server else "-"),
+        ("client", _host_text(record.client.raw) if record.client else "-"),
+        ("server", _host_text(record.server.raw) if record.server else "-"),
     ]
     if instance:
         summary.append(("instance", instance))
@@ -286,6 +286,17 @@ def build_detail(entry: Entry, options: DetailOptions | None = None) -> Renderab
     elif record.auth_raw:
         parts += _section("Auth context", _text(record.auth_raw))
     return Group(*parts)
+
+
+def _host_text(raw: str) -> Text:
+    """A host field as ``address:port  host-name`` (Java's ``name/address:port``): a narrow
+    pane wraps between the two, never inside the port."""
+    name, slash, rest = raw.rpartition("/")
+    if not slash or not name or not rest:
+        return _text(raw)
+    text = _text(rest)
+    text.append_text(_text(f"  {name}", LABEL))
+    return text
 
 
 def _context_table(context: Mapping[str, object]) -> Table:

@@ -33,6 +33,7 @@ from tui.model.record import AUTH_NAMES
 from tui.model.secrets import mask_text
 from tui.model.text import inert
 from tui.query import display_time
+from tui.ui.ink import ink
 from tui.view.status import plural
 
 _BARS = " ▁▂▃▄▅▆▇█"
@@ -179,7 +180,8 @@ class TimelineChart(Widget, can_focus=True):
         total = timeline.total[:width]
         most = max(total) or 1
         levels = [(value * _TIMELINE_ROWS * 8 + most - 1) // most for value in total]
-        bar = Style(color="cyan")
+        no_color = self.app.no_color
+        bar = Style() if no_color else Style(color="cyan")
         chosen = Style(reverse=True)
         focus = self.has_focus
         lines = Text()
@@ -200,7 +202,7 @@ class TimelineChart(Widget, can_focus=True):
         ):
             for column in range(len(total)):
                 marked = column < len(marks) and marks[column]
-                lines.append(glyph if marked else " ", Style(color=color, bold=True))
+                lines.append(glyph if marked else " ", ink(Style(color=color, bold=True), no_color))
             lines.append("\n")
         lines.append_text(self._legend(len(total)))
         return lines
@@ -213,7 +215,7 @@ class TimelineChart(Widget, can_focus=True):
         end = display_time(
             timeline.start_us + buckets * timeline.bucket_us, local=local, digits=0, compact=True
         )
-        legend = Text(f"{start} … {end}  ", style="dim")
+        legend = Text(f"{start} … {end}  ", style="" if self.app.no_color else "dim")
         if 0 <= self.selected < buckets:
             moment = timeline.start_us + self.selected * timeline.bucket_us
             count = timeline.total[self.selected]
@@ -224,8 +226,13 @@ class TimelineChart(Widget, can_focus=True):
             if timeline.deletes and timeline.deletes[self.selected]:
                 deletes = plural(timeline.deletes[self.selected], "delete")
                 legend.append(f", {deletes}", "bold magenta")
-        legend.append(f"   {_FAILED_GLYPH} failed authentication", Style(color="red"))
-        legend.append(f"  {_DELETE_GLYPH} delete", Style(color="magenta"))
+        no_color = self.app.no_color
+        legend.append("   ")
+        legend.append(_FAILED_GLYPH, ink(Style(color="red", bold=True), no_color))
+        legend.append(" failed authentication")
+        legend.append("  ")
+        legend.append(_DELETE_GLYPH, ink(Style(color="magenta", bold=True), no_color))
+        legend.append(" delete")
         return legend
 
 

@@ -102,7 +102,7 @@ class GotoScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="goto-box", classes="dialog"):
-            yield Label("Go to time (ISO 8601, epoch, HH:MM[:SS], -15m from newest, +5m)")
+            yield Label("Go to time (ISO 8601, epoch, HH:MM[:SS[.f]], -15m from newest, +5m)")
             yield Input(id="goto-input", placeholder="2026-11-24T08:15  ·  08:15  ·  -15m")
             yield Static(id="goto-error")
 

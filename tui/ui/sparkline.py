@@ -9,6 +9,7 @@ from textual.widget import Widget
 
 from tui.index.stats import Timeline, sparkline
 from tui.query import display_time
+from tui.ui.ink import ink
 
 _MARK = Style(reverse=True, bold=True)
 _FAILED = Style(color="red", underline=True)  # underlined: seen without colour too
@@ -45,18 +46,26 @@ class TimelineLine(Widget):
         timeline = self.timeline
         if timeline is None:
             return Text("")
-        end_us = timeline.start_us + timeline.bucket_us * len(timeline.total)
-        label = display_time(end_us, local=self.local_time, digits=0, compact=True)[6:]
         start = display_time(timeline.start_us, local=self.local_time, digits=0, compact=True)
-        width = max(0, self.size.width - len(start) - len(label) - 4)
+        # The end's date only when it is another day than the start's ("MM-DD hh:mm:ss").
+        end_label = display_time(
+            timeline.start_us + timeline.bucket_us * len(timeline.total),
+            local=self.local_time, digits=0, compact=True,
+        )  # fmt: skip
+        width = max(0, self.size.width - len(start) - len(end_label) - 4)
         total = timeline.total[:width]
+        end_us = timeline.start_us + timeline.bucket_us * len(total)
+        label = display_time(end_us, local=self.local_time, digits=0, compact=True)
+        if label[:5] == start[:5]:
+            label = label[6:]
         bars = sparkline(total)
         line = Text(f" {start} ", style="dim")
         marked = timeline.bucket_of(self.cursor_us) if self.cursor_us is not None else -1
+        no_color = self.app.no_color
         for number, char in enumerate(bars):
-            style = Style(color="cyan")
+            style = Style() if no_color else Style(color="cyan")
             if timeline.failed[number]:
-                style = _FAILED
+                style = ink(_FAILED, no_color)
             if number == marked:
                 style += _MARK
             line.append(char if char != " " or number != marked else "▏", style)

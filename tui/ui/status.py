@@ -7,6 +7,7 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from tui.model.text import inert
+from tui.ui.ink import ink
 from tui.view.status import Role, StatusFacts, status_parts
 
 #: Styles of the status line's pieces.
@@ -68,10 +69,10 @@ class StatusLine(Static):
             else:
                 text = " " + text
             if role == "filter":
-                line.append("filter ", STYLES["filter-label"])
+                line.append("filter ", ink(STYLES["filter-label"], self.app.no_color))
                 room = width - line.cell_len - 1
                 text = _cut_middle(text, room)
-            line.append(text, STYLES[role])
+            line.append(text, ink(STYLES[role], self.app.no_color))
         return line
 
 

@@ -78,6 +78,7 @@ class ViewModel:
         self.marks: set[int] = set()  # entry ids the user marked
         self.loading = True
         self.progress: float | None = None
+        self._settling = False  # indexed, but the rows do not cover every entry yet
         self.rate_mb_s: float | None = None
         self.error: str | None = None
         self.live_label = live_label
@@ -259,9 +260,18 @@ class ViewModel:
             self.move_cursor(len(self.ids) - 1, user=True)
 
     def loaded(self) -> None:
-        """Every input is indexed."""
+        """Every input is indexed (the status says so once the rows cover every entry)."""
         self.loading = False
-        self.progress = None
+        self._settling = True
+
+    @property
+    def indexing(self) -> bool:
+        """Whether the status still says indexing: the inputs are being read, or the rows
+        have not yet caught up with the last entries read."""
+        if self._settling and (self.up_to_date or self.following):
+            self._settling = False
+            self.progress = None
+        return self.loading or self._settling
 
     # -- search -----------------------------------------------------------------------------
 
@@ -337,7 +347,7 @@ class ViewModel:
             counts=self.counts,
             filter_active=self.filter.active,
             filter_text=self.filter.describe(),
-            loading=self.loading,
+            loading=self.indexing,
             progress=self.progress,
             rate_mb_s=self.rate_mb_s,
             following=self.following,
