@@ -235,3 +235,60 @@ async def test_next_malformed_entry(ui_logs: Path, state_home: Path) -> None:
         await pilot.press("E")
         await settle(app)
         assert app.table.cursor_row == malformed[0]  # none before the first
+
+
+async def test_quitting_stops_classifying_queries_at_once(
+    ui_logs: Path, state_home: Path, monkeypatch: object
+) -> None:
+    """The overview's pass over every distinct query is stopped by quitting, wherever it is
+    (a pass that reports no progress for a long while included)."""
+    import threading
+    import time
+
+    from tui.index.insight import Insight
+    from tui.index.textscan import Cancelled
+
+    stopped: list[float] = []
+
+    def slow_fill(self: Insight, stop: int | None = None, *, cancel: threading.Event | None = None,
+                  on_progress: object = None) -> None:  # fmt: skip
+        assert cancel is not None
+        cancel.wait(30)  # a long stretch without progress reports
+        stopped.append(time.monotonic())
+        raise Cancelled()
+
+    monkeypatch.setattr(Insight, "fill", slow_fill)  # type: ignore[attr-defined]
+    app = make_app(ui_logs)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_ready(app)
+        await open_overview(app, pilot)
+        await pilot.press("escape")
+        quit_at = time.monotonic()
+        await pilot.press("q")
+    for _ in range(100):
+        if stopped:
+            break
+        await asyncio.sleep(0.01)
+    assert stopped and stopped[0] - quit_at < 1.0
+
+
+async def test_the_timeline_line_fills_its_width_after_toggling(
+    ui_logs: Path, state_home: Path
+) -> None:
+    from tui.ui.sparkline import TimelineLine
+
+    app = make_app(ui_logs)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_ready(app)
+        await settle(app)
+        line = app.query_one(TimelineLine)
+        for _ in range(2):  # off, then on again: counted once laid out
+            await pilot.press("T")
+            await settle(app)
+        for _ in range(100):
+            if line.display and line.timeline is not None and len(line.timeline.total) > 40:
+                break
+            await asyncio.sleep(0.02)
+        assert line.display and line.timeline is not None
+        assert len(line.timeline.total) > 40  # buckets for the width, not the fallback 10
+        await pilot.press("q")
