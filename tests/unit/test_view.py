@@ -389,3 +389,17 @@ def test_status_says_filtering_until_the_new_rows_come(tmp_path: Path) -> None:
     assert "showing 0" in texts and "filtering…" not in texts
     view.start_search(SearchSpec.parse("x"))
     assert any("searching…" in text for text, _, _ in status_parts(view.facts()))
+
+
+def test_status_says_indexing_until_the_rows_cover_the_last_entries(tmp_path: Path) -> None:
+    feed = Growing(tmp_path, files=1)
+    feed.add(0, [line(BASE_MS + i, i) for i in range(20)])
+    view = ViewModel(feed.index)
+    run_rows(view)
+    feed.add(0, [line(BASE_MS + 100 + i, 100 + i) for i in range(5)])  # the last span
+    view.loaded()
+    texts = [text for text, _, _ in status_parts(view.facts())]
+    assert "indexing…" in texts and "20 records" in texts  # not yet "done" with 20
+    run_rows(view)
+    texts = [text for text, _, _ in status_parts(view.facts())]
+    assert "25 records" in texts and not any(t.startswith("indexing") for t in texts)
