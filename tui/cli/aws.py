@@ -24,6 +24,7 @@ from tui.sources.aws.session import AwsError, AwsOptions
 
 if TYPE_CHECKING:
     from tui.cli.export import Writer
+    from tui.model.record import Entry
     from tui.query.ast import Node
     from tui.sources.aws.insights import InsightsRunner, SliceProgress
     from tui.sources.aws.insights_ql import Compiled
@@ -287,7 +288,7 @@ class _InsightsProgress:
         self._lock = threading.Lock()
 
     def __call__(self, progress: SliceProgress) -> None:
-        from tui.sources.aws.insights import describe_bytes
+        from tui.view.status import describe_bytes
 
         with self._lock:
             ident = progress.slice.ident
@@ -362,7 +363,7 @@ def _newest_us(runner: InsightsRunner, start_ms: int, end_ms: int) -> int | None
 
 
 def _cost_note(runner: InsightsRunner, price_per_gb: float) -> str:
-    from tui.sources.aws.insights import describe_bytes
+    from tui.view.status import describe_bytes
 
     totals = runner.totals
     split = f", {totals.splits:,} slices split further" if totals.splits else ""
@@ -414,17 +415,61 @@ def _match_directory(args: argparse.Namespace, group: str) -> Path:
     return directory
 
 
+class _Matcher:
+    """Turns the events Insights returns into the kept ones: each is parsed and checked here
+    against the whole filter, and the kept ones are written, in time order, through
+    ``_MatchFiles`` (``query`` prints them, the viewer follows the files)."""
+
+    def __init__(self, files: _MatchFiles, node: Node, newest_us: int) -> None:
+        self.files = files
+        self.node = node
+        self.newest_us = newest_us
+        self.checked = 0
+        self.kept = 0
+        self._paths: dict[str, Path] = {}  # stream -> its file
+
+    def keep(self, batch: list[dict[str, str]]) -> list[Entry]:
+        """The batch's events the filter keeps, written; each with its line in its file."""
+        from dataclasses import replace
+
+        from tui.model.parser import decode_entry_bytes, parse_entry
+        from tui.model.record import Record
+        from tui.query.predicate import matches
+        from tui.sources.aws.cloudwatch import stream_file
+
+        kept: list[tuple[tuple[int, tuple[str, ...], int], Path, str, Entry]] = []
+        for position, row in enumerate(batch):
+            self.checked += 1
+            stream = row.get("@logStream", "stream")
+            path = self._paths.get(stream) or self._paths.setdefault(
+                stream, stream_file(self.files.directory, stream)
+            )
+            message = row.get("@message", "").rstrip("\r\n")
+            text = decode_entry_bytes((message + "\n").encode())
+            entry: Entry = parse_entry(text, source=str(path))
+            if isinstance(entry, Record):
+                # The instance is the file's directory, as the index names it.
+                entry = replace(entry, instance=path.parent.name)
+                epoch_us = entry.epoch_us
+            else:
+                epoch_us = int(float(row.get("ms", "0") or 0)) * 1000
+            if matches(self.node, entry, text, epoch_us=epoch_us, newest_us=self.newest_us):
+                kept.append(((epoch_us, path.parts, position), path, message, entry))
+        kept.sort(key=lambda item: item[0])
+        starts = self.files.write([(path, message) for _, path, message, _ in kept])
+        self.kept += len(kept)
+        return [
+            replace(entry, line=line) for (_, _, _, entry), line in zip(kept, starts, strict=True)
+        ]
+
+
 def insights_query(args: argparse.Namespace, node: Node, writer_for: Callable[[], Writer]) -> int:
     """``query --cloudwatch`` through Logs Insights: the compiled filter narrows the events in
     AWS, slice by slice; each returned event is checked here against the whole filter and
     printed in time order as soon as every earlier slice is in."""
     from contextlib import closing
-    from dataclasses import replace
 
-    from tui.model.parser import decode_entry_bytes, parse_entry
-    from tui.model.record import Malformed, Record
-    from tui.query.predicate import matches
-    from tui.sources.aws.cloudwatch import stream_file
+    from tui.model.record import Malformed
     from tui.sources.aws.insights_ql import FALSE, compile_filter, rows_query, substitute_last
 
     _check_insights_arguments(args)
@@ -444,11 +489,9 @@ def insights_query(args: argparse.Namespace, node: Node, writer_for: Callable[[]
         newest_us = _newest_us(runner, start_ms, end_ms) or 0
         node = substitute_last(node, newest_us)
         compiled = compile_filter(node, args.filter)
-    files = _MatchFiles(_match_directory(args, group))
+    matcher = _Matcher(_MatchFiles(_match_directory(args, group)), node, newest_us)
     printed = 0
-    checked = 0
     malformed: list[Malformed] = []
-    paths: dict[str, Path] = {}  # stream -> its file
     writers: list[Writer] = []  # made with the first results: a failure prints nothing
 
     def writer() -> Writer:
@@ -465,28 +508,7 @@ def insights_query(args: argparse.Namespace, node: Node, writer_for: Callable[[]
     try:
         with closing(batches):
             for batch in batches:
-                kept: list[tuple[tuple[int, tuple[str, ...], int], Path, str, Any]] = []
-                for position, row in enumerate(batch):
-                    checked += 1
-                    stream = row.get("@logStream", "stream")
-                    path = paths.get(stream) or paths.setdefault(
-                        stream, stream_file(files.directory, stream)
-                    )
-                    message = row.get("@message", "").rstrip("\r\n")
-                    text = decode_entry_bytes((message + "\n").encode())
-                    entry = parse_entry(text, source=str(path))
-                    if isinstance(entry, Record):
-                        # The instance is the file's directory, as the index names it.
-                        entry = replace(entry, instance=path.parent.name)
-                        epoch_us = entry.epoch_us
-                    else:
-                        epoch_us = int(float(row.get("ms", "0") or 0)) * 1000
-                    if matches(node, entry, text, epoch_us=epoch_us, newest_us=newest_us):
-                        kept.append(((epoch_us, path.parts, position), path, message, entry))
-                kept.sort(key=lambda item: item[0])
-                starts = files.write([(path, message) for _, path, message, _ in kept])
-                for (_, _, _, entry), line in zip(kept, starts, strict=True):
-                    entry = replace(entry, line=line)
+                for entry in matcher.keep(batch):
                     if isinstance(entry, Malformed):
                         malformed.append(entry)
                     elif args.limit is None or printed < args.limit:
@@ -504,7 +526,7 @@ def insights_query(args: argparse.Namespace, node: Node, writer_for: Callable[[]
         for note in runner.notes:
             print(f"neptune-audit: {inert(note)}", file=sys.stderr)
     print(
-        f"{printed:,} matching records from {group}; {checked:,} events checked here. "
+        f"{printed:,} matching records from {group}; {matcher.checked:,} events checked here. "
         + _cost_note(runner, args.price_per_gb),
         file=sys.stderr,
     )
