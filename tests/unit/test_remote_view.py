@@ -80,6 +80,13 @@ def test_the_status_line_carries_the_run_and_drops_its_cost_before_its_state() -
     assert ranks[cost] < ranks[state] < ranks["120 records"]
     assert ranks["3 files"] < ranks[cost]
     assert not any("Insights" in text for text, _, _ in status_parts(facts(None)))
+    # Following the files the run writes is implied: the run's own piece says it.
+    following = StatusFacts(
+        files=1, counts=Counts(), filter_active=False, filter_text="", loading=False,
+        following=True, live_label="following matches", new_below=3, remote=progress,
+    )  # fmt: skip
+    shown = [text for text, _, _ in status_parts(following)]
+    assert "● following matches" not in shown and "3 new ↓ G" in shown
 
 
 def test_a_cancelled_run_outranks_a_running_one() -> None:

@@ -75,13 +75,11 @@ def cost_text(bytes_scanned: float, price_per_gb: float) -> str:
 
 def remote_parts(progress: RemoteProgress) -> list[tuple[str, Role, int]]:
     """The status line's pieces for a run in AWS: where it is (kept long: it says whether
-    more records are coming), then the bytes scanned and their cost (dropped sooner)."""
+    more records are coming), then the bytes scanned and their cost (dropped sooner, but
+    after the filter's text: what a run costs is worth more than a filter one typed)."""
     slices = f"{progress.slices_done:,}/{progress.slices_total:,} slices"
-    cost: tuple[str, Role, int] = (
-        cost_text(progress.bytes_scanned, progress.price_per_gb),
-        "plain",
-        45,
-    )
+    scanned = cost_text(progress.bytes_scanned, progress.price_per_gb)
+    cost: tuple[str, Role, int] = (scanned, "plain", 62)
     where: tuple[str, Role, int]
     if progress.state == "starting":
         where = ("Logs Insights starting…", "progress", 78)
@@ -151,7 +149,8 @@ def status_parts(facts: StatusFacts) -> list[tuple[str, Role, int]]:
     if facts.error:
         parts.append((facts.error, "error", 95))
     if facts.following:
-        parts.append((f"● {facts.live_label or 'following'}", "follow", 75))
+        if facts.remote is None:  # a run in AWS says itself whether more is coming
+            parts.append((f"● {facts.live_label or 'following'}", "follow", 75))
         if facts.new_below:
             parts.append((f"{facts.new_below:,} new ↓ G", "badge", 80))
     if facts.loading:
