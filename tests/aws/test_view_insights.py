@@ -134,7 +134,12 @@ async def test_the_table_fills_with_exactly_the_local_matches_and_the_status_say
     app = viewer(group, moto_url, target, EXPRESSION, "--row-limit", str(ROW_LIMIT))
     seen: list[str] = []
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(lambda: settled(app, len(wanted)) or bool(seen.append(status(app))), 30)
+
+        def done() -> bool:
+            seen.append(status(app))
+            return settled(app, len(wanted))
+
+        await until(done, 30)
         await pilot.pause(0.3)
         assert jsonl(shown_jsonl(app), target) == wanted
         assert len(wanted) > ROW_LIMIT
