@@ -263,12 +263,17 @@ async def test_the_overview_is_counted_in_aws_and_equals_local_stats(
 
 
 async def test_the_overview_falls_back_to_local_counts_when_insights_fails(
-    events: tuple[str, Path], insights_fake: FakeInsights, moto_url: str, tmp_path: Path
+    events: tuple[str, Path],
+    insights_fake: FakeInsights,
+    moto_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    group, _ = events
+    group, local = events
+    _, expected, _ = run(capsys, "query", str(local), "-f", "type:Bolt", "--format", "jsonl")
     app = viewer(group, moto_url, tmp_path / "cw", "type:Bolt")
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(lambda: settled(app, 1), 30)
+        await until(lambda: settled(app, len(expected.splitlines())), 30)
 
         def denied(query: str) -> None:
             raise ServiceError("AccessDeniedException", "not allowed: logs:StartQuery", 400)
@@ -278,7 +283,7 @@ async def test_the_overview_falls_back_to_local_counts_when_insights_fails(
         title = str(getattr(screen.query_one("#overview-title"), "content"))  # noqa: B009
         assert "Logs Insights failed" in title and "logs:StartQuery" in title
         assert screen.stats is not None
-        assert screen.stats.records == app.view.counts.shown_records > 0
+        assert screen.stats.records == app.view.counts.shown_records == len(expected.splitlines())
 
 
 def test_view_explain_prints_the_plan_and_touches_nothing(
