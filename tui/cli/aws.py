@@ -24,9 +24,12 @@ from tui.sources.aws.session import AwsError, AwsOptions
 
 if TYPE_CHECKING:
     from tui.cli.export import Writer
+    from tui.model.record import Entry
     from tui.query.ast import Node
     from tui.sources.aws.insights import InsightsRunner, SliceProgress
     from tui.sources.aws.insights_ql import Compiled
+    from tui.view.remote import RemoteCounts
+    from tui.view.status import RemoteProgress
 
 
 def options_of(args: argparse.Namespace) -> AwsOptions:
@@ -275,11 +278,12 @@ def _ms_range(since_us: int, until_us: int) -> tuple[int, int]:
 
 
 class _InsightsProgress:
-    """``Logs Insights: 5/12 slices, 3 running, 1.2 GB scanned`` on a terminal's stderr."""
+    """Keeps each slice's state and bytes scanned; on a terminal's stderr (``stream``),
+    ``Logs Insights: 5/12 slices, 3 running, 1.2 GB scanned``."""
 
-    def __init__(self, stream: IO[str]) -> None:
+    def __init__(self, stream: IO[str] | None) -> None:
         self.stream = stream
-        self.terminal = stream.isatty()
+        self.terminal = stream is not None and stream.isatty()
         self.states: dict[int, str] = {}
         self.scanned: dict[int, float] = {}
         self.last = 0.0
@@ -287,35 +291,47 @@ class _InsightsProgress:
         self._lock = threading.Lock()
 
     def __call__(self, progress: SliceProgress) -> None:
-        from tui.sources.aws.insights import describe_bytes
+        from tui.view.status import describe_bytes
 
         with self._lock:
             ident = progress.slice.ident
             self.states[ident] = progress.state
             self.scanned[ident] = max(self.scanned.get(ident, 0.0), progress.bytes_scanned)
             now = time.monotonic()
-            if not self.terminal or now - self.last < 0.1:
+            if self.stream is None or not self.terminal or now - self.last < 0.1:
                 return
             self.last = now
-            states = list(self.states.values())
-            done = sum(1 for state in states if state in ("done", "split"))
-            running = sum(1 for state in states if state == "running")
-            scanned = describe_bytes(sum(self.scanned.values()))
+            done, total, running, scanned = self._counts()
             self.stream.write(
-                f"\rLogs Insights: {done}/{len(states)} slices, {running} running, "
-                f"{scanned} scanned "
+                f"\rLogs Insights: {done}/{total} slices, {running} running, "
+                f"{describe_bytes(scanned)} scanned "
             )
             self.stream.flush()
             self.shown = True
 
+    def counts(self) -> tuple[int, int, int, float]:
+        """Slices done, slices known (a split adds some), running, and bytes scanned."""
+        with self._lock:
+            return self._counts()
+
+    def _counts(self) -> tuple[int, int, int, float]:
+        states = list(self.states.values())
+        done = sum(1 for state in states if state in ("done", "split"))
+        running = sum(1 for state in states if state == "running")
+        return done, len(states), running, sum(self.scanned.values())
+
     def clear(self) -> None:
-        if self.shown:
+        if self.shown and self.stream is not None:
             self.stream.write("\r" + " " * 70 + "\r")
             self.stream.flush()
 
 
 def _runner(
-    args: argparse.Namespace, group: str, compiled: Compiled, progress: _InsightsProgress
+    args: argparse.Namespace,
+    group: str,
+    compiled: Compiled,
+    progress: Callable[[SliceProgress], None],
+    cancel: threading.Event | None = None,
 ) -> InsightsRunner:
     from tui.sources.aws.insights import InsightsRunner
     from tui.sources.aws.session import client
@@ -331,6 +347,7 @@ def _runner(
         row_limit=args.row_limit,
         poll_s=float(os.environ.get("NEPTUNE_AUDIT_INSIGHTS_POLL", "1.0")),
         on_progress=progress,
+        cancel=cancel,
         describe_term=describe_term,
     )
 
@@ -362,7 +379,7 @@ def _newest_us(runner: InsightsRunner, start_ms: int, end_ms: int) -> int | None
 
 
 def _cost_note(runner: InsightsRunner, price_per_gb: float) -> str:
-    from tui.sources.aws.insights import describe_bytes
+    from tui.view.status import describe_bytes
 
     totals = runner.totals
     split = f", {totals.splits:,} slices split further" if totals.splits else ""
@@ -414,17 +431,61 @@ def _match_directory(args: argparse.Namespace, group: str) -> Path:
     return directory
 
 
+class _Matcher:
+    """Turns the events Insights returns into the kept ones: each is parsed and checked here
+    against the whole filter, and the kept ones are written, in time order, through
+    ``_MatchFiles`` (``query`` prints them, the viewer follows the files)."""
+
+    def __init__(self, files: _MatchFiles, node: Node, newest_us: int) -> None:
+        self.files = files
+        self.node = node
+        self.newest_us = newest_us
+        self.checked = 0
+        self.kept = 0
+        self._paths: dict[str, Path] = {}  # stream -> its file
+
+    def keep(self, batch: list[dict[str, str]]) -> list[Entry]:
+        """The batch's events the filter keeps, written; each with its line in its file."""
+        from dataclasses import replace
+
+        from tui.model.parser import decode_entry_bytes, parse_entry
+        from tui.model.record import Record
+        from tui.query.predicate import matches
+        from tui.sources.aws.cloudwatch import stream_file
+
+        kept: list[tuple[tuple[int, tuple[str, ...], int], Path, str, Entry]] = []
+        for position, row in enumerate(batch):
+            self.checked += 1
+            stream = row.get("@logStream", "stream")
+            path = self._paths.get(stream) or self._paths.setdefault(
+                stream, stream_file(self.files.directory, stream)
+            )
+            message = row.get("@message", "").rstrip("\r\n")
+            text = decode_entry_bytes((message + "\n").encode())
+            entry: Entry = parse_entry(text, source=str(path))
+            if isinstance(entry, Record):
+                # The instance is the file's directory, as the index names it.
+                entry = replace(entry, instance=path.parent.name)
+                epoch_us = entry.epoch_us
+            else:
+                epoch_us = int(float(row.get("ms", "0") or 0)) * 1000
+            if matches(self.node, entry, text, epoch_us=epoch_us, newest_us=self.newest_us):
+                kept.append(((epoch_us, path.parts, position), path, message, entry))
+        kept.sort(key=lambda item: item[0])
+        starts = self.files.write([(path, message) for _, path, message, _ in kept])
+        self.kept += len(kept)
+        return [
+            replace(entry, line=line) for (_, _, _, entry), line in zip(kept, starts, strict=True)
+        ]
+
+
 def insights_query(args: argparse.Namespace, node: Node, writer_for: Callable[[], Writer]) -> int:
     """``query --cloudwatch`` through Logs Insights: the compiled filter narrows the events in
     AWS, slice by slice; each returned event is checked here against the whole filter and
     printed in time order as soon as every earlier slice is in."""
     from contextlib import closing
-    from dataclasses import replace
 
-    from tui.model.parser import decode_entry_bytes, parse_entry
-    from tui.model.record import Malformed, Record
-    from tui.query.predicate import matches
-    from tui.sources.aws.cloudwatch import stream_file
+    from tui.model.record import Malformed
     from tui.sources.aws.insights_ql import FALSE, compile_filter, rows_query, substitute_last
 
     _check_insights_arguments(args)
@@ -444,11 +505,9 @@ def insights_query(args: argparse.Namespace, node: Node, writer_for: Callable[[]
         newest_us = _newest_us(runner, start_ms, end_ms) or 0
         node = substitute_last(node, newest_us)
         compiled = compile_filter(node, args.filter)
-    files = _MatchFiles(_match_directory(args, group))
+    matcher = _Matcher(_MatchFiles(_match_directory(args, group)), node, newest_us)
     printed = 0
-    checked = 0
     malformed: list[Malformed] = []
-    paths: dict[str, Path] = {}  # stream -> its file
     writers: list[Writer] = []  # made with the first results: a failure prints nothing
 
     def writer() -> Writer:
@@ -465,28 +524,7 @@ def insights_query(args: argparse.Namespace, node: Node, writer_for: Callable[[]
     try:
         with closing(batches):
             for batch in batches:
-                kept: list[tuple[tuple[int, tuple[str, ...], int], Path, str, Any]] = []
-                for position, row in enumerate(batch):
-                    checked += 1
-                    stream = row.get("@logStream", "stream")
-                    path = paths.get(stream) or paths.setdefault(
-                        stream, stream_file(files.directory, stream)
-                    )
-                    message = row.get("@message", "").rstrip("\r\n")
-                    text = decode_entry_bytes((message + "\n").encode())
-                    entry = parse_entry(text, source=str(path))
-                    if isinstance(entry, Record):
-                        # The instance is the file's directory, as the index names it.
-                        entry = replace(entry, instance=path.parent.name)
-                        epoch_us = entry.epoch_us
-                    else:
-                        epoch_us = int(float(row.get("ms", "0") or 0)) * 1000
-                    if matches(node, entry, text, epoch_us=epoch_us, newest_us=newest_us):
-                        kept.append(((epoch_us, path.parts, position), path, message, entry))
-                kept.sort(key=lambda item: item[0])
-                starts = files.write([(path, message) for _, path, message, _ in kept])
-                for (_, _, _, entry), line in zip(kept, starts, strict=True):
-                    entry = replace(entry, line=line)
+                for entry in matcher.keep(batch):
                     if isinstance(entry, Malformed):
                         malformed.append(entry)
                     elif args.limit is None or printed < args.limit:
@@ -504,11 +542,188 @@ def insights_query(args: argparse.Namespace, node: Node, writer_for: Callable[[]
         for note in runner.notes:
             print(f"neptune-audit: {inert(note)}", file=sys.stderr)
     print(
-        f"{printed:,} matching records from {group}; {checked:,} events checked here. "
+        f"{printed:,} matching records from {group}; {matcher.checked:,} events checked here. "
         + _cost_note(runner, args.price_per_gb),
         file=sys.stderr,
     )
     return 0
+
+
+class InsightsView:
+    """``view --cloudwatch`` through Logs Insights (a ``tui.view.remote.RemoteRun``).
+
+    The viewer opens at once on the match directory, laid out as ``query`` writes it
+    (``DIR/<instance>/<stream>.log``), and follows it while ``run`` (in a worker) runs the
+    slices and appends the events the whole filter keeps as each stretch of time is in.
+    Only matching events are downloaded, each in full with its slice's results: the rows
+    carry ``@message`` as well as ``@ptr``. The CloudWatch Logs API reference documents
+    GetQueryResults as returning "only the fields requested in the query ... along with a
+    @ptr field", to be passed to GetLogRecord "to get the full log record", and GetLogRecord
+    as retrieving the fields a query did not ask for
+    (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_GetQueryResults.html,
+    https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_GetLogRecord.html);
+    neither page, nor the quotas page, says a requested ``@message`` is cut in query results.
+    So the line comes from ``@message`` and GetLogRecord (one call per event) is not needed.
+    """
+
+    def __init__(self, args: argparse.Namespace, node: Node) -> None:
+        from tui.sources.aws.insights_ql import compile_filter
+
+        _check_insights_arguments(args)
+        self.args = args
+        self.group = _log_group(args)
+        self._initial = node
+        compile_filter(node, args.filter)  # a filter Insights cannot take fails before the UI
+        self.since_us, self.until_us = _cloudwatch_range(args)  # fixed: now is when it started
+        self.directory: Path = args.dir or cache_directory("cloudwatch", self.group, args.region)
+        self._files: _MatchFiles | None = None
+        self.price_per_gb = float(args.price_per_gb)
+        self._cancel = threading.Event()
+        self.finished = threading.Event()
+
+    @property
+    def initial(self) -> Node:
+        """The filter the records written were matched with."""
+        return self._initial
+
+    def explain(self) -> str:
+        """What ``view --cloudwatch --explain`` prints (the plan ``query`` would run)."""
+        from tui.sources.aws.insights_ql import compile_filter
+
+        compiled = compile_filter(self._initial, self.args.filter)
+        since_us, until_us = self._range(compiled)
+        return explain_query(self.args, self.group, compiled, since_us, until_us)
+
+    def _range(self, compiled: Compiled) -> tuple[int, int]:
+        """The run's range narrowed to the times the filter's top-level terms allow."""
+        start, end = self.since_us, self.until_us
+        if compiled.since_us is not None:
+            start = max(start, compiled.since_us)
+        if compiled.until_us is not None:
+            end = min(end, compiled.until_us)
+        return start, max(start, end)
+
+    def open(self) -> Path:
+        """The match directory, made ready for this run (files of an earlier run in the
+        cache go); the viewer reads it from the start."""
+        if self._files is None:
+            self._files = _MatchFiles(_match_directory(self.args, self.group))
+        return self.directory
+
+    def cancel(self) -> None:
+        """Stop the run (StopQuery for the queries still running); what arrived stays."""
+        self._cancel.set()
+
+    def wait(self, timeout: float) -> bool:
+        """Wait for ``run`` to end (its queries stopped); whether it did in time."""
+        return self.finished.wait(timeout)
+
+    def run(self, stop: threading.Event, progress: Callable[[RemoteProgress], None]) -> None:
+        """Run the slices, writing the kept events; ``progress`` hears of every slice's
+        change (at most ten times a second) and, last, how the run ended."""
+        from contextlib import closing
+
+        from tui.sources.aws.insights import InsightsCancelled
+        from tui.sources.aws.insights_ql import FALSE, compile_filter, rows_query, substitute_last
+        from tui.view.status import RemoteProgress, RemoteState
+
+        tracker = _InsightsProgress(None)
+        kept = [0]
+        last = [0.0]
+
+        def report(state: RemoteState, error: str = "") -> None:
+            done, total, running, scanned = tracker.counts()
+            progress(
+                RemoteProgress(
+                    state, done, total, running, kept[0], scanned, self.price_per_gb, error
+                )
+            )
+
+        def on_slice(change: SliceProgress) -> None:
+            tracker(change)
+            if stop.is_set():
+                self._cancel.set()  # the viewer is closing: stop what runs in AWS
+            now = time.monotonic()
+            if now - last[0] >= 0.1:
+                last[0] = now
+                report("running")
+
+        runner: InsightsRunner | None = None
+        try:
+            report("starting")
+            node = self._initial
+            compiled = compile_filter(node, self.args.filter)
+            start_ms, end_ms = _ms_range(*self._range(compiled))
+            runner = _runner(self.args, self.group, compiled, on_slice, cancel=self._cancel)
+            newest_us = 0
+            if compiled.uses_last:
+                newest_us = _newest_us(runner, start_ms, end_ms) or 0
+                node = substitute_last(node, newest_us)
+                compiled = compile_filter(node, self.args.filter)
+            self.open()
+            assert self._files is not None
+            matcher = _Matcher(self._files, node, newest_us)
+            if end_ms >= start_ms and compiled.possible != FALSE:
+                batches: Any = runner.iter_rows(
+                    lambda a, b: rows_query(compiled, a, b, self.args.row_limit), start_ms, end_ms
+                )
+                with closing(batches):
+                    for batch in batches:
+                        matcher.keep(batch)
+                        kept[0] = matcher.kept
+                        report("running")
+            report("done", _notes(runner))
+        except InsightsCancelled:
+            report("cancelled", _notes(runner))
+        except AwsError as error:
+            report("failed", str(error))
+        except Exception as error:  # noqa: BLE001 - said in the viewer, which goes on
+            report("failed", f"{type(error).__name__}: {error}")
+        finally:
+            self.finished.set()
+
+    def count(self, node: Node, cancel: threading.Event, buckets: int) -> RemoteCounts:
+        """The ``stats`` counts of what ``node`` keeps over the run's range, made in AWS
+        (the overview of the viewer)."""
+        from tui.query.format import format_filter
+        from tui.sources.aws.insights_ql import compile_filter, substitute_last
+        from tui.sources.aws.insights_stats import Tally, count
+        from tui.view.remote import RemoteCounts
+
+        text = format_filter(node)
+        compiled = compile_filter(node, text)
+        start_ms, end_ms = _ms_range(*self._range(compiled))
+        tracker = _InsightsProgress(None)
+        runner = _runner(self.args, self.group, compiled, tracker, cancel=cancel)
+        newest_us = 0
+        if compiled.uses_last:
+            newest_us = _newest_us(runner, start_ms, end_ms) or 0
+            node = substitute_last(node, newest_us)
+            compiled = compile_filter(node, text)
+        if end_ms < start_ms:
+            tally = Tally()
+        else:
+            tally = count(
+                runner,
+                compiled,
+                node,
+                start_ms,
+                end_ms,
+                directory=self.directory,
+                newest_us=newest_us,
+                buckets=buckets,
+            )
+        return RemoteCounts.of(
+            tally.as_stats(),
+            bytes_scanned=max(runner.totals.bytes_scanned, tracker.counts()[3]),
+            price_per_gb=self.price_per_gb,
+            checked_here=tally.checked_here,
+        )
+
+
+def _notes(runner: InsightsRunner | None) -> str:
+    """The runner's notes (queries it could not stop) on one line."""
+    return "; ".join(runner.notes) if runner is not None else ""
 
 
 def insights_stats(args: argparse.Namespace, node: Node) -> tuple[dict[str, Any], str] | None:

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -41,10 +41,15 @@ from tui.sources.cache import IndexCache
 from tui.sources.files import FileReader
 from tui.sources.local import LogFile, Progress, SourceError, Stream, expand_paths, load
 
+if TYPE_CHECKING:
+    from tui.cli.aws import InsightsView
+
 COMMANDS = ("view", "query", "stats", "demo", "fetch", "cache")
 EXIT_USAGE = 2
 #: The command finished, but some records could not be read (stderr says where).
 EXIT_INCOMPLETE = 3
+#: How long closing the viewer waits for a Logs Insights run to stop its queries.
+_REMOTE_STOP_S = 15.0
 
 
 class UsageError(Exception):
@@ -111,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="start clean: do not restore (or save) the filter, marks and cursor of last time",
     )
     aws_sources(view)
+    insights_arguments(view, query_command=True)
 
     query = commands.add_parser("query", help="print matching records in time order")
     paths_and_filter(query)
@@ -369,6 +375,24 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         if use_insights(args):
             return insights_query(args, node, lambda: _writer_for(args, sys.stdout))
+    if cloudwatch and args.command == "view" and not follow:
+        from tui.cli.aws import InsightsView, use_insights
+
+        if use_insights(args):
+            insights = InsightsView(args, node)
+            if args.explain:
+                sys.stdout.write(insights.explain())
+                return 0
+            return _view(
+                [str(insights.open())],
+                args.filter,
+                follow=True,
+                live_label="following matches",
+                session=False,
+                reveal=args.show_secrets,
+                cache=None,  # the files are new and grow while the viewer reads them
+                remote=insights,
+            )
     if args.cloudwatch or args.log_group:
         from tui.cli.aws import cloudwatch_files
 
@@ -668,8 +692,10 @@ def _view(
     session: bool = True,
     reveal: bool = False,
     cache: IndexCache | None = None,
+    remote: InsightsView | None = None,
 ) -> int:
-    """Run the viewer (imported here: the headless commands never load textual)."""
+    """Run the viewer (imported here: the headless commands never load textual); a run in
+    AWS feeding it is stopped, and waited for, when it closes."""
     files = _keys_from_terminal(expand_paths(paths, follow=follow))
     if not sys.stdin.isatty() or not sys.stdout.isatty():
         raise UsageError("the viewer needs a terminal; use 'query' or 'stats' in scripts")
@@ -685,8 +711,14 @@ def _view(
         session=session,
         reveal=reveal,
         cache=cache,
+        remote=remote,
     )
-    app.run()
+    try:
+        app.run()
+    finally:
+        if remote is not None:
+            remote.cancel()  # StopQuery for whatever still runs in AWS
+            remote.wait(_REMOTE_STOP_S)
     app.index.close()
     return app.return_code or 0  # a crash (Textual reports it) is never a success
 

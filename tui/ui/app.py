@@ -43,7 +43,7 @@ from tui.index.stats import compute_stats, timeline_of
 from tui.model.record import Entry, Record
 from tui.model.secrets import mask_entry, mask_text
 from tui.model.text import inert, inert_line
-from tui.query import FilterError
+from tui.query import FilterError, Node
 from tui.sources import Background
 from tui.sources.cache import IndexCache
 from tui.sources.files import FileReader, private_directory, state_directory, write_private
@@ -65,6 +65,8 @@ from tui.ui.messages import (
     OverviewReady,
     PagerReady,
     PreviewReady,
+    RemoteOverviewReady,
+    RemoteProgressed,
     RowsFailed,
     RowsReady,
     SearchReady,
@@ -98,6 +100,7 @@ from tui.view import (
     preview_text,
 )
 from tui.view.cells import COLUMNS, RowFormatter
+from tui.view.remote import RemoteRun, counted_note, fallback_note, remote_filter
 from tui.view.session import (
     Session,
     find_places,
@@ -107,6 +110,7 @@ from tui.view.session import (
     session_path,
     to_json,
 )
+from tui.view.status import RemoteProgress
 
 _PROGRESS_INTERVAL_S = 0.1
 _ROWS_REFRESH_S = 0.25
@@ -154,6 +158,7 @@ class NeptuneAuditApp(App[None]):
     | c | choose columns |
     | y | copy the record (OSC 52, works over SSH) |
     | F | follow the files |
+    | x | stop the Logs Insights run feeding the view |
     | tab | move between table and detail |
     | ? | help; ctrl+p command palette; q quit |
     """
@@ -202,6 +207,7 @@ class NeptuneAuditApp(App[None]):
         Binding("c", "choose_columns", "Columns", show=False, id="view.columns"),
         Binding("y", "copy_record", "Copy", show=False, id="record.copy"),
         Binding("F", "toggle_follow", "Follow", id="follow.toggle"),
+        Binding("x", "cancel_remote", "Stop Insights", id="aws.cancel"),
         Binding("m", "toggle_mark", "Mark", show=False, id="mark.toggle"),
         Binding("apostrophe", "next_mark(1)", "Next mark", show=False, id="mark.next"),
         Binding("quotation_mark", "next_mark(-1)", "Previous mark", show=False, id="mark.previous"),
@@ -232,6 +238,7 @@ class NeptuneAuditApp(App[None]):
         session: bool = True,
         reveal: bool = False,
         cache: IndexCache | None = None,
+        remote: RemoteRun | None = None,
     ) -> None:
         super().__init__()
         self.cache = cache  # the persistent index (None: every file indexed afresh)
@@ -274,6 +281,10 @@ class NeptuneAuditApp(App[None]):
         self._timeline_counted = (-1, 0.0)  # (generation, when) of the last count
         self._timeline_timer: Timer | None = None
         self._overview_counted = 0.0
+        # A run in AWS writing its matches into the files followed (Logs Insights).
+        self.remote = remote
+        if remote is not None:
+            self.view.tailing = False  # matches arrive below; the cursor stays on the first
 
     # -- layout -----------------------------------------------------------------------------
 
@@ -303,6 +314,8 @@ class NeptuneAuditApp(App[None]):
         self._load()
         for job in self.background:
             self._run_background(job)
+        if self.remote is not None:
+            self._run_remote(self.remote)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The viewer's keys act on the table: over another screen (help, a dialog, the
@@ -311,6 +324,8 @@ class NeptuneAuditApp(App[None]):
             return False
         if action in _OPENERS and isinstance(self.focused, Input):
             return False  # typed into an input: the priority key is just a character
+        if action == "cancel_remote":
+            return self.remote_running  # shown in the footer only while there is a run
         return True
 
     @functools.cached_property
@@ -381,6 +396,52 @@ class NeptuneAuditApp(App[None]):
     def hide_probes(self) -> bool:
         """Whether health probes are hidden."""
         return self.view.filter.hide_probes
+
+    @property
+    def remote_running(self) -> bool:
+        """Whether a run in AWS is feeding the view now."""
+        progress = self.view.remote
+        return self.remote is not None and (progress is None or not progress.finished)
+
+    @work(thread=True, group="remote", exit_on_error=False)
+    def _run_remote(self, remote: RemoteRun) -> None:
+        """The run in AWS: it writes its matches into the files followed, and its progress
+        comes to the view as messages."""
+
+        def progress(change: RemoteProgress) -> None:
+            self.post_message(RemoteProgressed(change))
+
+        remote.run(self._stop_all, progress)
+
+    @quiet_when_closing
+    def on_remote_progressed(self, message: RemoteProgressed) -> None:
+        progress = message.progress
+        before = self.view.remote
+        self.view.remote = progress
+        if progress.finished and (before is None or not before.finished):
+            self.refresh_bindings()  # x goes from the footer
+            if progress.state == "failed":
+                self.view.error = f"Logs Insights: {progress.error}"
+                self.tell(progress.error, title="Logs Insights", severity="error", timeout=30)
+            elif progress.state == "cancelled":
+                self.tell(
+                    f"Logs Insights stopped after {progress.slices_done:,} of "
+                    f"{progress.slices_total:,} slices; the records already in stay",
+                    timeout=8,
+                )
+            if progress.error and progress.state != "failed":
+                self.tell(progress.error, title="Logs Insights", severity="warning", timeout=30)
+        elif before is None:
+            self.refresh_bindings()
+        self._update_status()
+
+    def action_cancel_remote(self) -> None:
+        """Stop the Logs Insights run: StopQuery for its running queries; rows stay."""
+        if self.remote is None or not self.remote_running:
+            self.tell("no Logs Insights run to stop", timeout=2)
+            return
+        self.remote.cancel()
+        self.tell("stopping Logs Insights…", timeout=2)
 
     @work(thread=True, group="background", exit_on_error=False)
     def _run_background(self, job: Background) -> None:
@@ -661,17 +722,21 @@ class NeptuneAuditApp(App[None]):
         self._shutting_down = True
         self._follow_stop.set()
         self._stop_all.set()
+        self._overview_cancel.set()
+        if self.remote is not None:
+            self.remote.cancel()
         self._rows_cancel.set()
         self._preview_cancel.set()
-        self._overview_cancel.set()
 
     async def action_quit(self) -> None:
         self._save_session()
         self._shutting_down = True
         self._stop_all.set()  # loading, exports and passes stop where they are
+        self._overview_cancel.set()
+        if self.remote is not None:
+            self.remote.cancel()  # StopQuery for what still runs in AWS
         self._rows_cancel.set()
         self._preview_cancel.set()
-        self._overview_cancel.set()
         await super().action_quit()
 
     @quiet_when_closing
@@ -873,17 +938,30 @@ class NeptuneAuditApp(App[None]):
         screen = OverviewScreen(f"Overview · {what}")
         self._overview = screen
         self.push_screen(screen, self._overview_chosen)
-        self._count_overview()
+        if self.remote is not None:
+            self._count_remote_overview(self.remote)
+        else:
+            self._count_overview()
 
     def _count_overview(self) -> None:
         result = self.view.result
-        if self._overview is None or result is None:
+        if self._overview is None or result is None or self.remote is not None:
             return
         buckets = max(20, self.size.width - 2)
-        self._overview_stats(result.mask, result.size, buckets)
+        if self._overview_cancel.is_set():  # set by quitting or closing the overview
+            self._overview_cancel = threading.Event()
+        # Passes share the event: a recount as records arrive waits for the pass under way
+        # (the index classifies one pass at a time) and goes on from where it ended.
+        self._overview_stats(result.mask, result.size, buckets, self._overview_cancel)
 
     @work(thread=True, exclusive=True, group="overview", exit_on_error=False)
-    def _overview_stats(self, mask: npt.NDArray[np.bool_], size: int, buckets: int) -> None:
+    def _overview_stats(
+        self,
+        mask: npt.NDArray[np.bool_],
+        size: int,
+        buckets: int,
+        cancel: threading.Event,
+    ) -> None:
         """Counts at once; operations and query shapes once the records are classified
         (a pass that parses each distinct query, with progress)."""
         worker = get_current_worker()
@@ -894,14 +972,14 @@ class NeptuneAuditApp(App[None]):
         self.post_message(OverviewReady(stats, time.perf_counter() - started, classified, None))
         if classified or worker.is_cancelled:
             return
-        cancel = self._overview_cancel = threading.Event()  # quitting sets it too
-        if self._stop_all.is_set():
+        if self._stop_all.is_set() or cancel.is_set():
             return
 
         def progress(done: int, total: int) -> None:
-            if worker.is_cancelled or self._stop_all.is_set():
+            if self._stop_all.is_set():
                 cancel.set()
-            self.post_message(OverviewReady(stats, 0.0, False, done / max(total, 1)))
+            if not worker.is_cancelled:  # a newer count reports instead
+                self.post_message(OverviewReady(stats, 0.0, False, done / max(total, 1)))
 
         try:
             insight.fill(size, cancel=cancel, on_progress=progress)
@@ -910,6 +988,60 @@ class NeptuneAuditApp(App[None]):
         started = time.perf_counter()
         stats = compute_stats(self.index, mask[:size], buckets=buckets, shapes=True)
         self.post_message(OverviewReady(stats, time.perf_counter() - started, True, None))
+
+    def _count_remote_overview(self, remote: RemoteRun) -> None:
+        """Count in AWS what the viewer's filter keeps over the run's range (once: each
+        count scans the range again), in a worker."""
+        self._overview_cancel.set()
+        self._overview_cancel = threading.Event()
+        result = self.view.result
+        mask = result.mask[: result.size] if result is not None else None
+        node = remote_filter(remote.initial, self.view.filter)
+        buckets = max(20, self.size.width - 2)
+        self._remote_overview_stats(remote, node, mask, buckets, self._overview_cancel)
+
+    @work(thread=True, exclusive=True, group="overview", exit_on_error=False)
+    def _remote_overview_stats(
+        self,
+        remote: RemoteRun,
+        node: Node | None,
+        mask: npt.NDArray[np.bool_] | None,
+        buckets: int,
+        cancel: threading.Event,
+    ) -> None:
+        """The overview's counts made in AWS; when that fails (or cannot be: only marked
+        records), the records held counted here, saying why."""
+        error: str | None = None
+        if node is not None:
+            try:
+                counts = remote.count(node, cancel, buckets)
+            except Exception as failure:  # noqa: BLE001 - said in the overview, counted here
+                error = str(failure) if isinstance(failure, SourceError) else repr(failure)
+            else:
+                self.post_message(RemoteOverviewReady(counts.stats, counted_note(counts)))
+                return
+        if cancel.is_set():
+            return
+        if mask is None:
+            self.post_message(RemoteOverviewReady(None, fallback_note(0, error)))
+            return
+        stats = compute_stats(self.index, mask, buckets=buckets, shapes=False)
+        self.post_message(RemoteOverviewReady(stats, fallback_note(stats.records, error)))
+
+    @quiet_when_closing
+    def on_remote_overview_ready(self, message: RemoteOverviewReady) -> None:
+        screen = self._overview
+        if screen is None or not screen.is_attached:
+            return
+        if message.stats is None:
+            screen.set_note(message.note)
+            return
+        screen.show_stats(
+            message.stats,
+            reveal=self.view.reveal,
+            local_time=self.view.local_time,
+            note=message.note,
+        )
 
     @quiet_when_closing
     def on_overview_ready(self, message: OverviewReady) -> None:
@@ -932,6 +1064,7 @@ class NeptuneAuditApp(App[None]):
 
     def _overview_chosen(self, choice: OverviewChoice | None) -> None:
         self._overview = None
+        self._overview_cancel.set()  # a count in AWS still running stops
         if choice is None:
             return
         if choice.start_us is not None and choice.end_us is not None:

@@ -27,6 +27,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("view: choose columns", "Show or hide table columns", "choose_columns"),
     ("view: follow or stop following", "Tail the files as they grow", "toggle_follow"),
     ("record: copy", "Copy the raw record (OSC 52)", "copy_record"),
+    ("aws: stop Logs Insights", "Stop the run feeding the view (StopQuery)", "cancel_remote"),
 )
 
 

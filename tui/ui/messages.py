@@ -15,6 +15,7 @@ from tui.sources.follow import FollowUpdate
 from tui.sources.local import Progress
 from tui.view.rows import Counts, RowsUpdate
 from tui.view.search import SearchUpdate
+from tui.view.status import RemoteProgress
 
 
 @dataclass
@@ -142,3 +143,20 @@ class TimelineReady(Message):
     """The timeline line's counts over the records shown (None: no records)."""
 
     timeline: Timeline | None
+
+
+@dataclass
+class RemoteProgressed(Message):
+    """A run in AWS feeding the view moved on (a slice changed, matches were written), or
+    ended."""
+
+    progress: RemoteProgress
+
+
+@dataclass
+class RemoteOverviewReady(Message):
+    """The overview's counts of a run in AWS (or of the records held, when AWS could not
+    count them) and what to say of them; ``stats`` None: nothing to count here either."""
+
+    stats: Stats | None
+    note: str

@@ -28,7 +28,7 @@ from tui.view.rows import (
     moved_row,
 )
 from tui.view.search import SearchRequest, SearchSpec, SearchState, SearchUpdate
-from tui.view.status import StatusFacts
+from tui.view.status import RemoteProgress, StatusFacts
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,7 @@ class ViewModel:
         self.local_time = False
         self.reveal = False  # credentials in clear
         self.task: str | None = None
+        self.remote: RemoteProgress | None = None  # a run in AWS feeding the files
         self._generation = 0
         self._result: FilterResult | None = None
         self._in_flight: int | None = None  # generation of the rows request being computed
@@ -362,4 +363,5 @@ class ViewModel:
             secrets_shown=self.reveal,
             filtering=self._result is None and self.filter.active,
             searching=self.search.pending,
+            remote=self.remote,
         )

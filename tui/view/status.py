@@ -31,6 +31,70 @@ Role = Literal[
 ]
 
 
+RemoteState = Literal["starting", "running", "done", "cancelled", "failed"]
+
+
+@dataclass(frozen=True)
+class RemoteProgress:
+    """How far a run in AWS (Logs Insights slices feeding the view) is: slices done of
+    those known so far (a split adds slices), events kept after the check here, bytes
+    scanned (what AWS charges for) and the price per GB the estimate uses."""
+
+    state: RemoteState = "starting"
+    slices_done: int = 0
+    slices_total: int = 0
+    running: int = 0
+    matched: int = 0
+    bytes_scanned: float = 0.0
+    price_per_gb: float = 0.005
+    error: str = ""
+
+    @property
+    def cost_usd(self) -> float:
+        """The estimate of what the bytes scanned cost (USD per 10^9 bytes)."""
+        return self.bytes_scanned / 1e9 * self.price_per_gb
+
+    @property
+    def finished(self) -> bool:
+        """Whether the run ended (done, cancelled or failed)."""
+        return self.state in ("done", "cancelled", "failed")
+
+
+def describe_bytes(count: float) -> str:
+    """``1.2 GB`` (decimal units, as AWS bills them)."""
+    for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if count >= size:
+            return f"{count / size:,.1f} {unit}"
+    return f"{count:,.0f} bytes"
+
+
+def cost_text(bytes_scanned: float, price_per_gb: float) -> str:
+    """``1.2 GB scanned · ≈$0.0060``: the scanned bytes and their estimated cost."""
+    return f"{describe_bytes(bytes_scanned)} scanned · ≈${bytes_scanned / 1e9 * price_per_gb:,.4f}"
+
+
+def remote_parts(progress: RemoteProgress) -> list[tuple[str, Role, int]]:
+    """The status line's pieces for a run in AWS: where it is (kept long: it says whether
+    more records are coming), then the bytes scanned and their cost (dropped sooner, but
+    after the filter's text: what a run costs is worth more than a filter one typed)."""
+    slices = f"{progress.slices_done:,}/{progress.slices_total:,} slices"
+    scanned = cost_text(progress.bytes_scanned, progress.price_per_gb)
+    cost: tuple[str, Role, int] = (scanned, "plain", 62)
+    where: tuple[str, Role, int]
+    if progress.state == "starting":
+        where = ("Logs Insights starting…", "progress", 78)
+    elif progress.state == "running":
+        where = (f"Logs Insights {slices} · {progress.matched:,} matched", "progress", 78)
+    elif progress.state == "done":
+        where = ("counted in AWS", "plain", 72)
+    elif progress.state == "cancelled":
+        done = f"{progress.slices_done:,} of {progress.slices_total:,} slices"
+        where = (f"cancelled · {done}", "warning", 88)
+    else:
+        where = (f"Logs Insights failed · {slices}", "error", 88)
+    return [where, cost]
+
+
 @dataclass(frozen=True)
 class StatusFacts:
     """Everything the status line says."""
@@ -54,6 +118,7 @@ class StatusFacts:
     secrets_shown: bool = False
     filtering: bool = False  # a new filter's rows are being computed
     searching: bool = False  # the search's first answer is being computed
+    remote: RemoteProgress | None = None  # a run in AWS feeding the view
 
 
 def plural(count: int, noun: str) -> str:
@@ -84,7 +149,8 @@ def status_parts(facts: StatusFacts) -> list[tuple[str, Role, int]]:
     if facts.error:
         parts.append((facts.error, "error", 95))
     if facts.following:
-        parts.append((f"● {facts.live_label or 'following'}", "follow", 75))
+        if facts.remote is None:  # a run in AWS says itself whether more is coming
+            parts.append((f"● {facts.live_label or 'following'}", "follow", 75))
         if facts.new_below:
             parts.append((f"{facts.new_below:,} new ↓ G", "badge", 80))
     if facts.loading:
@@ -95,6 +161,8 @@ def status_parts(facts: StatusFacts) -> list[tuple[str, Role, int]]:
             parts.append(("indexing…", "progress", 70))
     if facts.task:
         parts.append((facts.task, "progress", 70))
+    if facts.remote is not None:
+        parts.extend(remote_parts(facts.remote))
     if facts.search_text is not None:
         found = "searching…" if facts.searching else f"{facts.search_matches:,}"
         parts.append((f"search ‘{facts.search_text}’: {found}", "search", 65))

@@ -120,14 +120,6 @@ class Totals:
         return self.bytes_scanned / 1e9 * price_per_gb
 
 
-def describe_bytes(count: float) -> str:
-    """``1.2 GB`` (decimal units, as AWS bills them)."""
-    for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if count >= size:
-            return f"{count / size:,.1f} {unit}"
-    return f"{count:,.0f} bytes"
-
-
 def plan_slices(start_ms: int, end_ms: int, concurrency: int) -> list[Slice]:
     """``[start_ms, end_ms]`` cut into equal slices: hours, at most four per query slot."""
     width = max(1, end_ms - start_ms + 1)
