@@ -299,7 +299,10 @@ def test_only_word_boundaries_and_unicode_classes_are_not_exact() -> None:
     for pattern in PATTERNS:
         for ignore_case in (False, True):
             translation = translate_regex(pattern, ignore_case)
-            assert translation.exact == (pattern not in ("\\bx", "\\pL")), pattern
+            # RE2 folds a negated POSIX class before negating it: left to the re-check.
+            folded_negation = ignore_case and "[:^" in pattern
+            inexact = pattern in ("\\bx", "\\pL") or folded_negation
+            assert translation.exact == (not inexact), pattern
 
 
 def test_case_insensitive_letters_are_re2s_case_folding() -> None:

@@ -623,6 +623,7 @@ _POSIX = re.compile(r"\[:(\^?)([a-z]+):\]")
 _REPEAT = re.compile(r"\{[0-9]+(?:,[0-9]*)?\}")
 _HEX = re.compile(r"\\x\{([0-9A-Fa-f]+)\}")
 _NAMED = re.compile(r"\(\?P?<([A-Za-z_][A-Za-z0-9_]*)>")
+_CASELESS = re.compile(r"\(\?[A-Za-z]*i")  # a flag group that ignores case
 _FLAG_GROUP = re.compile(r"\(\?([A-Za-z]*)(?:-([A-Za-z]*))?([:)])")
 
 
@@ -652,9 +653,10 @@ def _posix_members(name: str, negated: bool) -> str | None:
     return body + ("\\x80-\\U0010ffff" if negated else "")
 
 
-def python_syntax(source: str) -> str | None:
+def python_syntax(source: str, ignore_case: bool = False) -> str | None:
     """An RE2 pattern (as filters take it) written so that Python's ``re`` parser reads the
-    same regex, or None where that is not done (``\\p`` classes, flags set mid-pattern).
+    same regex, or None where that is not done (``\\p`` classes, flags set mid-pattern,
+    a negated POSIX class where case may be ignored: RE2 folds the class, then negates it).
 
     ``\\z`` becomes ``\\Z``, ``\\x{..}`` ``\\U........``, ``\\Q...\\E`` escaped text, ``(?<n>``
     ``(?P<n>``, POSIX classes ASCII ranges, ``{`` that starts no RE2 repeat (``a{,2}``) is
@@ -689,7 +691,10 @@ def python_syntax(source: str) -> str | None:
         if in_class:
             posix = _POSIX.match(source, pos)
             if posix is not None:
-                members = _posix_members(posix.group(2), posix.group(1) == "^")
+                negated = posix.group(1) == "^"
+                if negated and (ignore_case or _CASELESS.search(source)):
+                    return None
+                members = _posix_members(posix.group(2), negated)
                 if members is None:
                     return None
                 out.append(members)
@@ -745,7 +750,7 @@ def translate_regex(source: str, ignore_case: bool) -> Translation:
     ``\\s`` ASCII, ``$`` the end of the text, Unicode simple case folding): the pattern is
     written in Python's syntax (``python_syntax``) and read with Python's ``re`` parser;
     what that cannot say is left to the re-check here."""
-    readable = python_syntax(source)
+    readable = python_syntax(source, ignore_case)
     if readable is None:
         return Translation(None, False, "the regex uses syntax only RE2 reads")
     flags = re.IGNORECASE if ignore_case else 0
