@@ -5,6 +5,7 @@ Everything runs against our fake RDS over loopback HTTP."""
 from __future__ import annotations
 
 import functools
+import io
 import itertools
 import json
 import os
@@ -513,3 +514,28 @@ def test_downloads_state_and_directories_are_private_whatever_the_umask(
         assert below and {_mode(p) for p in [root, *below] if p.is_dir()} == {0o700}
         assert {_mode(p) for p in below if p.is_file()} == {0o600}
         assert any(p.name == STATE_FILE for p in below) and any(p.name == LOCK_FILE for p in below)
+
+
+class _Terminal(io.StringIO):
+    """stderr as a terminal: fetch draws its progress bars."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("name", ["audit/audit[/x].log", "audit/[@click=app.quit]x.log"])
+def test_progress_on_a_terminal_reads_server_file_names_as_text(
+    rds: FakeRds, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    rds.add_cluster("demo", writer="demo-writer-1", readers=[])
+    rds.add_instance_file("demo-writer-1", name, make_lines("demo-writer-1", seed=1, size=4000))
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    code = main(
+        ["fetch", "--cluster", "demo", "--dir", str(tmp_path / "d"), "--endpoint-url", rds.url]
+    )
+    assert code == 0, terminal.getvalue()
+    assert "MarkupError" not in terminal.getvalue() and "Traceback" not in terminal.getvalue()
+    assert name in terminal.getvalue()  # shown as written, not read as markup
+    fetched = [p for p in (tmp_path / "d").rglob("*.log") if p.is_file()]
+    assert len(fetched) == 1 and fetched[0].is_relative_to(tmp_path / "d")

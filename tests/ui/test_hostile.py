@@ -304,3 +304,44 @@ async def test_a_catastrophic_regex_in_the_filter_bar_does_not_freeze(
         await settle(app, timeout=20)
         assert time.monotonic() - started < 20
         assert app.is_running
+
+
+def huge_header_and_context(n: int, size: int) -> str:
+    context = '"{""authenticationSucceeded"":true, ""note"":""' + "c" * size + '""}"'
+    header = (
+        '"HttpObjectAggregator$AggregatedFullHttpRequest(decodeResult: success, version: '
+        "HTTP/1.1, content: CompositeByteBuf(ridx: 0, widx: 5, cap: 5, components=1)) "
+        "POST /sparql HTTP/1.1 Host: x:8182 X-Big: " + "h" * size + ' Content-Length: 5"'
+    )
+    return (
+        f"{BASE_MS + n * 1000}, 10.0.1.99:40001, 10.0.3.215:8182, HTTP_POST, "
+        f"arn:aws:iam::123456789012:user/bob, {context}, {header}, query=ASK%7B%7D"
+    )
+
+
+async def test_huge_headers_and_auth_contexts_show_at_once_and_bounded(
+    tmp_path: Path, state_home: Path
+) -> None:
+    lines = [bolt(n) for n in range(50)]
+    lines.insert(25, huge_header_and_context(25, 4_000_000))  # 4 MB of each
+    write(tmp_path / "audit.log", lines)
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_ready(app, timeout=15)
+        row = next(
+            r
+            for r, e in enumerate(app.view.ids.tolist())
+            if int(app.index.column("length")[e]) > 1_000_000
+        )
+        started = time.monotonic()
+        app.table.move_to(row, center=True)
+        await settle(app)
+        text = detail_text(app)
+        assert time.monotonic() - started < 5
+        assert "HTTP header" in text and "Auth context" in text
+        assert "more)" in text  # each cut, saying how much is left
+        assert len(text) < 200_000  # bounded, whatever the record's size
+        started = time.monotonic()
+        await pilot.press("q")
+        await wait_for(lambda: not app.is_running, timeout=2)
+        assert time.monotonic() - started < 2
