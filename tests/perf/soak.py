@@ -10,7 +10,7 @@ risk": the only ones allowed to be missing, and only with a gap reported when th
 does not append (its zeros measure what was lost).
 
 ``make soak`` runs every scenario at 20k records/s; the suite runs short ones
-(``tests/unit/test_soak.py``). ``python tests/perf/soak.py --seconds 20 --rate 20000``.
+(``tests/unit/test_follow_soak.py``). ``python tests/perf/soak.py --seconds 20 --rate 20000``.
 """
 
 from __future__ import annotations
