@@ -11,14 +11,21 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable
-from typing import IO, Any
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
 
 from tui.index.stats import Stats, Timeline, sparkline
 from tui.model.record import Malformed, Record
 from tui.model.secrets import mask_entry, mask_record, mask_text
 from tui.model.text import csv_cell, inert
 from tui.query.timeparse import format_time_us
+
+if TYPE_CHECKING:
+    from tui.index.index import Index
 
 #: Keys of a JSON Lines record, in order (also the CSV columns).
 RECORD_KEYS: tuple[str, ...] = (
@@ -338,3 +345,45 @@ def make_writer(
     if form == "csv":
         return CsvWriter(out, with_malformed=with_malformed, reveal=reveal, formulas=formulas)
     return JsonLinesWriter(out, reveal=reveal)
+
+
+def partial_path(path: Path) -> Path:
+    """Where an export is written until it is complete."""
+    return path.with_name(f".{path.name}.partial")
+
+
+def write_entries(
+    index: Index,
+    entries: Sequence[int],
+    path: Path,
+    form: str,
+    *,
+    reveal: bool,
+    stop: threading.Event,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Write the records among ``entries`` (in that order) to ``path`` as ``form``: into its
+    partial file first (made private by whoever claimed it), renamed when complete, removed
+    when stopped (``stop``: InterruptedError) or failed (OSError). ``on_progress(done,
+    total)`` at most five times a second. Returns the records written."""
+    written = 0
+    last = time.monotonic()
+    partial = partial_path(path)
+    try:
+        with open(partial, "w", encoding="utf-8", newline="") as out:
+            writer = make_writer(form, out, reveal=reveal)
+            for number, (_, parsed) in enumerate(index.entries(list(entries))):
+                if stop.is_set():
+                    raise InterruptedError("stopped")
+                if isinstance(parsed, Record):
+                    writer.record(parsed)
+                    written += 1
+                if on_progress is not None and time.monotonic() - last > 0.2:
+                    last = time.monotonic()
+                    on_progress(number + 1, len(entries))
+            writer.close()
+        os.replace(partial, path)
+    except OSError:
+        partial.unlink(missing_ok=True)
+        raise
+    return written

@@ -10,7 +10,6 @@ while it is still being built: each progress report asks for the rows again.
 from __future__ import annotations
 
 import functools
-import json
 import os
 import shlex
 import shutil
@@ -35,7 +34,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from tui.cli.export import FORMAT_BY_SUFFIX, make_writer
+from tui.cli.export import FORMAT_BY_SUFFIX, partial_path, write_entries
 from tui.index.filtering import Cancelled
 from tui.index.index import Index
 from tui.index.schema import KIND_MALFORMED
@@ -46,9 +45,10 @@ from tui.model.text import inert, inert_line
 from tui.query import FilterError, Node
 from tui.sources import Background
 from tui.sources.cache import IndexCache
-from tui.sources.files import FileReader, private_directory, state_directory, write_private
+from tui.sources.files import FileReader, private_directory, state_directory
 from tui.sources.follow import Follower
 from tui.sources.local import LogFile, Progress, SourceError, expand_paths, load
+from tui.ui.bindings import APP_BINDINGS
 from tui.ui.commands import ViewerCommands
 from tui.ui.detail import QUERY_MOST, QUERY_SHOWN, DetailOptions, DetailPane, build_detail
 from tui.ui.filter_bar import FilterBar
@@ -84,7 +84,6 @@ from tui.ui.screens import (
     HelpGroup,
     HelpScreen,
     QuickFilterScreen,
-    partial_path,
 )
 from tui.ui.sparkline import TimelineLine
 from tui.ui.status import StatusLine
@@ -104,11 +103,10 @@ from tui.view.remote import RemoteRun, counted_note, fallback_note, remote_filte
 from tui.view.session import (
     Session,
     find_places,
-    from_json,
     place_of,
+    read_session,
+    save_session,
     session_key,
-    session_path,
-    to_json,
 )
 from tui.view.status import RemoteProgress
 
@@ -121,7 +119,6 @@ _TABLE_MIN_ROWS = 4  # rows the table keeps however small the terminal
 _EVERYWHERE = frozenset({"quit", "command_palette", "screenshot", "help"})
 _COPY_MOST = 1024 * 1024  # bytes of a record copied to the clipboard at most
 _OPENERS = frozenset({"open_filter", "open_search", "goto_time"})  # priority keys
-_SESSIONS_KEPT = 64  # sessions kept (of the most recently used sets of files)
 
 
 def quiet_when_closing(handler: Callable[..., None]) -> Callable[..., None]:
@@ -167,61 +164,7 @@ class NeptuneAuditApp(App[None]):
     TITLE = "neptune-audit"
     COMMANDS = App.COMMANDS | {ViewerCommands}
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q", "quit", "Quit", id="app.quit"),
-        Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="app.interrupt"),
-        Binding("question_mark", "help", "Help", id="app.help"),
-        # The keys that open an input are priority keys: they act before the keys typed
-        # after them are handed on, so those reach the input (a paste, typing over SSH).
-        Binding("slash,f", "open_filter", "Filter", priority=True, id="filter.open"),
-        Binding("s", "open_search", "Search", priority=True, id="search.open"),
-        Binding("n", "search_next(1)", "Next match", show=False, id="search.next"),
-        Binding("N", "search_next(-1)", "Previous match", show=False, id="search.previous"),
-        Binding("p", "toggle_probes", "Probes", id="filter.probes"),
-        Binding("equals_sign", "quick_filter(False)", "Only…", show=False, id="filter.only"),
-        Binding("minus", "quick_filter(True)", "Exclude…", show=False, id="filter.exclude"),
-        Binding("X", "clear_filters", "Clear filters", show=False, id="filter.clear"),
-        Binding("d", "toggle_detail", "Detail", id="view.detail"),
-        Binding(
-            "left_square_bracket",
-            "resize_detail(-1)",
-            "Detail smaller",
-            show=False,
-            id="view.detail_smaller",
-        ),
-        Binding(
-            "right_square_bracket",
-            "resize_detail(1)",
-            "Detail larger",
-            show=False,
-            id="view.detail_larger",
-        ),
-        Binding(
-            "vertical_line", "toggle_layout", "Detail beside/below", show=False, id="view.layout"
-        ),
-        Binding("r", "toggle_raw", "Raw", show=False, id="view.raw"),
-        Binding("plus", "detail_more", "More of a long query", show=False, id="detail.more"),
-        Binding("o", "open_pager", "Query in $PAGER", show=False, id="detail.pager"),
-        Binding("t", "toggle_time", "UTC/local", show=False, id="view.time"),
-        Binding("at,ctrl+g", "goto_time", "Go to time", show=False, priority=True, id="view.goto"),
-        Binding("c", "choose_columns", "Columns", show=False, id="view.columns"),
-        Binding("y", "copy_record", "Copy", show=False, id="record.copy"),
-        Binding("F", "toggle_follow", "Follow", id="follow.toggle"),
-        Binding("x", "cancel_remote", "Stop Insights", id="aws.cancel"),
-        Binding("m", "toggle_mark", "Mark", show=False, id="mark.toggle"),
-        Binding("apostrophe", "next_mark(1)", "Next mark", show=False, id="mark.next"),
-        Binding("quotation_mark", "next_mark(-1)", "Previous mark", show=False, id="mark.previous"),
-        Binding("e", "next_malformed(1)", "Next malformed", show=False, id="malformed.next"),
-        Binding(
-            "E", "next_malformed(-1)", "Previous malformed", show=False, id="malformed.previous"
-        ),
-        Binding("w", "export", "Write", id="view.export"),
-        Binding("i", "overview", "Overview", id="view.overview"),
-        Binding("T", "toggle_timeline", "Timeline line", show=False, id="view.timeline"),
-        Binding("S", "toggle_secrets", "Show/mask credentials", show=False, id="view.secrets"),
-        Binding("tab", "switch_focus", "Table/detail", show=False, id="view.focus"),
-        Binding("escape", "escape", "Clear search", show=False, id="app.escape"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = APP_BINDINGS
 
     def __init__(
         self,
@@ -647,14 +590,12 @@ class NeptuneAuditApp(App[None]):
         for the files to be indexed). A session that cannot be read is ignored, and said."""
         if self._session_key is None:
             return
-        path = session_path(state_directory(), self._session_key)
         try:
-            document = json.loads(path.read_bytes())
-            session = from_json(document)
-        except FileNotFoundError:
-            return
-        except (OSError, ValueError, RecursionError) as error:
+            session = read_session(state_directory(), self._session_key)
+        except ValueError as error:
             self.tell(f"the saved session was ignored: {error}", title="session", timeout=8)
+            return
+        if session is None:
             return
         view_filter = self.view.filter
         if not self._filter_given:
@@ -709,14 +650,7 @@ class NeptuneAuditApp(App[None]):
             marks=tuple(place_of(self.index, e) for e in sorted(self.view.marks)),
             cursor=place_of(self.index, cursor) if cursor is not None else None,
         )
-        path = session_path(state_directory(), self._session_key)
-        try:
-            write_private(path, json.dumps(to_json(session)).encode())
-            kept = sorted(path.parent.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
-            for old in kept[_SESSIONS_KEPT:]:
-                old.unlink(missing_ok=True)
-        except OSError:
-            pass  # not worth more than losing the session
+        save_session(state_directory(), self._session_key, session)
 
     def on_unmount(self) -> None:
         self._shutting_down = True
@@ -1203,28 +1137,18 @@ class NeptuneAuditApp(App[None]):
     def _write_export(
         self, path: Path, form: str, entries: npt.NDArray[np.int64], reveal: bool
     ) -> None:
-        """Write the entries to ``path``: into a hidden partial file first (made by the
-        prompt), renamed when complete, removed when stopped (quitting) or failed."""
-        written = 0
-        last = time.monotonic()
-        partial = partial_path(path)
+        """Write the entries to ``path`` (see ``write_entries``), with progress."""
+
+        def progress(done: int, total: int) -> None:
+            self.post_message(ExportProgress(path, done, total))
+
         try:
-            with open(partial, "w", encoding="utf-8", newline="") as out:
-                writer = make_writer(form, out, reveal=reveal)
-                for number, (_, parsed) in enumerate(self.index.entries(entries.tolist())):
-                    if self._stop_all.is_set():
-                        raise InterruptedError("stopped")
-                    if isinstance(parsed, Record):
-                        writer.record(parsed)
-                        written += 1
-                    if time.monotonic() - last > 0.2:
-                        last = time.monotonic()
-                        self.post_message(ExportProgress(path, number + 1, len(entries)))
-                writer.close()
-            os.replace(partial, path)
+            written = write_entries(
+                self.index, entries.tolist(), path, form,
+                reveal=reveal, stop=self._stop_all, on_progress=progress,
+            )  # fmt: skip
         except OSError as error:
-            partial.unlink(missing_ok=True)
-            self.post_message(ExportDone(path, written, f"{error.strerror or error}"))
+            self.post_message(ExportDone(path, 0, f"{error.strerror or error}"))
             return
         self.post_message(ExportDone(path, written, None))
 

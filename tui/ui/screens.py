@@ -22,6 +22,7 @@ from textual.widgets import Input, Label, SelectionList, Static
 from textual.widgets.option_list import OptionDoesNotExist
 from textual.widgets.selection_list import Selection
 
+from tui.cli.export import partial_path
 from tui.model.text import inert
 from tui.query.ast import FIELDS
 from tui.view.cells import CHOOSABLE
@@ -238,11 +239,6 @@ class ColumnsScreen(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
-
-
-def partial_path(path: Path) -> Path:
-    """Where an export is written until it is complete."""
-    return path.with_name(f".{path.name}.partial")
 
 
 def _claim(path: Path) -> str | None:

@@ -11,6 +11,7 @@ ignored, with the reason (a session file is never trusted, never fatal).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import threading
 from collections.abc import Iterable, Sequence
@@ -21,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from tui.index.index import Index
+from tui.sources.files import write_private
 
 VERSION = 1
 _LAYOUTS = ("below", "beside")
@@ -178,3 +180,33 @@ def find_places(
 def session_path(state_directory: Path, key: str) -> Path:
     """Where the session of ``key`` is kept."""
     return state_directory / "sessions" / f"{key}.json"
+
+
+#: Sessions kept (of the most recently used sets of files).
+SESSIONS_KEPT = 64
+
+
+def read_session(state_directory: Path, key: str) -> Session | None:
+    """The saved session of ``key``, None when there is none; ValueError (with the reason)
+    for one that cannot be read or trusted."""
+    path = session_path(state_directory, key)
+    try:
+        document = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        return None
+    except (OSError, RecursionError) as error:
+        raise ValueError(str(error)) from error
+    return from_json(document)
+
+
+def save_session(state_directory: Path, key: str, session: Session) -> None:
+    """Keep ``session`` for ``key``, private to the user, and only the most recent
+    ``SESSIONS_KEPT``; failing to is not worth an error (the session is lost)."""
+    path = session_path(state_directory, key)
+    try:
+        write_private(path, json.dumps(to_json(session)).encode())
+        kept = sorted(path.parent.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in kept[SESSIONS_KEPT:]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        pass
