@@ -32,7 +32,10 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check tui tests
 	$(BIN)/mypy
 
+# The peers group compares with lnav and ripgrep when installed, and with DuckDB (a Python
+# package installed here for the bench only, never for the tests; skipped if it cannot be).
 bench: $(VENV)/.installed-dev
+	-$(BIN)/python -m pip install --quiet duckdb
 	$(BIN)/python tests/perf/bench.py
 
 # Follow soak: every rotation scenario for 20 s at 20k records/s (a few minutes).
