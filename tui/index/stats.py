@@ -73,7 +73,7 @@ def compute_timeline(
 
     def per_bucket(selected: Bool | None) -> tuple[int, ...]:
         chosen = slots if selected is None else slots[selected]
-        found = np.bincount(chosen.astype(np.int64), minlength=count)[:count]
+        found = np.bincount(chosen, minlength=count)[:count]
         return tuple(int(value) for value in found)
 
     return Timeline(
@@ -139,9 +139,12 @@ def _ranked(codes: I64, values: list[str | None], top: int) -> list[tuple[str, i
     return [(str(values[code]), int(found[code])) for code in present[:top]]
 
 
-def instance_codes(index: Index, size: int) -> tuple[I64, list[str | None]]:
-    """Each of the first ``size`` entries' instance as a code, and the names of the codes:
-    the name of the file's place where it has one, else the server's instance name."""
+def instance_counts(index: Index, records: Bool, top: int) -> list[tuple[str, int]]:
+    """The ``top`` instances of the entries in ``records`` (a mask over the first entries),
+    with their counts: an entry's instance is the name of its file's place where it has
+    one, else its server's instance name. Counted per source and per server code, so no
+    per-entry array of names is made."""
+    size = len(records)
     names: list[str | None] = [None]
     code_of: dict[str, int] = {}
 
@@ -155,10 +158,17 @@ def instance_codes(index: Index, size: int) -> tuple[I64, list[str | None]]:
 
     by_source = np.array([code(source.instance) for source in index.sources] or [0], np.int64)
     by_server = np.array([code(name) for name in index.server_instances()] or [0], np.int64)
-    sources = index.column("source")[:size].astype(np.int64)
-    servers = np.minimum(index.column("server")[:size].astype(np.int64), len(by_server) - 1)
-    from_source = by_source[np.minimum(sources, len(by_source) - 1)]
-    return np.where(from_source > 0, from_source, by_server[servers]), names
+    sources = index.column("source")[:size][records]
+    per_source = np.bincount(sources, minlength=len(by_source))[: len(by_source)]
+    totals = np.bincount(by_source, weights=per_source, minlength=len(names))
+    unplaced = by_source[np.minimum(sources, len(by_source) - 1)] == 0
+    servers = index.column("server")[:size][records][unplaced]
+    servers = np.minimum(servers, len(by_server) - 1)
+    per_server = np.bincount(servers, minlength=len(by_server))
+    totals += np.bincount(by_server, weights=per_server, minlength=len(names))
+    present = [code for code in np.flatnonzero(totals).tolist() if names[code] is not None]
+    present.sort(key=lambda code: (-int(totals[code]), str(names[code])))
+    return [(str(names[code]), int(totals[code])) for code in present[:top]]
 
 
 def compute_stats(
@@ -193,12 +203,10 @@ def compute_stats(
     def ranked(column: str) -> list[tuple[str, int]]:
         return list(counts(column).items())[:top]
 
-    lang_codes = index.column("lang")[:size][records].astype(np.int64)
-    lang_counts = np.bincount(lang_codes, minlength=len(LANG_NAMES))
+    lang_counts = np.bincount(index.column("lang")[:size][records], minlength=len(LANG_NAMES))
     auth = index.column("auth")[:size][records]
     failed = auth == AUTH_FAILED
-    principals = index.column("principal")[:size][records].astype(np.int64)
-    instances, instance_names = instance_codes(index, size)
+    failed_principals = index.column("principal")[:size][records][failed].astype(np.int64)
     by_op: dict[str, int] = {}
     top_fingerprints: list[tuple[str, int, str]] = []
     deletes = None
@@ -232,8 +240,8 @@ def compute_stats(
         top_clients=ranked("client"),
         top_users=ranked("principal"),
         top_paths=ranked("path"),
-        top_instances=_ranked(instances[records], instance_names, top),
-        failed_by_user=_ranked(principals[failed], index.tables["principal"].values, top),
+        top_instances=instance_counts(index, records, top),
+        failed_by_user=_ranked(failed_principals, index.tables["principal"].values, top),
         timeline=timeline,
         by_op=by_op,
         top_fingerprints=top_fingerprints,
