@@ -274,5 +274,8 @@ def test_downloads_are_private_and_stream_names_stay_inside(
     directories = [tmp_path / "a", *(p for p in below if p.is_dir())]
     assert {stat.S_IMODE(p.stat().st_mode) for p in directories} == {0o700}
     files = sorted(str(p.relative_to(target)) for p in below if p.is_file())
-    assert files == ["%2E./%2E._.._escaped.log", "db-writer-1/db-writer-1.log"]
+    # The run's lock (private too) and the events, each stream's file inside the directory.
+    assert files == sorted(
+        [".neptune-audit.lock", "%2E./%2E._.._escaped.log", "db-writer-1/db-writer-1.log"]
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a"]

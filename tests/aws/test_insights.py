@@ -463,3 +463,20 @@ def test_reading_events_back_needs_get_query_results(
     )
     result = logs.get_query_results(queryId=answer["queryId"])
     assert result["status"] == "Complete" and result["statistics"]["bytesScanned"] > 0
+
+
+def test_a_match_directory_in_use_by_another_run_is_refused_in_one_line(
+    insights_fake: FakeInsights, moto_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A viewer and a query on one directory would mix their matches: the second is refused."""
+    from tui.sources.aws.rds_logs import directory_lock
+
+    directory = tmp_path / "matches"
+    with directory_lock(directory, wait=0):  # another run holds it
+        code, out, err = run(
+            capsys, "query", "--cloudwatch", "--log-group", "/aws/neptune/x/audit",
+            "--since", "30d", "--insights", "--dir", str(directory), "--endpoint-url", moto_url,
+        )  # fmt: skip
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "in use by" in err and "give another --dir" in err
+    assert insights_fake.history == []

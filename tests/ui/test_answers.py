@@ -291,4 +291,15 @@ async def test_the_timeline_line_fills_its_width_after_toggling(
             await asyncio.sleep(0.02)
         assert line.display and line.timeline is not None
         assert len(line.timeline.total) > 40  # buckets for the width, not the fallback 10
+        wide = line.timeline
+        await pilot.resize_terminal(80, 24)  # fewer buckets for the new width, the same span
+        for _ in range(100):
+            if line.timeline is not wide:
+                break
+            await asyncio.sleep(0.02)
+        narrow = line.timeline
+        assert narrow is not wide and narrow is not None
+        assert len(narrow.total) <= 50 and narrow.bucket_us > wide.bucket_us
+        end = narrow.start_us + narrow.bucket_us * len(narrow.total)
+        assert end >= wide.start_us + wide.bucket_us * (len(wide.total) - 1)
         await pilot.press("q")

@@ -7,6 +7,7 @@ bars on a terminal, plain lines otherwise.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import threading
@@ -422,8 +423,23 @@ class _MatchFiles:
         return starts
 
 
+#: Locks on the directories this process writes matches into, held until it exits (runs
+#: of one process, one after the other, share them).
+_HELD: dict[Path, contextlib.AbstractContextManager[None]] = {}
+
+
 def _match_directory(args: argparse.Namespace, group: str) -> Path:
+    """The directory the matching events are written to, locked for this process: two runs
+    on one directory (a viewer and a query of the same group) would mix their files."""
+    from tui.sources.aws.rds_logs import directory_lock
+
     directory: Path = args.dir or cache_directory("cloudwatch", group, args.region)
+    if directory not in _HELD:
+        lock = directory_lock(
+            directory, wait=0, why="another run writes its matches there; give another --dir"
+        )
+        lock.__enter__()  # raises DirectoryBusy (one line, exit 2)
+        _HELD[directory] = lock
     if args.dir is None and directory.exists():
         # A cache of an earlier range would mix in other events: start it afresh.
         for stale in directory.rglob("*.log"):

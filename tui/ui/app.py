@@ -1014,10 +1014,9 @@ class NeptuneAuditApp(App[None]):
         self._apply_detail_size(self.size.height)
         if line.display:
             self._timeline_counted = (-1, 0.0)
-            # Counted once laid out: the buckets follow the line's width.
-            self.call_after_refresh(self._count_timeline, self.view.generation)
+            self._count_timeline(self.view.generation)
 
-    def _count_timeline(self, generation: int) -> None:
+    def _count_timeline(self, generation: int, *, width: int | None = None) -> None:
         """Count the timeline line again: at once for a new filter, at most every second
         while records arrive (the last arrivals are always counted, a second later)."""
         line = self.query_one(TimelineLine)
@@ -1032,7 +1031,9 @@ class NeptuneAuditApp(App[None]):
                 self._timeline_timer = self.set_timer(wait, self._timeline_timer_fired)
             return
         self._timeline_counted = (generation, time.monotonic())
-        buckets = max(10, line.size.width - 30)
+        # The line spans the terminal: its width is the app's (the line's own is not laid
+        # out yet when it was just shown or the terminal resized).
+        buckets = max(10, (width or self.size.width) - 30)
         self._timeline_counts(result.mask[: result.size], buckets)
 
     @quiet_when_closing
@@ -1280,7 +1281,7 @@ class NeptuneAuditApp(App[None]):
         self._apply_detail_size(event.size.height)
         if self.query_one(TimelineLine).display:  # as many buckets as the new width holds
             self._timeline_counted = (-1, 0.0)
-            self.call_after_refresh(self._count_timeline, self.view.generation)
+            self._count_timeline(self.view.generation, width=event.size.width)
 
     def action_toggle_layout(self) -> None:
         main = self.query_one("#main")

@@ -449,7 +449,7 @@ class InsightsRunner:
                 raise _Busy() from error
             if code == "MalformedQueryException":
                 raise self._malformed(error, job.query) from error
-            raise explain(error, subject=f"log group {self.log_group}") from error
+            raise explain(error, subject=f"log group {self.log_group}", resumable=False) from error
         with self._lock:
             self.totals.queries += 1
         return str(answer["queryId"])
@@ -476,7 +476,7 @@ class InsightsRunner:
         try:
             answer: dict[str, Any] = self.logs.get_query_results(queryId=query_id)
         except Exception as error:
-            raise explain(error, subject=f"log group {self.log_group}") from error
+            raise explain(error, subject=f"log group {self.log_group}", resumable=False) from error
         return answer
 
     def _all_rows(self, query_id: str, answer: dict[str, Any]) -> list[Row]:
@@ -487,7 +487,9 @@ class InsightsRunner:
             try:
                 page = self.logs.get_query_results(queryId=query_id, nextToken=token)
             except Exception as error:
-                raise explain(error, subject=f"log group {self.log_group}") from error
+                raise explain(
+                    error, subject=f"log group {self.log_group}", resumable=False
+                ) from error
             rows.extend(_row(cells) for cells in page.get("results", []))
             token = page.get("nextToken") if page.get("nextToken") != token else None
         return rows
@@ -539,6 +541,8 @@ def fetch_lines(logs: Any, pointers: Sequence[str], log_group: str = "") -> list
         try:
             answer = logs.get_log_record(logRecordPointer=pointer)
         except Exception as error:
-            raise explain(error, subject=f"log group {log_group}" if log_group else "") from error
+            raise explain(
+                error, subject=f"log group {log_group}" if log_group else "", resumable=False
+            ) from error
         messages.append(str((answer.get("logRecord") or {}).get("@message", "")))
     return messages

@@ -255,7 +255,11 @@ def _holder(descriptor: int) -> str:
 
 @contextmanager
 def directory_lock(
-    directory: Path, *, wait: float, on_wait: Callable[[str], None] = lambda message: None
+    directory: Path,
+    *,
+    wait: float,
+    on_wait: Callable[[str], None] = lambda message: None,
+    why: str = "two fetches into one directory are not allowed; try again when it has finished",
 ) -> Iterator[None]:
     """Hold the exclusive lock on ``directory`` (flock on :data:`LOCK_FILE`); when another
     process holds it, say who once and wait up to ``wait`` seconds, then raise DirectoryBusy."""
@@ -274,8 +278,7 @@ def directory_lock(
                 if left <= 0:
                     waited = f" after waiting {wait:g} s" if wait > 0 else ""
                     raise DirectoryBusy(
-                        f"{directory} is in use by {holder}{waited}: two fetches into one "
-                        "directory are not allowed; try again when it has finished"
+                        f"{directory} is in use by {holder}{waited}: {why}"
                     ) from None
                 if not waiting:
                     on_wait(f"waiting up to {wait:g} s for {holder} to finish with {directory}")

@@ -100,9 +100,12 @@ def client(service: Literal["rds", "logs"], options: AwsOptions) -> Any:
     return session.client(service, endpoint_url=options.endpoint_url, config=config)
 
 
-def explain(error: Exception, *, subject: str = "", operation: str = "") -> AwsError:
+def explain(
+    error: Exception, *, subject: str = "", operation: str = "", resumable: bool = True
+) -> AwsError:
     """The one-line message for a boto3/botocore failure (``operation``: the API call, named
-    when its answer could not be understood)."""
+    when its answer could not be understood; ``resumable``: a download the next run goes
+    on with, unlike a Logs Insights run, which starts again)."""
     if isinstance(error, AwsError):
         return error
     if isinstance(
@@ -135,10 +138,12 @@ def explain(error: Exception, *, subject: str = "", operation: str = "") -> AwsE
             if isinstance(error, botocore.parsers.ResponseParserError)
             else _clean(str(error))
         )
-        return AwsError(
-            f"network failure talking to AWS{target}: {reason}; what was downloaded is kept "
-            "and the next run resumes"
+        after = (
+            "what was downloaded is kept and the next run resumes"
+            if resumable
+            else "run it again when the network is back"
         )
+        return AwsError(f"network failure talking to AWS{target}: {reason}; {after}")
     if isinstance(error, botocore.exceptions.BotoCoreError):
         return AwsError(f"AWS call failed: {_clean(str(error))}")
     if operation:
