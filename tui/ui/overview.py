@@ -145,10 +145,12 @@ class TimelineChart(Widget, can_focus=True):
         super().__init__(id=id)
         self.timeline: Timeline | None = None
         self.local_time = False
+        self.counted = False  # nothing to say before the first count
 
     def show(self, timeline: Timeline | None, *, local_time: bool) -> None:
         """Draw ``timeline``."""
         self.timeline = timeline
+        self.counted = True
         self.local_time = local_time
         if timeline is not None and not 0 <= self.selected < len(timeline.total):
             self.selected = len(timeline.total) - 1
@@ -175,7 +177,7 @@ class TimelineChart(Widget, can_focus=True):
     def render(self) -> Text:
         timeline = self.timeline
         if timeline is None or not timeline.total:
-            return Text("no records", style="dim")
+            return Text("no records" if self.counted else "", style="dim")
         width = max(self.size.width, 1)
         total = timeline.total[:width]
         most = max(total) or 1
