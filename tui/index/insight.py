@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from tui.index.index import Index
 from tui.index.schema import KIND_RECORD, OP_CODES, OP_NAMES
-from tui.index.textscan import entry_texts
+from tui.index.textscan import Cancelled, entry_texts
 from tui.insight import HEALTH, operation, path_operation, record_fingerprint
 from tui.model.fields import quoted_field
 from tui.model.parser import parse_entry
@@ -137,6 +137,9 @@ class Insight:
                     found = self._classify(text)
                 entries.append(entry)
                 codes.append(found)
+                if cancel is not None and len(entries) % 4096 == 0 and cancel.is_set():
+                    self._store(entries, codes)  # kept: a later pass finds them classified
+                    raise Cancelled()
                 if len(entries) >= _PROGRESS_EVERY:
                     self._store(entries, codes)
                     if on_progress is not None:
