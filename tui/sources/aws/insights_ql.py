@@ -1382,7 +1382,9 @@ class _Compiler:
         elif name == "query":
             pair = _query_pair(node)
             note = "queries are decoded here; Insights looks for a word of the value"
-        else:  # pragma: no cover - the parser knows every field
+        else:  # op and fp (classified here); the parser knows every other field
+            if name in ("op", "fp"):
+                return MAYBE, "operations and query shapes come from parsing the query here"
             return MAYBE, f"unknown field {name}"
         return guarded(RECORD, pair), note
 
