@@ -303,3 +303,31 @@ async def test_the_timeline_line_fills_its_width_after_toggling(
         end = narrow.start_us + narrow.bucket_us * len(narrow.total)
         assert end >= wide.start_us + wide.bucket_us * (len(wide.total) - 1)
         await pilot.press("q")
+
+
+async def test_the_detail_keeps_a_recent_records_age_true_and_the_readers_place(
+    ui_logs: Path, state_home: Path
+) -> None:
+    from tests.ui.test_app import detail_text
+
+    now = [NOW]
+    app = NeptuneAuditApp([str(ui_logs)], clock=lambda: now[0], keymap={})
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_ready(app)
+        await settle(app)
+        entry = app.view.cursor_entry
+        assert entry is not None
+        now[0] = int(app.index.column("epoch_us")[entry]) / 1e6 + 5  # written 5 s ago
+        app._show_detail()
+        await settle(app)
+        assert "(5 s ago)" in detail_text(app)
+        app.detail.scroll_to(y=3, animate=False)
+        await pilot.pause()
+        place = app.detail.scroll_y
+        assert place > 0
+        now[0] += 60
+        app._refresh_age()  # what the timer does every 10 s
+        await settle(app)
+        assert "(1 min ago)" in detail_text(app)
+        assert app.detail.scroll_y == place
+        await pilot.press("q")

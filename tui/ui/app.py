@@ -218,6 +218,7 @@ class NeptuneAuditApp(App[None]):
         self._follow_stop = threading.Event()
         self._stop_all = threading.Event()  # stops background sources on exit
         self._overview_cancel = threading.Event()  # stops classifying queries
+        self._aging = False  # the detail is drawn again only for its record's age
         self._follower: Follower | None = None
         self._shutting_down = False
         self._overview: OverviewScreen | None = None
@@ -254,6 +255,7 @@ class NeptuneAuditApp(App[None]):
         self._apply_detail_size(self.size.height)
         self._update_status()
         self._show_detail()
+        self.set_interval(10.0, self._refresh_age)
         self._load()
         for job in self.background:
             self._run_background(job)
@@ -732,8 +734,23 @@ class NeptuneAuditApp(App[None]):
     @quiet_when_closing
     def on_detail_ready(self, message: DetailReady) -> None:
         if message.generation == self._detail_generation:
-            self.detail.show(message.renderable)
+            again = (
+                self._detail_shown[1] is not None and self._detail_shown[1] == self._detail_entry
+            )
+            self.detail.show(message.renderable, keep_scroll=again and self._aging)
             self._detail_shown = (message.generation, self._detail_entry)
+            self._aging = False
+
+    @quiet_when_closing
+    def _refresh_age(self) -> None:
+        """Draw the detail again while its record is recent, so "(12 s ago)" stays true."""
+        entry = self.view.cursor_entry
+        if entry is None or self.closing or not self.detail.display:
+            return
+        age_s = self.clock() - int(self.index.column("epoch_us")[entry]) / 1e6
+        if 0 <= age_s < 3600:
+            self._aging = True  # the reader's place in the pane stays
+            self._show_detail()
 
     @property
     def detail_settled(self) -> bool:

@@ -356,7 +356,9 @@ class DetailPane(VerticalScroll, can_focus=True):
     def compose(self) -> ComposeResult:
         yield Static(id="detail-body")
 
-    def show(self, renderable: RenderableType) -> None:
-        """Replace the content and scroll to the top."""
+    def show(self, renderable: RenderableType, *, keep_scroll: bool = False) -> None:
+        """Replace the content and scroll to the top (or stay where the reader is, for the
+        same record drawn again)."""
         self.query_one("#detail-body", Static).update(renderable)
-        self.scroll_home(animate=False)
+        if not keep_scroll:
+            self.scroll_home(animate=False)
