@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -237,15 +238,26 @@ async def test_the_overview_is_counted_in_aws_and_equals_local_stats(
     moto_url: str,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     group, local = events
     expression = "-path:/status"
     _, expected, _ = run(capsys, "query", str(local), "-f", expression, "--format", "jsonl")
     app = viewer(group, moto_url, tmp_path / "cw", expression, "--price-per-gb", "0.01")
+    notes: list[str] = []
+    original = OverviewScreen.set_note
+
+    def set_note(self: OverviewScreen, note: str) -> None:
+        notes.append(note)
+        original(self, note)
+
+    monkeypatch.setattr(OverviewScreen, "set_note", set_note)
     async with app.run_test(size=(120, 40)) as pilot:
         await until(lambda: settled(app, len(expected.splitlines())), 30)
         before = len(insights_fake.history)
         screen = await overview(app, pilot, "counted in AWS Logs Insights")
+        # While AWS counted, the title said how far it was.
+        assert any(re.search(r"counting in AWS Logs Insights · \d+/\d+ slices", n) for n in notes)
         assert len(insights_fake.history) > before  # counted by queries, not here
         title = str(getattr(screen.query_one("#overview-title"), "content"))  # noqa: B009
         assert "MB scanned" in title or "kB scanned" in title

@@ -9,7 +9,13 @@ from tui.index.stats import Timeline
 from tui.query import parse_filter
 from tui.query.format import format_filter
 from tui.view import StatusFacts, ViewFilter, status_parts
-from tui.view.remote import RemoteCounts, counted_note, fallback_note, remote_filter
+from tui.view.remote import (
+    RemoteCounts,
+    counted_note,
+    counting_note,
+    fallback_note,
+    remote_filter,
+)
 from tui.view.rows import Counts
 from tui.view.status import RemoteProgress, describe_bytes, remote_parts
 
@@ -143,3 +149,8 @@ def test_the_overview_counts_the_runs_filter_and_the_viewers() -> None:
     # A filter typed in the viewer that widens is still counted within the run's.
     assert format_filter(remote_filter(initial, ViewFilter()) or initial) == "lang=sparql"
     assert remote_filter(initial, view.with_only(frozenset({1, 2}))) is None
+
+
+def test_counting_in_aws_says_how_far_it_is() -> None:
+    note = counting_note(3, 12, 4_100_000)
+    assert note == "counting in AWS Logs Insights · 3/12 slices · 4.1 MB scanned"

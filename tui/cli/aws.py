@@ -698,19 +698,34 @@ class InsightsView:
         finally:
             self.finished.set()
 
-    def count(self, node: Node, cancel: threading.Event, buckets: int) -> RemoteCounts:
+    def count(
+        self,
+        node: Node,
+        cancel: threading.Event,
+        buckets: int,
+        on_progress: Callable[[str], None] | None = None,
+    ) -> RemoteCounts:
         """The ``stats`` counts of what ``node`` keeps over the run's range, made in AWS
-        (the overview of the viewer)."""
+        (the overview of the viewer), saying how far it is to ``on_progress``."""
         from tui.query.format import format_filter
         from tui.sources.aws.insights_ql import compile_filter, substitute_last
         from tui.sources.aws.insights_stats import Tally, count
-        from tui.view.remote import RemoteCounts
+        from tui.view.remote import RemoteCounts, counting_note
 
         text = format_filter(node)
         compiled = compile_filter(node, text)
         start_ms, end_ms = _ms_range(*self._range(compiled))
         tracker = _InsightsProgress(None)
-        runner = _runner(self.args, self.group, compiled, tracker, cancel=cancel)
+        said = [0.0]
+
+        def progress(change: SliceProgress) -> None:
+            tracker(change)
+            if on_progress is not None and time.monotonic() - said[0] >= 0.2:
+                said[0] = time.monotonic()
+                done, total, _running, scanned = tracker.counts()
+                on_progress(counting_note(done, total, scanned))
+
+        runner = _runner(self.args, self.group, compiled, progress, cancel=cancel)
         newest_us = 0
         if compiled.uses_last:
             newest_us = _newest_us(runner, start_ms, end_ms) or 0

@@ -965,7 +965,11 @@ class NeptuneAuditApp(App[None]):
         error: str | None = None
         if node is not None:
             try:
-                counts = remote.count(node, cancel, buckets)
+
+                def progress(text: str) -> None:
+                    self.post_message(RemoteOverviewReady(None, text))
+
+                counts = remote.count(node, cancel, buckets, on_progress=progress)
             except Exception as failure:  # noqa: BLE001 - said in the overview, counted here
                 error = str(failure) if isinstance(failure, SourceError) else repr(failure)
             else:

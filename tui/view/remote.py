@@ -17,7 +17,7 @@ from tui.model.text import inert_line
 from tui.query import Node
 from tui.query.format import all_of
 from tui.view.filters import ViewFilter
-from tui.view.status import RemoteProgress, cost_text, plural
+from tui.view.status import RemoteProgress, cost_text, describe_bytes, plural
 
 
 @dataclass(frozen=True)
@@ -61,9 +61,16 @@ class RemoteRun(Protocol):
         """Stop the run: queries still running in AWS are stopped; what arrived stays."""
         ...
 
-    def count(self, node: Node, cancel: threading.Event, buckets: int) -> RemoteCounts:
+    def count(
+        self,
+        node: Node,
+        cancel: threading.Event,
+        buckets: int,
+        on_progress: Callable[[str], None] | None = None,
+    ) -> RemoteCounts:
         """Counts of what ``node`` keeps over the run's whole range, made in AWS (a timeline
-        of at most ``buckets`` buckets); raises SourceError with a one-line message."""
+        of at most ``buckets`` buckets); ``on_progress`` hears how far the counting is (a
+        line, at most five times a second); raises SourceError with a one-line message."""
         ...
 
 
@@ -74,6 +81,13 @@ def remote_filter(initial: Node, view_filter: ViewFilter) -> Node | None:
     if view_filter.only is not None:
         return None
     return all_of([initial, view_filter.combined])
+
+
+def counting_note(done: int, total: int, scanned: float) -> str:
+    """What the overview says while AWS counts: slices done of those known, bytes so far."""
+    return (
+        f"counting in AWS Logs Insights · {done}/{total} slices · {describe_bytes(scanned)} scanned"
+    )
 
 
 def counted_note(counts: RemoteCounts) -> str:
