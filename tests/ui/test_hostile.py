@@ -50,6 +50,23 @@ async def wait_for(condition: object, timeout: float = 10.0) -> None:
         await asyncio.sleep(0.02)
 
 
+def big_row(app: NeptuneAuditApp) -> int:
+    """The row of the first record over 1 MB."""
+    return next(
+        r
+        for r, e in enumerate(app.view.ids.tolist())
+        if int(app.index.column("length")[e]) > 1_000_000
+    )
+
+
+async def quits_within(app: NeptuneAuditApp, pilot: object, seconds: float) -> None:
+    """``q`` ends the app within ``seconds``."""
+    started = time.monotonic()
+    await pilot.press("q")  # type: ignore[attr-defined]
+    await wait_for(lambda: not app.is_running, timeout=seconds)
+    assert time.monotonic() - started < seconds
+
+
 def status_text(app: NeptuneAuditApp) -> str:
     return str(app.query_one("#status", Static).content)
 
@@ -63,12 +80,7 @@ async def test_a_five_megabyte_query_shows_at_once_in_parts(
     app = make_app(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_ready(app, timeout=15)
-        row = next(
-            r
-            for r, e in enumerate(app.view.ids.tolist())
-            if int(app.index.column("length")[e]) > 1_000_000
-        )
-        app.table.move_to(row, center=True)
+        app.table.move_to(big_row(app), center=True)
         await settle(app)
         shown = table_text(app)
         assert "g.V().out().out()" in shown
@@ -78,10 +90,7 @@ async def test_a_five_megabyte_query_shows_at_once_in_parts(
         await pilot.press("plus")
         await settle(app)
         assert "showing 256 KB of 4,688 KB" in detail_text(app)
-        started = time.monotonic()
-        await pilot.press("q")
-        await wait_for(lambda: not app.is_running, timeout=2)
-        assert time.monotonic() - started < 2
+        await quits_within(app, pilot, 2)
 
 
 async def test_a_long_unbroken_token_is_not_lexed(tmp_path: Path, state_home: Path) -> None:
@@ -328,11 +337,7 @@ async def test_huge_headers_and_auth_contexts_show_at_once_and_bounded(
     app = make_app(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_ready(app, timeout=15)
-        row = next(
-            r
-            for r, e in enumerate(app.view.ids.tolist())
-            if int(app.index.column("length")[e]) > 1_000_000
-        )
+        row = big_row(app)
         started = time.monotonic()
         app.table.move_to(row, center=True)
         await settle(app)
@@ -341,7 +346,4 @@ async def test_huge_headers_and_auth_contexts_show_at_once_and_bounded(
         assert "HTTP header" in text and "Auth context" in text
         assert "more)" in text  # each cut, saying how much is left
         assert len(text) < 200_000  # bounded, whatever the record's size
-        started = time.monotonic()
-        await pilot.press("q")
-        await wait_for(lambda: not app.is_running, timeout=2)
-        assert time.monotonic() - started < 2
+        await quits_within(app, pilot, 2)

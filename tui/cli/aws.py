@@ -425,7 +425,8 @@ class _MatchFiles:
 
 #: Locks on the directories this process writes matches into, held until it exits (runs
 #: of one process, one after the other, share them).
-_HELD: dict[Path, contextlib.AbstractContextManager[None]] = {}
+_HELD = contextlib.ExitStack()
+_LOCKED: set[Path] = set()
 
 
 def _match_directory(args: argparse.Namespace, group: str) -> Path:
@@ -434,12 +435,10 @@ def _match_directory(args: argparse.Namespace, group: str) -> Path:
     from tui.sources.aws.rds_logs import directory_lock
 
     directory: Path = args.dir or cache_directory("cloudwatch", group, args.region)
-    if directory not in _HELD:
-        lock = directory_lock(
-            directory, wait=0, why="another run writes its matches there; give another --dir"
-        )
-        lock.__enter__()  # raises DirectoryBusy (one line, exit 2)
-        _HELD[directory] = lock
+    if directory not in _LOCKED:  # DirectoryBusy: one line, exit 2
+        why = "another run writes its matches there; give another --dir"
+        _HELD.enter_context(directory_lock(directory, wait=0, why=why))
+        _LOCKED.add(directory)
     if args.dir is None and directory.exists():
         # A cache of an earlier range would mix in other events: start it afresh.
         for stale in directory.rglob("*.log"):

@@ -14,9 +14,12 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
 
 from tui.index.stats import Stats, Timeline, sparkline
 from tui.model.record import Malformed, Record
@@ -354,7 +357,7 @@ def partial_path(path: Path) -> Path:
 
 def write_entries(
     index: Index,
-    entries: Sequence[int],
+    entries: npt.NDArray[np.int64],
     path: Path,
     form: str,
     *,
@@ -372,7 +375,7 @@ def write_entries(
     try:
         with open(partial, "w", encoding="utf-8", newline="") as out:
             writer = make_writer(form, out, reveal=reveal)
-            for number, (_, parsed) in enumerate(index.entries(list(entries))):
+            for number, (_, parsed) in enumerate(index.entries(entries)):
                 if stop.is_set():
                     raise InterruptedError("stopped")
                 if isinstance(parsed, Record):

@@ -186,7 +186,9 @@ class Index:
         )
         return self._parse(entry, data, verify=verify)
 
-    def entries(self, ids: Sequence[int], *, chunk: int = 4096) -> Iterator[tuple[int, Entry]]:
+    def entries(
+        self, ids: Sequence[int] | npt.NDArray[np.int64], *, chunk: int = 4096
+    ) -> Iterator[tuple[int, Entry]]:
         """``(id, entry)`` parsed (and checked, as ``entry`` does) for each of ``ids`` in the
         order given (an export's time order), the bytes read ``chunk`` ids at a time: each
         file's entries among them with one read per run of nearby ones, rather than one read

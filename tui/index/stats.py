@@ -133,7 +133,13 @@ class Stats:
 
 def _ranked(codes: I64, values: list[str | None], top: int) -> list[tuple[str, int]]:
     """The ``top`` most frequent values of ``codes`` (ties by value), absent ones left out."""
-    found = np.bincount(codes, minlength=len(values))
+    return _top(np.bincount(codes, minlength=len(values)), values, top)
+
+
+def _top(
+    found: npt.NDArray[np.generic], values: list[str | None], top: int
+) -> list[tuple[str, int]]:
+    """The ``top`` values by their count in ``found`` (ties by value), absent ones left out."""
     present = [code for code in np.flatnonzero(found).tolist() if values[code] is not None]
     present.sort(key=lambda code: (-int(found[code]), str(values[code])))
     return [(str(values[code]), int(found[code])) for code in present[:top]]
@@ -166,9 +172,7 @@ def instance_counts(index: Index, records: Bool, top: int) -> list[tuple[str, in
     servers = np.minimum(servers, len(by_server) - 1)
     per_server = np.bincount(servers, minlength=len(by_server))
     totals += np.bincount(by_server, weights=per_server, minlength=len(names))
-    present = [code for code in np.flatnonzero(totals).tolist() if names[code] is not None]
-    present.sort(key=lambda code: (-int(totals[code]), str(names[code])))
-    return [(str(names[code]), int(totals[code])) for code in present[:top]]
+    return _top(totals, names, top)
 
 
 def compute_stats(

@@ -654,7 +654,9 @@ class NeptuneAuditApp(App[None]):
         )
         save_session(state_directory(), self._session_key, session)
 
-    def on_unmount(self) -> None:
+    def _stop_work(self) -> None:
+        """Stop what runs for the viewer: loading, following, exports, passes over the
+        index, and queries in AWS (StopQuery)."""
         self._shutting_down = True
         self._follow_stop.set()
         self._stop_all.set()
@@ -664,15 +666,12 @@ class NeptuneAuditApp(App[None]):
         self._rows_cancel.set()
         self._preview_cancel.set()
 
+    def on_unmount(self) -> None:
+        self._stop_work()
+
     async def action_quit(self) -> None:
         self._save_session()
-        self._shutting_down = True
-        self._stop_all.set()  # loading, exports and passes stop where they are
-        self._overview_cancel.set()
-        if self.remote is not None:
-            self.remote.cancel()  # StopQuery for what still runs in AWS
-        self._rows_cancel.set()
-        self._preview_cancel.set()
+        self._stop_work()
         await super().action_quit()
 
     @quiet_when_closing
@@ -1166,7 +1165,7 @@ class NeptuneAuditApp(App[None]):
 
         try:
             written = write_entries(
-                self.index, entries.tolist(), path, form,
+                self.index, entries, path, form,
                 reveal=reveal, stop=self._stop_all, on_progress=progress,
             )  # fmt: skip
         except OSError as error:

@@ -186,6 +186,9 @@ class ViewModel:
         if self.cursor_row == last:
             self.new_below = 0
         again = self._pending or self.index.size > update.result.size
+        if self._settling and self.up_to_date:  # the rows cover the last entries read
+            self._settling = False
+            self.progress = None
         return Applied(stale=False, again=again)
 
     # -- the cursor -------------------------------------------------------------------------
@@ -261,17 +264,17 @@ class ViewModel:
             self.move_cursor(len(self.ids) - 1, user=True)
 
     def loaded(self) -> None:
-        """Every input is indexed (the status says so once the rows cover every entry)."""
+        """Every input is indexed (the status says so once the rows cover every entry;
+        followed files grow on, and say so themselves)."""
         self.loading = False
-        self._settling = True
+        self._settling = not (self.up_to_date or self.following)
+        if not self._settling:
+            self.progress = None
 
     @property
     def indexing(self) -> bool:
         """Whether the status still says indexing: the inputs are being read, or the rows
         have not yet caught up with the last entries read."""
-        if self._settling and (self.up_to_date or self.following):
-            self._settling = False
-            self.progress = None
         return self.loading or self._settling
 
     # -- search -----------------------------------------------------------------------------
