@@ -135,17 +135,26 @@ def parse_entry(
     )
 
 
-def text_field(text: str, name: str, *, cut: bool = False) -> str | None:
-    """One of the fields the index keeps no column for (``query``, ``header``, ``agent``),
-    derived as ``parse_entry`` derives it but without parsing the rest; None for absent
-    values and malformed entries. ``cut``: ``text`` is the start of a longer entry, so a
-    quoted payload has lost its closing quote (its opening one is dropped all the same)."""
+def _fields_of(text: str, cut: bool) -> RawFields | None:
+    """The raw fields of an entry's text (None for a malformed one); ``cut``: the text is
+    the start of a longer entry, its quoted payload has lost its closing quote."""
     fields = raw_fields(text)
     if isinstance(fields, str):
         return None
     payload = fields.payload
     if cut and payload is not None and payload.startswith('"') and not payload.endswith('"'):
         fields = replace(fields, payload=payload[1:].replace('""', '"'))
+    return fields
+
+
+def text_field(text: str, name: str, *, cut: bool = False) -> str | None:
+    """One of the fields the index keeps no column for (``query``, ``header``, ``agent``),
+    derived as ``parse_entry`` derives it but without parsing the rest; None for absent
+    values and malformed entries. ``cut``: ``text`` is the start of a longer entry, so a
+    quoted payload has lost its closing quote (its opening one is dropped all the same)."""
+    fields = _fields_of(text, cut)
+    if fields is None:
+        return None
     if name == "header":
         return fields.header
     if name == "agent":
@@ -160,12 +169,9 @@ def text_field(text: str, name: str, *, cut: bool = False) -> str | None:
 def query_field(text: str, *, cut: bool = False) -> Query | None:
     """The decoded query of an entry's text (with its form), as ``parse_entry`` decodes it,
     without parsing the rest; ``cut`` as for ``text_field``."""
-    fields = raw_fields(text)
-    if isinstance(fields, str):
+    fields = _fields_of(text, cut)
+    if fields is None:
         return None
-    payload = fields.payload
-    if cut and payload is not None and payload.startswith('"') and not payload.endswith('"'):
-        fields = replace(fields, payload=payload[1:].replace('""', '"'))
     return _query_only(fields)
 
 
