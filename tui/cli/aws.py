@@ -217,11 +217,7 @@ def cloudwatch_files(
     end = time_us(args.until, now_us=now_us)
     start = max(v for v in (start, after) if v is not None) if (start or after) else None
     end = min(v for v in (end, before) if v is not None) if (end or before) else None
-    directory = args.dir or cache_directory("cloudwatch", group, args.region)
-    if args.dir is None and directory.exists():
-        # A cache of an earlier range would mix in other events: start it afresh.
-        for stale in directory.rglob("*.log"):
-            stale.unlink()
+    directory = _fresh_directory(args, group)
     source = CloudWatchSource(options_of(args), group, directory, since_us=start, until_us=end)
     downloaded = source.download(start, end, pattern)
     said = f"{downloaded.events:,} events from {len(downloaded.streams)} streams of {group}"
@@ -439,8 +435,14 @@ def _match_directory(args: argparse.Namespace, group: str) -> Path:
         why = "another run writes its matches there; give another --dir"
         _HELD.enter_context(directory_lock(directory, wait=0, why=why))
         _LOCKED.add(directory)
+    return _fresh_directory(args, group)
+
+
+def _fresh_directory(args: argparse.Namespace, group: str) -> Path:
+    """Where a CloudWatch range is written: ``--dir``, or the cache directory of the group,
+    emptied of an earlier range's events (they would mix in)."""
+    directory: Path = args.dir or cache_directory("cloudwatch", group, args.region)
     if args.dir is None and directory.exists():
-        # A cache of an earlier range would mix in other events: start it afresh.
         for stale in directory.rglob("*.log"):
             stale.unlink()
     return directory
