@@ -121,3 +121,19 @@ def test_export_keys_carry_shape_and_operation(
     assert rows and {row["op"] for row in rows} == {"delete"}
     assert all(row["fingerprint"] and len(row["fingerprint"]) == 8 for row in rows)
     assert np.all(np.diff([row["epoch_us"] for row in rows]) >= 0)
+
+
+def test_fill_reports_progress_that_adds_up(
+    sample: Loaded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tui.index import insight as insight_module
+
+    monkeypatch.setattr(insight_module, "_PROGRESS_EVERY", 100)
+    index = build_index([sample.directory])
+    reports: list[tuple[int, int]] = []
+    index.insight.fill(on_progress=lambda done, total: reports.append((done, total)))
+    dones = [done for done, _ in reports]
+    total = reports[-1][1]
+    assert len(reports) > 3 and dones == sorted(dones) and dones[-1] == total
+    assert dones[1] == 200  # counted from the pass's start, not per batch
+    index.close()

@@ -125,6 +125,7 @@ class Insight:
             entries: list[int] = []
             codes: list[tuple[int, int]] = []
             known = self._by_payload
+            stored = 0  # entries classified and stored by this pass
             for entry, text in entry_texts(index, size, needed, cancel=cancel):
                 key = payload_key(text)
                 found = None
@@ -142,8 +143,9 @@ class Insight:
                     raise Cancelled()
                 if len(entries) >= _PROGRESS_EVERY:
                     self._store(entries, codes)
+                    stored += len(entries)
                     if on_progress is not None:
-                        on_progress(len(entries), total)
+                        on_progress(stored, total)
                     entries, codes = [], []
             self._store(entries, codes)
             self.done = size

@@ -219,12 +219,13 @@ class NeptuneAuditApp(App[None]):
         self._stop_all = threading.Event()  # stops background sources on exit
         self._overview_cancel = threading.Event()  # stops classifying queries
         self._aging = False  # the detail is drawn again only for its record's age
+        self._left_out: list[str] = []  # ticked columns too wide, as last said
         self._follower: Follower | None = None
         self._shutting_down = False
         self._overview: OverviewScreen | None = None
         self._timeline_counted = (-1, 0.0)  # (generation, when) of the last count
         self._timeline_timer: Timer | None = None
-        self._overview_counted = 0.0
+        self._overview_counted = (0.0, 0)  # (when, entries seen) of the overview's last count
         # A run in AWS writing its matches into the files followed (Logs Insights).
         self.remote = remote
         if remote is not None:
@@ -509,8 +510,12 @@ class NeptuneAuditApp(App[None]):
             self.table.sync()
             self._update_status()
             self._request_search()
-            if self._overview is not None and time.monotonic() - self._overview_counted > 1.0:
-                self._overview_counted = time.monotonic()
+            grew = message.update.result.size > self._overview_counted[1]
+            if (
+                self._overview is not None
+                and grew
+                and time.monotonic() - self._overview_counted[0] > 1.0
+            ):
                 self._count_overview()
             self._count_timeline(message.update.generation)
         if applied.again:
@@ -902,6 +907,7 @@ class NeptuneAuditApp(App[None]):
             self._overview_cancel = threading.Event()
         # Passes share the event: a recount as records arrive waits for the pass under way
         # (the index classifies one pass at a time) and goes on from where it ended.
+        self._overview_counted = (time.monotonic(), result.size)
         self._overview_stats(result.mask, result.size, buckets, self._overview_cancel)
 
     @work(thread=True, exclusive=True, group="overview", exit_on_error=False)
@@ -928,8 +934,8 @@ class NeptuneAuditApp(App[None]):
         def progress(done: int, total: int) -> None:
             if self._stop_all.is_set():
                 cancel.set()
-            if not worker.is_cancelled:  # a newer count reports instead
-                self.post_message(OverviewReady(stats, 0.0, False, done / max(total, 1)))
+            # Said even when a newer count replaced this worker: that one waits for this pass.
+            self.post_message(OverviewReady(stats, 0.0, False, done / max(total, 1)))
 
         try:
             insight.fill(size, cancel=cancel, on_progress=progress)
@@ -1382,7 +1388,8 @@ class NeptuneAuditApp(App[None]):
     def on_columns_screen_changed(self, message: ColumnsScreen.Changed) -> None:
         self.table.set_columns(message.hidden, message.pinned)
         left_out = sorted(message.pinned - message.hidden - self.table.shown_columns)
-        if left_out:
+        said, self._left_out = self._left_out, left_out
+        if left_out and left_out != said:  # once per change, not per tick
             titles = {column.key: column.title for column in COLUMNS}
             names = ", ".join(titles.get(name, name) for name in left_out)
             self.tell(
