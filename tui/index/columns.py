@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import sys
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -65,3 +68,25 @@ class ColumnStore:
     def nbytes(self) -> int:
         """Bytes the used rows take."""
         return sum(np.dtype(dtype).itemsize for dtype in self._dtypes.values()) * self.size
+
+
+def release_free_memory() -> None:
+    """Hand memory freed by big temporaries back to the system now. glibc keeps freed heap
+    memory for reuse, and after a big load that is a sixth of the process's memory; other
+    C libraries need nothing done."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        function: Callable[[int], int] = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):  # not glibc (musl has no malloc_trim)
+        return None
+    return function

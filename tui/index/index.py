@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from tui.index.columns import ColumnStore
+from tui.index.columns import ColumnStore, release_free_memory
 from tui.index.scan import Scanner, SpanData, ValueTable
 from tui.index.schema import (
     AUTH_NONE,
@@ -104,7 +104,7 @@ class Source:
     blank_lines: int = 0
     last_entry: int = -1
     last_record_time: int | None = None
-    runs: list[npt.NDArray[np.int64]] = field(default_factory=list)
+    runs: list[npt.NDArray[np.int32]] = field(default_factory=list)  # entry ids by time
 
 
 class Index:
@@ -120,7 +120,7 @@ class Index:
         self._remaps: dict[int, dict[str, npt.NDArray[np.uint32]]] = {}
         self._lock = threading.RLock()
         self._order: npt.NDArray[np.int32] = np.empty(0, np.int32)
-        self._pending: list[npt.NDArray[np.int64]] = []
+        self._pending: list[npt.NDArray[np.int32]] = []
         self._rebuild = False
         self._scanner = Scanner()  # parses single entries again when they grow
         self._notes: dict[int, str] = {}  # entries that stand for a problem, not for bytes
@@ -403,7 +403,8 @@ class Index:
                 local = span.local_order
                 if local is None:
                     local = np.argsort(rows["epoch_us"], kind="stable")
-                run = local.astype(np.int64) + ids.start
+                run = local.astype(np.int32)
+                run += ids.start
                 source.runs.append(run)
                 self._pending.append(run)
                 source.last_entry = ids.stop - 1
@@ -436,7 +437,7 @@ class Index:
             rows["epoch_us"][0] = last if last is not None else NO_TIME
             ids = self.store.append(rows)
             self.malformed += 1
-            run = np.arange(ids.start, ids.stop, dtype=np.int64)
+            run = np.arange(ids.start, ids.stop, dtype=np.int32)
             source.runs.append(run)
             self._pending.append(run)
             source.last_entry = -1
@@ -566,16 +567,22 @@ class Index:
         with self._lock:
             if not self._pending and not self._rebuild:
                 return self._order
-            new = np.concatenate(self._pending) if self._pending else np.empty(0, np.int64)
+            new = np.concatenate(self._pending) if self._pending else np.empty(0, np.int32)
             times = self.store.column("epoch_us")
             small = len(new) <= _REBUILD_SHARE * len(self._order)
             if self._rebuild or not small:
+                # Each run is sorted: the stable sort merges them. Temporaries are freed as
+                # soon as they are used (they are the peak of a big load).
                 runs = [run for source in self.sources for run in source.runs]
-                perm = np.concatenate(runs) if runs else np.empty(0, np.int64)
-                order = perm[np.argsort(times[perm], kind="stable")]
+                perm = np.concatenate(runs) if runs else np.empty(0, np.int32)
+                keys = times[perm]
+                by_time = np.argsort(keys, kind="stable")
+                del keys
+                self._order = perm[by_time]
+                del perm, by_time
+                release_free_memory()
             else:
-                order = self._merge(new, times)
-            self._order = order.astype(np.int32)
+                self._order = self._merge(new, times).astype(np.int32)
             self._pending = []
             self._rebuild = False
             return self._order
@@ -589,14 +596,14 @@ class Index:
         return ordered
 
     def _merge(
-        self, new: npt.NDArray[np.int64], times: npt.NDArray[np.generic]
+        self, new: npt.NDArray[np.int32], times: npt.NDArray[np.generic]
     ) -> npt.NDArray[np.int64]:
         """Insert entries appended at the end of their files into the current order."""
         sources = self.store.column("source")
-        new = self.in_order(new)
+        added = self.in_order(new.astype(np.int64))
         current = self._order.astype(np.int64)
         current_times = times[current]
-        new_times = times[new]
+        new_times = times[added]
         low = np.searchsorted(current_times, new_times, side="left")
         high = np.searchsorted(current_times, new_times, side="right")
         positions = low.copy()
@@ -604,8 +611,8 @@ class Index:
         # come later in their file), before those of a higher source.
         for i in np.flatnonzero(high > low).tolist():
             tied_sources = sources[current[low[i] : high[i]]]
-            positions[i] += int(np.count_nonzero(tied_sources <= sources[new[i]]))
-        return np.insert(current, positions, new)
+            positions[i] += int(np.count_nonzero(tied_sources <= sources[added[i]]))
+        return np.insert(current, positions, added)
 
     def nbytes_per_entry(self) -> int:
         """Bytes the index keeps per entry: its columns and its place in the order."""

@@ -27,13 +27,16 @@ import tempfile
 import threading
 import time
 import zlib
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
 
+from tui.index.columns import release_free_memory
 from tui.index.index import MAX_SOURCES, Index
 from tui.index.scan import PAD, Scanner, SpanData
 from tui.sources.cache import IndexCache
@@ -497,7 +500,7 @@ class _Plan:
     identity: Identity
     size: int
     problem: str | None = None  # why the rest of the input could not be read
-    cached: SpanData | None = None  # the file's start, from the persistent index
+    cached_end: int = 0  # where the file's start taken from the persistent index ends
     reused: bool = False  # the cached span is the whole file: nothing to save again
     cacheable: bool = False  # a plain file the persistent index may hold
 
@@ -537,7 +540,7 @@ class _ScanWork:
 def _spans(plan: _Plan, first: bool) -> Iterator[_ScanWork]:
     """The spans of one file (after what the cache gave); the first file's first span is
     short (first records fast)."""
-    offset = plan.cached.end if plan.cached is not None else 0
+    offset = plan.cached_end
     span = FIRST_SPAN_BYTES if first else SPAN_BYTES
     while offset < plan.size:
         end = min(plan.size, offset + span)
@@ -636,26 +639,28 @@ def load(
         plans.append(plan)
         if cache is not None and _cacheable(file, plan):
             plan.cacheable = True
-    if cache is not None:
-        _read_cached(cache, [plan for plan in plans if plan.cacheable], workers)
     total = sum(plan.size for plan in plans)
-    cached_entries = sum(len(p.cached.columns["offset"]) for p in plans if p.cached is not None)
-    unread = sum(plan.size - (plan.cached.end if plan.cached else 0) for plan in plans)
-    index.reserve(index.size + cached_entries + unread // _BYTES_PER_ENTRY_GUESS)
-    work = [item for number, plan in enumerate(plans) for item in _spans(plan, number == 0)]
-    worker_count = workers or max(1, min(len(work), os.cpu_count() or 1))
-    local = threading.local()
+    index.reserve(index.size + total // _BYTES_PER_ENTRY_GUESS)
     done_bytes = 0
     failed: dict[int, str] = {}
-    for plan in plans:
-        if plan.cached is not None:
-            index.commit(plan.source, plan.cached)
-            done_bytes += plan.cached.end
 
     def report() -> None:
         if on_progress is not None:
             elapsed = time.perf_counter() - started
             on_progress(Progress(done_bytes, total, index.size, elapsed))
+
+    def commit_cached(plan: _Plan, span: SpanData) -> None:
+        nonlocal done_bytes
+        index.commit(plan.source, span)
+        plan.cached_end = done = span.end
+        done_bytes += done
+        report()
+
+    if cache is not None:
+        _commit_cached(cache, [plan for plan in plans if plan.cacheable], workers, commit_cached)
+    work = [item for number, plan in enumerate(plans) for item in _spans(plan, number == 0)]
+    worker_count = workers or max(1, min(len(work), os.cpu_count() or 1))
+    local = threading.local()
 
     def commit(item: _ScanWork, outcome: SpanData | _FileChanged) -> None:
         nonlocal done_bytes
@@ -687,6 +692,7 @@ def load(
                 return problems
         finally:
             sys.setswitchinterval(switch_interval)
+    release_free_memory()  # what the scanners' temporaries held
     for plan in plans:
         why = failed.get(plan.source, plan.problem)
         if why is not None:
@@ -709,18 +715,36 @@ def _cacheable(file: LogFile, plan: _Plan) -> bool:
     return file.stream is None and plan.path == file.origin and plan.size >= CACHE_MIN_BYTES
 
 
-def _read_cached(cache: IndexCache, plans: list[_Plan], workers: int | None) -> None:
+def _commit_cached(
+    cache: IndexCache,
+    plans: list[_Plan],
+    workers: int | None,
+    commit: Callable[[_Plan, SpanData], None],
+) -> None:
     """Look the plans' files up in the cache, several at once (reading and checksumming
-    an entry release the GIL)."""
+    an entry release the GIL), and ``commit`` each span found, in plan order, as soon as it
+    is read: only a few entries are in memory at a time."""
     count = max(1, min(len(plans), workers or os.cpu_count() or 1))
     if count <= 1:
         for plan in plans:
-            plan.cached = _from_cache(cache, plan)
+            span = _from_cache(cache, plan)
+            if span is not None:
+                commit(plan, span)
         return
     with ThreadPoolExecutor(count, thread_name_prefix="cache") as pool:
-        found = list(pool.map(lambda plan: _from_cache(cache, plan), plans))
-    for plan, cached in zip(plans, found, strict=True):
-        plan.cached = cached
+        queue = iter(plans)
+        pending = deque(
+            (plan, pool.submit(_from_cache, cache, plan)) for plan in islice(queue, count)
+        )
+        while pending:
+            plan, future = pending.popleft()
+            span = future.result()
+            following = next(queue, None)
+            if following is not None:
+                pending.append((following, pool.submit(_from_cache, cache, following)))
+            if span is not None:
+                commit(plan, span)
+            del span, future
 
 
 def _from_cache(cache: IndexCache, plan: _Plan) -> SpanData | None:
