@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -62,26 +63,50 @@ def bucket_size(span_us: int, buckets: int) -> int:
     return day * (span_us // (day * buckets) + 1)
 
 
+def time_bounds(times: I64, records: Bool) -> tuple[int, int] | None:
+    """The first and last of ``times[records]`` (None when no row is chosen), read a
+    million rows at a time."""
+    bounds: tuple[int, int] | None = None
+    for start in range(0, len(records), _COUNT_CHUNK):
+        part = times[start : start + _COUNT_CHUNK][records[start : start + _COUNT_CHUNK]]
+        if len(part):
+            low, high = int(part.min()), int(part.max())
+            bounds = (low, high) if bounds is None else (min(bounds[0], low), max(bounds[1], high))
+    return bounds
+
+
 def compute_timeline(
-    times: I64, failed: Bool, deletes: Bool | None, *, buckets: int, first_us: int, last_us: int
+    times: I64,
+    records: Bool,
+    failed: Bool,
+    deletes: Bool | None,
+    *,
+    buckets: int,
+    bounds: tuple[int, int],
 ) -> Timeline:
-    """A timeline of ``times`` over ``[first_us, last_us]`` in at most ``buckets`` buckets."""
+    """The timeline of ``times[records]`` over ``bounds`` (first and last) in at most
+    ``buckets`` buckets; ``failed`` and ``deletes`` mark rows as ``records`` does. Read a
+    million rows at a time: no temporary grows with the index."""
+    first_us, last_us = bounds
     size = bucket_size(max(last_us - first_us, 1), max(buckets, 1))
-    start = first_us - first_us % size
-    count = int((last_us - start) // size) + 1
-    slots = (times - start) // size
-
-    def per_bucket(selected: Bool | None) -> tuple[int, ...]:
-        chosen = slots if selected is None else slots[selected]
-        found = np.bincount(chosen, minlength=count)[:count]
-        return tuple(int(value) for value in found)
-
+    origin = first_us - first_us % size
+    count = int((last_us - origin) // size) + 1
+    sums = np.zeros((3, count), np.int64)
+    for start in range(0, len(records), _COUNT_CHUNK):
+        rows = slice(start, start + _COUNT_CHUNK)
+        chosen = records[rows]
+        slots = times[rows][chosen] - origin
+        np.floor_divide(slots, size, out=slots)
+        sums[0] += np.bincount(slots, minlength=count)[:count]
+        for row, marks in ((1, failed), (2, deletes)):
+            if marks is not None:
+                sums[row] += np.bincount(slots[marks[rows][chosen]], minlength=count)[:count]
     return Timeline(
-        start,
+        origin,
         size,
-        per_bucket(None),
-        per_bucket(failed),
-        per_bucket(deletes) if deletes is not None else (),
+        tuple(sums[0].tolist()),
+        tuple(sums[1].tolist()),
+        tuple(sums[2].tolist()) if deletes is not None else (),
     )
 
 
@@ -89,12 +114,12 @@ def timeline_of(index: Index, mask: Bool, *, buckets: int) -> Timeline | None:
     """The timeline of the records in ``mask`` (None when there are none)."""
     size = len(mask)
     records = mask & (index.column("kind")[:size] == KIND_RECORD)
-    times = index.column("epoch_us")[:size][records]
-    if not len(times):
+    times = index.column("epoch_us")[:size]
+    bounds = time_bounds(times, records)
+    if bounds is None:
         return None
-    failed = index.column("auth")[:size][records] == AUTH_FAILED
-    first, last = int(times.min()), int(times.max())
-    return compute_timeline(times, failed, None, buckets=buckets, first_us=first, last_us=last)
+    failed = index.column("auth")[:size] == AUTH_FAILED
+    return compute_timeline(times, records, failed, None, buckets=buckets, bounds=bounds)
 
 
 def sparkline(counts: tuple[int, ...] | list[int]) -> str:
@@ -145,6 +170,27 @@ def _top(
     return [(str(values[code]), int(found[code])) for code in present[:top]]
 
 
+#: Rows counted at a time by ``masked_bincount``.
+_COUNT_CHUNK = 1 << 20
+
+
+def masked_bincount(
+    codes: npt.NDArray[Any], mask: Bool, minlength: int = 1
+) -> npt.NDArray[np.int64]:
+    """``np.bincount(codes[mask], minlength=minlength)``, counted a million rows at a time:
+    no temporary grows with the index."""
+    found = np.zeros(minlength, np.int64)
+    for start in range(0, len(mask), _COUNT_CHUNK):
+        part = codes[start : start + _COUNT_CHUNK][mask[start : start + _COUNT_CHUNK]]
+        counted = np.bincount(part, minlength=minlength)
+        if len(counted) > len(found):
+            counted[: len(found)] += found
+            found = counted
+        else:
+            found[: len(counted)] += counted
+    return found
+
+
 def instance_counts(index: Index, records: Bool, top: int) -> list[tuple[str, int]]:
     """The ``top`` instances of the entries in ``records`` (a mask over the first entries),
     with their counts: an entry's instance is the name of its file's place where it has
@@ -164,14 +210,16 @@ def instance_counts(index: Index, records: Bool, top: int) -> list[tuple[str, in
 
     by_source = np.array([code(source.instance) for source in index.sources] or [0], np.int64)
     by_server = np.array([code(name) for name in index.server_instances()] or [0], np.int64)
-    sources = index.column("source")[:size][records]
-    per_source = np.bincount(sources, minlength=len(by_source))[: len(by_source)]
+    sources = index.column("source")[:size]
+    per_source = masked_bincount(sources, records, len(by_source))[: len(by_source)]
     totals = np.bincount(by_source, weights=per_source, minlength=len(names))
-    unplaced = by_source[np.minimum(sources, len(by_source) - 1)] == 0
-    servers = index.column("server")[:size][records][unplaced]
-    servers = np.minimum(servers, len(by_server) - 1)
-    per_server = np.bincount(servers, minlength=len(by_server))
-    totals += np.bincount(by_server, weights=per_server, minlength=len(names))
+    unplaced = by_source == 0
+    if unplaced[np.flatnonzero(per_source)].any():
+        which = records & unplaced[np.minimum(sources, len(by_source) - 1)]
+        per_server = masked_bincount(index.column("server")[:size], which, len(by_server))
+        # Codes the instance names do not cover yet count as the last one.
+        per_server[len(by_server) - 1] += per_server[len(by_server) :].sum()
+        totals += np.bincount(by_server, weights=per_server[: len(by_server)], minlength=len(names))
     return _top(totals, names, top)
 
 
@@ -191,11 +239,11 @@ def compute_stats(
     kind = index.column("kind")[:size]
     selected = np.ones(size, bool) if mask is None else mask
     records = selected & (kind == KIND_RECORD)
-    times = index.column("epoch_us")[:size][records]
+    times = index.column("epoch_us")[:size]
+    bounds = time_bounds(times, records)
 
     def counts(column: str) -> dict[str, int]:
-        codes = index.column(column)[:size][records]
-        found = np.bincount(codes.astype(np.int64), minlength=1)
+        found = masked_bincount(index.column(column)[:size], records)
         values = index.tables[column].values
         pairs = [
             (str(values[code]), int(number))
@@ -207,10 +255,11 @@ def compute_stats(
     def ranked(column: str) -> list[tuple[str, int]]:
         return list(counts(column).items())[:top]
 
-    lang_counts = np.bincount(index.column("lang")[:size][records], minlength=len(LANG_NAMES))
-    auth = index.column("auth")[:size][records]
-    failed = auth == AUTH_FAILED
-    failed_principals = index.column("principal")[:size][records][failed].astype(np.int64)
+    lang_counts = masked_bincount(index.column("lang")[:size], records, len(LANG_NAMES))
+    auth_all = index.column("auth")[:size]
+    auth = auth_all[records]
+    failed = auth_all == AUTH_FAILED
+    failed_principals = index.column("principal")[:size][records & failed].astype(np.int64)
     by_op: dict[str, int] = {}
     top_fingerprints: list[tuple[str, int, str]] = []
     deletes = None
@@ -219,19 +268,16 @@ def compute_stats(
         insight.fill(size, cancel=cancel)
         by_op = insight.by_op(records)
         top_fingerprints = insight.top_shapes(records, top)
-        deletes = insight.op[:size][records] == OP_CODES[DELETE]
+        deletes = insight.op[:size] == OP_CODES[DELETE]
     timeline = None
-    if len(times):
-        first, last = int(times.min()), int(times.max())
-        timeline = compute_timeline(
-            times, failed, deletes, buckets=buckets, first_us=first, last_us=last
-        )
+    if bounds is not None:
+        timeline = compute_timeline(times, records, failed, deletes, buckets=buckets, bounds=bounds)
     return Stats(
         lines=index.lines,
         records=int(np.count_nonzero(records)),
         malformed=int(np.count_nonzero(selected & (kind == KIND_MALFORMED))),
-        first_us=int(times.min()) if len(times) else None,
-        last_us=int(times.max()) if len(times) else None,
+        first_us=bounds[0] if bounds is not None else None,
+        last_us=bounds[1] if bounds is not None else None,
         by_type=counts("type"),
         by_lang={
             (LANG_NAMES[code] or "none"): int(lang_counts[code])
