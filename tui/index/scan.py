@@ -93,6 +93,26 @@ class ValueTable:
         return len(self.values)
 
 
+class _RowTable:
+    """Rows of codes added one at a time and read as an array, rebuilt only when rows were
+    added since it was last read (once per span, not once per row)."""
+
+    def __init__(self, width: int) -> None:
+        self._rows: list[tuple[int, ...]] = []
+        self._array: I64 = np.empty((0, width), np.int64)
+
+    def add(self, *row: int) -> int:
+        """Add a row; returns its number."""
+        self._rows.append(row)
+        return len(self._rows) - 1
+
+    def array(self) -> I64:
+        """The rows as an array."""
+        if len(self._array) != len(self._rows):
+            self._array = np.array(self._rows, np.int64).reshape(len(self._rows), -1)
+        return self._array
+
+
 class _HashCache:
     """Maps 64-bit hashes of raw field bytes to an integer (a code, or _REJECT)."""
 
@@ -176,12 +196,10 @@ class Scanner:
         self._reported: dict[str, int] = {name: 1 for name in DICT_COLUMNS}
         self._client = _HashCache(self._client_code)
         # server, type, arn and auth hashed as one run: few distinct combinations.
-        self._combo: list[tuple[int, int, int, int, int]] = []
-        self._combo_lut: I64 = np.empty((0, 5), np.int64)
+        self._combo = _RowTable(5)
         self._combo_cache = _HashCache(self._combo_code)
         # "METHOD /path" of the request line, hashed as one run.
-        self._request: list[tuple[int, int]] = []
-        self._request_lut: I64 = np.empty((0, 2), np.int64)
+        self._request = _RowTable(2)
         self._request_cache = _HashCache(self._request_code)
         self._lang_table: I64 = np.empty((0, 0), np.int64)
         self._mask: Bool = np.empty(0, bool)
@@ -212,25 +230,20 @@ class Scanner:
         if auth_value == _REJECT:
             return _REJECT
         tables = self.tables
-        row = (
+        return self._combo.add(
             tables["server"].code(server),
             tables["type"].code(conn_type),
             tables["principal"].code(arn),
             auth_value,
             int(conn_type in _HTTP_TYPES),
         )
-        self._combo.append(row)
-        self._combo_lut = np.array(self._combo, np.int64)
-        return len(self._combo) - 1
 
     def _request_code(self, raw: bytes) -> int:
         """Codes of ``METHOD /path`` as a row of the request table."""
         method, _, path = _text(raw).partition(" ")
         if not _METHOD.fullmatch(method) or any(char.isspace() for char in path):
             return _REJECT
-        self._request.append((self.tables["method"].code(method), self.tables["path"].code(path)))
-        self._request_lut = np.array(self._request, np.int64)
-        return len(self._request) - 1
+        return self._request.add(self.tables["method"].code(method), self.tables["path"].code(path))
 
     def _lang_codes(self, type_codes: I64, path_codes: I64) -> I64:
         """Language codes of (type, path) pairs; _REJECT where the payload must decide.
@@ -476,19 +489,20 @@ class Scanner:
         )
         # HTTP without a header takes its path from the payload: the parser's job.
         known = np.flatnonzero(bare & (combo >= 0))
-        combo[known[self._combo_lut[combo[known], 4] == 1]] = _REJECT
+        combo_lut = self._combo.array()
+        combo[known[combo_lut[combo[known], 4] == 1]] = _REJECT
         q_rows = np.flatnonzero(quoted & (combo >= 0))
         if len(q_rows):
             request = self._requests(data, buf, n, h[q_rows], le[q_rows])
             good = request >= 0
-            rows = self._request_lut[request[good]]
+            rows = self._request.array()[request[good]]
             method_c[q_rows[good]] = rows[:, 0]
             path_c[q_rows[good]] = rows[:, 1]
             combo[q_rows[~good]] = _REJECT
 
         fine = (combo >= 0) & (client_c >= 0)
         f_idx = np.flatnonzero(fine)
-        combo_rows = self._combo_lut[combo[f_idx]] if len(f_idx) else np.empty((0, 5), np.int64)
+        combo_rows = combo_lut[combo[f_idx]] if len(f_idx) else np.empty((0, 5), np.int64)
         lang_c = self._lang_codes(combo_rows[:, 1], path_c[f_idx])
         good = lang_c != _REJECT
         f_idx, combo_rows, lang_c = f_idx[good], combo_rows[good], lang_c[good]
