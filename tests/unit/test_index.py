@@ -264,3 +264,30 @@ def test_any_input_is_accounted_for(
         assert _nonblank_lines(data[: offsets[0]].removeprefix(b"\xef\xbb\xbf")) == 0
     counted = sum(_nonblank_lines(index.read(e) or b"") for e in range(index.size))
     assert counted == _nonblank_lines(body) == _nonblank_lines(data.removeprefix(b"\xef\xbb\xbf"))
+
+
+def test_value_codes_widen_when_a_table_outgrows_sixteen_bits(tmp_path: Path) -> None:
+    # 70,000 distinct callers: the principal column starts 16 bits wide and widens; every
+    # entry keeps its value, filters and counts see them all, the other columns stay narrow.
+    users = 70_000
+    arn = "arn:aws:iam::123456789012:user/u{i}"
+    lines = [
+        f"{1700000000000 + i}, 10.0.1.1:4000, 10.0.3.215:8182, Bolt, {arn.format(i=i)}, "
+        "[unknown], [unknown], MATCH (n) RETURN n"
+        for i in range(users)
+    ]
+    index = build_index([write(tmp_path / "a.log", lines)])
+    assert index.records == users
+    codes = index.column("principal")
+    assert codes.dtype == np.uint32 and index.column("path").dtype == np.uint16
+    values = index.tables["principal"].values
+    assert [values[code] for code in codes[[0, 65_535, 65_536, users - 1]].tolist()] == [
+        arn.format(i=i) for i in (0, 65_535, 65_536, users - 1)
+    ]
+    from tui.index.filtering import evaluate
+    from tui.index.stats import compute_stats
+    from tui.query import parse_filter
+
+    assert int(evaluate(index, parse_filter("user=u69999")).mask.sum()) == 1
+    assert len(compute_stats(index).top_users) == 10
+    assert index.nbytes_per_entry() == 49 + 2  # 49 with every code column narrow

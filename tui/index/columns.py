@@ -20,8 +20,16 @@ class ColumnStore:
     reads.
     """
 
-    def __init__(self, dtypes: dict[str, type[np.generic]], capacity: int = 1024) -> None:
+    def __init__(
+        self,
+        dtypes: dict[str, type[np.generic]],
+        capacity: int = 1024,
+        *,
+        widen: dict[str, type[np.generic]] | None = None,
+    ) -> None:
         self._dtypes = dict(dtypes)
+        #: Integer columns that take the wider type when a value does not fit theirs.
+        self._wider = dict(widen or {})
         self._arrays: dict[str, npt.NDArray[np.generic]] = {
             name: np.zeros(capacity, dtype) for name, dtype in dtypes.items()
         }
@@ -56,6 +64,9 @@ class ColumnStore:
         capacity = len(next(iter(self._arrays.values())))
         if needed > capacity:
             self._grow(max(needed, capacity * 2))
+        for name in self._wider.keys() & rows.keys():
+            if count:
+                self._fit(name, int(rows[name].max()))
         for name, array in self._arrays.items():
             array[start:needed] = rows[name]
         self.size = needed
@@ -63,11 +74,24 @@ class ColumnStore:
 
     def set(self, name: str, row: int, value: int) -> None:
         """Overwrite one cell (used when a later span changes an earlier entry)."""
+        if name in self._wider:
+            self._fit(name, value)
         self._arrays[name][row] = value
+
+    def _fit(self, name: str, largest: int) -> None:
+        """Widen a column whose type cannot hold ``largest``; readers keep what they read."""
+        if largest > np.iinfo(np.dtype(self._dtypes[name])).max:
+            wider = self._wider.pop(name)
+            self._dtypes[name] = wider
+            self._arrays[name] = self._arrays[name].astype(wider)
+
+    def itemsize(self) -> int:
+        """Bytes a row takes."""
+        return sum(np.dtype(dtype).itemsize for dtype in self._dtypes.values())
 
     def nbytes(self) -> int:
         """Bytes the used rows take."""
-        return sum(np.dtype(dtype).itemsize for dtype in self._dtypes.values()) * self.size
+        return self.itemsize() * self.size
 
 
 def release_free_memory() -> None:

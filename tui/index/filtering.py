@@ -271,7 +271,7 @@ class _Evaluator:
         servers = self.col("server")
         if len(by_server) == 0:
             by_server = np.zeros(1, bool)
-        servers = np.minimum(servers, len(by_server) - 1)
+        servers = np.minimum(servers, len(by_server) - 1, dtype=np.int64)
         matched = np.where(has_name[sources], by_source[sources], by_server[servers])
         return _mask(candidates & matched)
 

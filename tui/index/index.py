@@ -28,6 +28,7 @@ from tui.index.schema import (
     KIND_FRAGMENT,
     KIND_MALFORMED,
     KIND_RECORD,
+    NARROW_CODES,
     NO_TIME,
     SPAN_COLUMNS,
 )
@@ -112,7 +113,7 @@ class Index:
 
     def __init__(self, reader: Reader | None = None) -> None:
         self.reader: Reader = reader if reader is not None else NoReader()
-        self.store = ColumnStore(COLUMNS)
+        self.store = ColumnStore(COLUMNS, widen={name: np.uint32 for name in NARROW_CODES})
         self.tables: dict[str, ValueTable] = {name: ValueTable() for name in DICT_COLUMNS}
         self.sources: list[Source] = []
         self.records = 0
@@ -616,4 +617,4 @@ class Index:
 
     def nbytes_per_entry(self) -> int:
         """Bytes the index keeps per entry: its columns and its place in the order."""
-        return sum(np.dtype(t).itemsize for t in COLUMNS.values()) + np.dtype(np.int32).itemsize
+        return self.store.itemsize() + np.dtype(np.int32).itemsize

@@ -70,9 +70,13 @@ SPAN_COLUMNS: dict[str, type[np.generic]] = {
     "reason": np.uint32,
 }
 
+#: Columns of value codes the index keeps 16 bits wide until a table outgrows them (a log
+#: has few distinct values of each; 2 bytes a column per entry saved on millions).
+NARROW_CODES: tuple[str, ...] = (*DICT_COLUMNS, "reason")
+
 #: Per-entry columns the index keeps, with their types (bytes per entry: their sum + 4 for
 #: the merged order): a span's columns, with ``length`` and ``source`` added and narrower
-#: ``line`` and ``reason``.
+#: ``line`` and value codes (widened to 32 bits when needed).
 COLUMNS: dict[str, type[np.generic]] = {
     "offset": np.int64,  # byte offset of the entry's first line in its source
     "length": np.uint32,  # bytes up to the next entry (continuation and blank lines too)
@@ -80,5 +84,5 @@ COLUMNS: dict[str, type[np.generic]] = {
     "source": np.uint16,
     # epoch_us of malformed entries: the time of the record before them
     **{name: dtype for name, dtype in SPAN_COLUMNS.items() if name not in ("offset", "line")},
-    "reason": np.uint16,
+    **{name: np.uint16 for name in NARROW_CODES},
 }
