@@ -110,7 +110,7 @@ from tui.view.session import (
 )
 from tui.view.status import RemoteProgress
 
-_PROGRESS_INTERVAL_S = 0.1
+_PROGRESS_INTERVAL_S = 0.25
 _ROWS_REFRESH_S = 0.25
 _PREVIEW_DELAY_S = 0.2
 _DETAIL_SIZES = (6, 40)  # rows below the table (min, max)
