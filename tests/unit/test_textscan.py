@@ -17,7 +17,7 @@ from tests.unit.test_regex import record_line
 from tui.index import textscan
 from tui.index.filtering import evaluate
 from tui.index.index import Index
-from tui.query import Span, Text
+from tui.query import Regex, Span, Text
 
 #: Entry bodies: ASCII in both cases, characters whose lower case is ASCII (KELVIN SIGN,
 #: I WITH DOT ABOVE) or changes with the context (final sigma), CRLF, bad bytes, blank and
@@ -114,3 +114,51 @@ def test_a_word_is_searched_from_its_rarest_byte() -> None:
     common = textscan.word_finder("see")
     assert isinstance(common, textscan._Word)
     assert [before for _, before in common.plan(sample)] == [0]  # one pattern in any case
+
+
+#: Case-insensitive patterns whose literal is searched as a word: letters RE2 folds to
+#: non-ASCII characters (k: KELVIN SIGN, s: LONG S), anchors, and a literal that is not ASCII.
+_FOLDED_PATTERNS = ["ksab", "kab", "s.kab", "^abk", "abks$", "abk+s", "k\u017fab", "ab(k|s)ab"]
+_FOLD_PIECES = [*_PIECES, "s", "S", "\u017f", "ks", "KS", "\u212a\u017f", "kab", "SAB"]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    bodies=st.lists(st.lists(st.sampled_from(_FOLD_PIECES), max_size=6).map("".join), max_size=10),
+    crlf=st.booleans(),
+    pattern=st.sampled_from(_FOLDED_PATTERNS),
+    flag=st.booleans(),
+)
+def test_case_insensitive_regex_search_is_the_reference(
+    bodies: list[str], crlf: bool, pattern: str, flag: bool
+) -> None:
+    from tui.query import parse_filter
+
+    ending = b"\r\n" if crlf else b"\n"
+    data = b"".join(record_line(n, body, ending=ending) for n, body in enumerate(["x", *bodies]))
+    node = parse_filter(f"/{pattern}/i" if flag else f"/(?i){pattern}/")
+    assert isinstance(node, Regex)
+    with tempfile.TemporaryDirectory() as directory:
+        (Path(directory) / "audit.log").write_bytes(data)
+        index = build_index([directory], workers=1)
+        found = evaluate(index, node).mask.tolist()
+        expected = [node.pattern.search(index.text(entry)) for entry in range(index.size)]
+        index.close()
+    assert found == expected, pattern
+
+
+def test_a_case_insensitive_literal_is_searched_as_a_word() -> None:
+    from tui.query import parse_filter
+
+    def finder(text: str) -> textscan.RegexFinder:
+        node = parse_filter(text)
+        assert isinstance(node, Regex)
+        block = node.pattern.block_regex()
+        assert block is not None
+        return textscan.RegexFinder(block)
+
+    for text in ("/(?i)zyzzyva/", "/zyzzyva/i", "/(?i)[a-z]+ZYZZYVA\\d/"):
+        word = finder(text).folded
+        assert word is not None and word.word == b"zyzzyva", text
+    for text in ("/(?i)zyz(?s)zyva/", "/(?i)zy|zyva/", "/zyzzyva/", "/(?i)zy/"):
+        assert finder(text).folded is None, text

@@ -221,14 +221,18 @@ class _Everything:
         return list(range(len(block))), []
 
 
-class _Word:
-    """Entries holding an ASCII word in any case; exact (see the module doc)."""
+#: Characters RE2's case folding makes equal to an ASCII letter: K (KELVIN SIGN) and ſ.
+_RE2_FOLDS = {ord("k"): "\u212a".encode(), ord("s"): "\u017f".encode()}
 
-    def __init__(self, word: bytes) -> None:
+
+class _Word:
+    """Entries holding an ASCII word in any case; exact (see the module doc). ``odd``: for
+    the letters of the word, characters whose lower case (or folding) holds them, whose
+    entries are the reference's to decide."""
+
+    def __init__(self, word: bytes, odd: dict[int, bytes] = _ODD_BYTES) -> None:
         self.word = word
-        self.odd = [
-            byte_matcher(escape_bytes(odd)) for byte, odd in _ODD_BYTES.items() if byte in word
-        ]
+        self.odd = [byte_matcher(escape_bytes(o)) for byte, o in odd.items() if byte in word]
         self._plan: list[tuple[Spans, int]] | None = None
 
     def plan(self, sample: bytes) -> list[tuple[Spans, int]]:
@@ -430,9 +434,11 @@ class RegexFinder:
         # a short one by RE2 (memchr to its first byte).
         self.literal = byte_matcher(escape_bytes(literal)) if literal else None
         self.long_literal = literal if len(literal) >= _LONG_LITERAL else b""
+        # A case-insensitive pattern's literal: found as a word in any case.
+        self.folded = _Word(regex.folded, _RE2_FOLDS) if len(regex.folded) >= 3 else None
 
     def scan(self, block: Block) -> tuple[list[int], list[int]]:
-        if self.literal is not None:
+        if self.literal is not None or self.folded is not None:
             return self._literal_entries(block)
         alone = _unclean_entries(block)
         return self._windows(block, alone), list(alone)
@@ -440,14 +446,16 @@ class RegexFinder:
     def _literal_entries(self, block: Block) -> tuple[list[int], list[int]]:
         """Only an entry holding the pattern's literal can match: find those, then ask RE2
         about each alone, in place."""
-        assert self.literal is not None
         matched: list[int] = []
         alone: list[int] = []
         data = block.data
         spans, anchored = self.regex.spans, self.regex.line_anchored
-        if self.long_literal:
+        if self.folded is not None:
+            entries = sorted(set().union(*self.folded.scan(block)))
+        elif self.long_literal:
             entries = _entries_holding(self.long_literal, block)
         else:
+            assert self.literal is not None
             entries = _entries_with(self.literal, block)
         if not entries:
             return matched, alone

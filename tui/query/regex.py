@@ -169,7 +169,10 @@ class Pattern:
             if any(char in literal for char in "\r\n\ufffd"):
                 literal = ""  # these differ between raw bytes and decoded text
             leads = not self._ignore_case and _leads_with_literal(self._source)
-            self._block = BlockRegex(regex, shape.line_anchored, literal.encode(), leads)
+            folded = "" if literal else _folded_literal(self._source, self._ignore_case)
+            self._block = BlockRegex(
+                regex, shape.line_anchored, literal.encode(), leads, folded.encode()
+            )
         return self._block
 
     def __eq__(self, other: object) -> bool:
@@ -203,13 +206,21 @@ class BlockRegex:
     whose text matches. ``leads``: every match starts with one same character.
     """
 
-    __slots__ = ("leads", "line_anchored", "literal", "search", "spans")
+    __slots__ = ("folded", "leads", "line_anchored", "literal", "search", "spans")
 
     def __init__(
-        self, regex: Any, line_anchored: bool, literal: bytes = b"", leads: bool = False
+        self,
+        regex: Any,
+        line_anchored: bool,
+        literal: bytes = b"",
+        leads: bool = False,
+        folded: bytes = b"",
     ) -> None:
         self.line_anchored = line_anchored
         self.literal = literal
+        #: Of a case-insensitive pattern: ASCII every match holds in some case (lower case
+        #: here), its letters ``k`` and ``s`` also as RE2 folds them (U+212A, U+017F).
+        self.folded = folded
         #: Every match starts with one same character (as written): RE2 skips ahead to it
         #: at ``memchr`` speed by itself.
         self.leads = leads
@@ -522,6 +533,22 @@ def _required_literal(source: str) -> str:
         pos = end
     runs.append("".join(run))
     return max(runs, key=len)
+
+
+def _folded_literal(source: str, ignore_case: bool) -> str:
+    """Of a pattern matched in any case as a whole (``/.../i``, or ``(?i)`` first and no
+    other flags), the longest ASCII run of plain characters every match holds, lower-cased;
+    empty for others."""
+    if not ignore_case:
+        if not source.startswith("(?i)"):
+            return ""
+        source = source[len("(?i)") :]
+    if _FLAGS.search(source):
+        return ""
+    literal = _required_literal(source)
+    if not literal.isascii() or any(char in literal for char in "\r\n"):
+        return ""
+    return literal.lower()
 
 
 def _leads_with_literal(source: str) -> bool:
