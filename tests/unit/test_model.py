@@ -1378,3 +1378,30 @@ def test_instance_names_come_only_from_host_names() -> None:
         ]
     )
     assert names == ["ip-10-0-3-215", "ip-10-0-3-215", "10.0.9.9", "10.0.9.9", None]
+
+
+_HEADER_PIECES = st.sampled_from(
+    [
+        "POST /sparql HTTP/1.1",
+        f"{NETTY} GET /x?q=1",
+        " HTTP/2",
+        " Host: h:8182",
+        " User-Agent: tool/1.0 (Linux)",
+        " user-agent: other",
+        " User-Agent: ",
+        " X-Note: a User-Agent: b",
+        " Accept: */*",
+        ") PUT /y",
+        " ",
+        "User-Agent: first",
+        "x",
+    ]
+)
+
+
+@settings(max_examples=300)
+@given(st.lists(_HEADER_PIECES, max_size=8).map("".join), st.sampled_from(["User-Agent", "Host"]))
+def test_one_header_value_is_what_the_whole_parse_gives(raw: str, name: str) -> None:
+    from tui.model.header import header_value
+
+    assert header_value(raw, name) == parse_header(raw).header(name)

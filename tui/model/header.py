@@ -29,14 +29,21 @@ def split_target(target: str) -> tuple[str, str | None]:
     return path, (query if sep else None)
 
 
-def parse_header(raw: str) -> HttpRequest:
-    """Parse the header field; what cannot be recognised stays in ``summary``."""
+def _request_line(raw: str) -> tuple[re.Match[str] | None, str | None, int]:
+    """The request line's match (None when there is none), the summary before it, and
+    where the headers start (after the HTTP version when it is there)."""
     summary: str | None = None
     match = _REQUEST_AT_START.match(raw)
     if match is None:
         match = REQUEST_AFTER_SUMMARY.search(raw)
         if match:
             summary = raw[: match.start() + 1]
+    return match, summary, match.end() if match else 0
+
+
+def parse_header(raw: str) -> HttpRequest:
+    """Parse the header field; what cannot be recognised stays in ``summary``."""
+    match, summary, rest_start = _request_line(raw)
     if not match:
         return HttpRequest(
             raw=raw,
@@ -49,7 +56,6 @@ def parse_header(raw: str) -> HttpRequest:
             headers=(),
         )
     method, target = match.group(1), match.group(2)
-    rest_start = match.end()
     version_match = _VERSION.match(raw, rest_start)
     version = None
     if version_match:
@@ -66,6 +72,22 @@ def parse_header(raw: str) -> HttpRequest:
         version=version,
         headers=parse_header_lines(raw[rest_start:]),
     )
+
+
+def header_value(raw: str, name: str) -> str | None:
+    """``parse_header(raw).header(name)``, without reading the headers after it."""
+    match, _, rest_start = _request_line(raw)
+    if not match:
+        return None
+    version_match = _VERSION.match(raw, rest_start)
+    text = raw[version_match.end() if version_match else rest_start :].strip()
+    wanted = name.lower()
+    found = _HEADER_NAME.finditer(text)
+    for start in found:
+        if start.group(1).lower() == wanted:
+            following = next(found, None)
+            return text[start.end() : following.start() if following else len(text)].strip()
+    return None
 
 
 def parse_header_lines(text: str) -> tuple[tuple[str, str], ...]:

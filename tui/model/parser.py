@@ -19,7 +19,7 @@ from tui.model.fields import (
     timestamp_us,
     unsupported_width_reason,
 )
-from tui.model.header import parse_header, split_target
+from tui.model.header import header_value, parse_header, split_target
 from tui.model.payload import SNIFF, decode_query, language_for, sniff_language
 from tui.model.record import Entry, HttpRequest, Malformed, Query, Record
 
@@ -158,8 +158,7 @@ def text_field(text: str, name: str, *, cut: bool = False) -> str | None:
     if name == "header":
         return fields.header
     if name == "agent":
-        request = request_of(fields)
-        return request.user_agent if request else None
+        return header_value(fields.header, "User-Agent") if fields.header is not None else None
     if name == "query":
         query = _query_only(fields)
         return query.text if query else None
