@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.conftest import Loaded
+from tests.conftest import Loaded, build_index
 from tui.index.filtering import Cancelled, evaluate, filtered_order
 from tui.index.schema import KIND_RECORD
 from tui.index.stats import compute_stats
@@ -90,6 +91,11 @@ EXPRESSIONS = [
     "agent:/^curl/",
     "query:/(?i)^match/",
     "/(a|aa)*c/",
+    # Phrases of queries: spaces and punctuation encoded in form and JSON payloads.
+    'query:"LIMIT 10"',
+    'query:"limit(10)"',
+    "query:\"has('code','LAX')\"",
+    'query:"ORDER BY DESC"',
 ]
 
 
@@ -196,3 +202,37 @@ def test_cancel_stops_evaluation(sample: Loaded) -> None:
     cancel.set()
     with pytest.raises(Cancelled):
         evaluate(sample.index, parse_filter("query:x"), cancel=cancel)
+
+
+#: Payloads whose query spells "LIMIT 10" (and "ORDER BY x") in each way a payload may
+#: encode it, and near misses.
+_ENCODED_QUERIES = [
+    "query=SELECT+*+WHERE+%7B%7D+LIMIT+10",
+    "query=SELECT%20*%20WHERE%20%7B%7D%20LiMiT%2010",
+    "query=SELECT+*+LIMIT%2B10",  # a plus sign, not a space
+    "query=%53ELECT+*+%4CIMIT+10",  # letters encoded too
+    '"{""gremlin"": ""g.V().order().by(x) LIMIT\\u002010""}"',
+    '"{""gremlin"": ""ORDER\\u0020BY\\u0020x LIMIT 1""}"',
+    '"{""query"": ""MATCH (n) RETURN n ORDER BY x \\"" LIMIT 10""}"',
+    "query=ORDER+BY+x+LIMIT++10",
+    "query=order%20by%20x%20\u212aLIMIT%2010",
+]
+
+
+@pytest.mark.parametrize("text", ['query:"LIMIT 10"', 'query:"order by x"', 'query:"t 1"'])
+def test_query_phrases_match_every_encoding_of_them(tmp_path: Path, text: str) -> None:
+    head = (
+        "1700000000{n:03d}, 10.0.1.18:34266, 10.0.3.215:8182, HTTP_POST, [unknown], "
+        '[unknown], "HttpObjectAggregator$AggregatedFullHttpRequest(decodeResult: success) '
+        'POST /sparql HTTP/1.1 Host: db:8182 Content-Type: application/x-www-form-urlencoded", '
+    )
+    lines = [head.format(n=n) + payload for n, payload in enumerate(_ENCODED_QUERIES)]
+    (tmp_path / "audit.log").write_text("\n".join(lines) + "\n")
+    index = build_index([tmp_path])
+    node = parse_filter(text)
+    expected = [
+        matches(node, index.entry(entry), index.text(entry), epoch_us=0, newest_us=0)
+        for entry in range(index.size)
+    ]
+    assert evaluate(index, node).mask.tolist() == expected
+    assert any(expected)

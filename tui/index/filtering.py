@@ -281,7 +281,10 @@ class _Evaluator:
         if prefilter is not None and np.count_nonzero(candidates) > _PARSE_DIRECTLY:
             candidates = search(self.index, self.size, prefilter, candidates, cancel=self.cancel)
         result = np.zeros(self.size, bool)
+        held = _held_text(node)
         for entry, text in entry_texts(self.index, self.size, candidates, cancel=self.cancel):
+            if held is not None and not held(text):
+                continue  # cheaper than parsing the entry: the value cannot be in its query
             value = text_field(text, node.field)
             if value is not None and text_matches(node, value):
                 result[entry] = True
@@ -334,6 +337,39 @@ def _prefilter(node: FieldMatch) -> TextQuery | None:
     if not pieces:
         return None
     return literal_query(max(pieces, key=len))
+
+
+def _held_text(node: FieldMatch) -> Callable[[str], bool] | None:
+    """For ``query:VALUE``, a test that the text of every entry whose decoded query holds
+    VALUE (in any case) passes: its lower case holds VALUE's, the characters other than
+    letters and digits as written or as a payload may encode them (``%xx``, ``+`` for a
+    space, ``\\u00xx``); or it has an encoded letter or digit, or is a bytecode request
+    (rendered, not written). None where no such test is known (other fields, regexes,
+    non-ASCII or control characters)."""
+    value = node.value
+    if node.field != "query" or node.op == "regex" or not value.isascii():
+        return None
+    if not any(char.isalnum() for char in value) or any(not char.isprintable() for char in value):
+        return None
+    parts = []
+    for char in value.lower():
+        if char.isalnum():
+            parts.append(char)
+            continue
+        code = f"{ord(char):02x}"
+        forms = [re.escape(char), f"%{code}", rf"\\u00{code}", *([r"\+"] if char == " " else [])]
+        parts.append("(?:" + "|".join(forms) + ")")
+    phrase = re.compile("".join(parts))  # starts with a letter or digit: found by prefix
+
+    def held(text: str) -> bool:
+        return (
+            phrase.search(text.lower()) is not None
+            or ("%" in text and _ENCODED_ALNUM.search(text) is not None)
+            or ("\\" in text and _ESCAPED_ALNUM.search(text) is not None)
+            or "op='bytecode'" in text
+        )
+
+    return held
 
 
 def _cost(node: Node) -> int:

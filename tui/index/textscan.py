@@ -56,6 +56,8 @@ BLOCK_BYTES = 8 << 20
 WINDOW_BYTES = 64 << 10
 #: Below this share of a source's entries, candidates are read one by one instead.
 SPARSE_SHARE = 0.25
+#: Reading one entry alone costs about what reading this many bytes of a block costs.
+_ALONE_READ_BYTES = 16 << 10
 #: Bytes of the first block whose byte counts choose where a word is searched from.
 SAMPLE_BYTES = 1 << 18
 
@@ -616,8 +618,8 @@ def entry_bytes(
     index: Index, size: int, candidates: Bool, *, cancel: threading.Event | None = None
 ) -> Iterator[tuple[int, bytes]]:
     """(entry, raw bytes) for every candidate, as ``entry_texts`` reads them."""
-    for source, ids, wanted in _sources(index, size, candidates):
-        if len(wanted) < SPARSE_SHARE * len(ids):
+    for source, _, wanted in _sources(index, size, candidates):
+        if len(wanted) * _ALONE_READ_BYTES < index.sources[source].end:
             for count, entry in enumerate(wanted.tolist()):
                 if count % 1024 == 0:
                     _check_cancel(cancel)
