@@ -47,6 +47,7 @@ TARGETS: dict[str, float] = {
     "viewer_cursor_move_s": 0.05,
     "viewer_page_scroll_s": 0.05,
     "viewer_field_filter_s": 0.5,
+    "viewer_loaded_vs_stats": 1.1,
     "follow_lag_p95_s": 1.0,
     "follow_key_redraw_p95_s": 0.1,
     "follow_cpu_cores": 1.0,
@@ -294,7 +295,12 @@ def measure_viewer(directory: Path) -> dict[str, Any]:
             figures["viewer_field_filter_rows"] = len(app.view.ids)
         app.index.close()
 
+    # The headless path on the same set, as cold as the viewer's load (issue 13, target 4).
+    command = [sys.executable, "-m", "tui", "stats", "--no-cache", str(directory)]
+    stats_s, _ = timed(lambda: subprocess.run(command, capture_output=True, check=True))
+    figures["stats_no_cache_s"] = stats_s
     asyncio.run(run())
+    figures["viewer_loaded_vs_stats"] = figures["viewer_loaded_s"] / stats_s
     return figures
 
 
