@@ -110,3 +110,24 @@ async def test_follow_start_shows_the_cursor_row_and_tracks_new_records(tmp_path
             assert table.cursor_row == len(app.view.ids) - 1 == rows + 9, attempt
             assert " new ↓" not in status_text(app)
         app.index.close()
+
+
+async def test_status_stops_saying_indexing_when_the_load_ends_after_its_rows(
+    ui_logs: Path, state_home: Path, monkeypatch: object
+) -> None:
+    # The rows can be complete some time before the load ends (saving the persistent index
+    # comes after the last span): the status line must still drop "indexing" at the end.
+    import pytest
+
+    from tui.sources import local
+
+    assert isinstance(monkeypatch, pytest.MonkeyPatch)
+    monkeypatch.setattr(local, "release_free_memory", lambda: time.sleep(1.0))
+    from tui.ui.status import StatusLine
+
+    app = make_app(ui_logs)
+    async with app.run_test(size=(120, 30)):
+        await wait_ready(app)
+        shown = app.query_one(StatusLine).facts
+        assert shown is not None and not shown.loading
+        assert "indexing" not in status_text(app)

@@ -450,6 +450,7 @@ class NeptuneAuditApp(App[None]):
             self._find_session_places(self._restore)
             self._restore = None
         self.view.loaded()
+        self._update_status()  # the rows may have covered every entry long before
         self.table.reformat()  # time precision and widths are known only now
         self._refresh_rows(now=True)
         if self.view.following:
