@@ -331,3 +331,27 @@ async def test_the_detail_keeps_a_recent_records_age_true_and_the_readers_place(
         assert "(1 min ago)" in detail_text(app)
         assert app.detail.scroll_y == place
         await pilot.press("q")
+
+
+async def test_the_overview_never_counts_backwards_while_a_pass_goes_on(
+    ui_logs: Path, state_home: Path
+) -> None:
+    # A pass classifying queries may have been started by an older count, of fewer records
+    # (records were still arriving): its progress says the newest count, not its own.
+    from dataclasses import replace
+
+    from textual.widgets import Static
+
+    from tui.ui.messages import OverviewReady
+
+    app = make_app(ui_logs)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_ready(app)
+        screen = await open_overview(app, pilot)
+        stats = screen.stats
+        assert stats is not None
+        older = replace(stats, records=stats.records - 1)
+        app.post_message(OverviewReady(older, 0.0, False, 0.5))
+        await pilot.pause()
+        title = str(screen.query_one("#overview-title", Static).content)
+        assert f"{stats.records:,} records · classifying queries 50%" in title, title

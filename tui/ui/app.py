@@ -226,6 +226,7 @@ class NeptuneAuditApp(App[None]):
         self._timeline_counted = (-1, 0.0)  # (generation, when) of the last count
         self._timeline_timer: Timer | None = None
         self._overview_counted = (0.0, 0)  # (when, entries seen) of the overview's last count
+        self._overview_records = 0  # records the overview last counted (its notes say so)
         # A run in AWS writing its matches into the files followed (Logs Insights).
         self.remote = remote
         if remote is not None:
@@ -942,6 +943,8 @@ class NeptuneAuditApp(App[None]):
             insight.fill(size, cancel=cancel, on_progress=progress)
         except Cancelled:
             return
+        if worker.is_cancelled:
+            return  # a newer count (of more records) finishes from here
         started = time.perf_counter()
         stats = compute_stats(self.index, mask[:size], buckets=buckets, shapes=True)
         self.post_message(OverviewReady(stats, time.perf_counter() - started, True, None))
@@ -1009,7 +1012,10 @@ class NeptuneAuditApp(App[None]):
         screen = self._overview
         if screen is None or not screen.is_attached:
             return
-        note = f"{message.stats.records:,} records"
+        if message.classifying is None:
+            self._overview_records = message.stats.records
+        # The pass under way may have been started by an older count, of fewer records.
+        note = f"{self._overview_records:,} records"
         if message.classifying is not None:
             note += f" · classifying queries {message.classifying:.0%}"
         elif not message.shapes:
