@@ -250,7 +250,8 @@ async def test_quitting_stops_classifying_queries_at_once(
 
     stopped: list[float] = []
 
-    def slow_fill(self: Insight, stop: int | None = None, *, cancel: threading.Event | None = None,
+    def slow_fill(self: Insight, stop: int | None = None, *, only: object = None,
+                  cancel: threading.Event | None = None,
                   on_progress: object = None) -> None:  # fmt: skip
         assert cancel is not None
         cancel.wait(30)  # a long stretch without progress reports

@@ -137,3 +137,27 @@ def test_fill_reports_progress_that_adds_up(
     assert len(reports) > 3 and dones == sorted(dones) and dones[-1] == total
     assert dones[1] == 200  # counted from the pass's start, not per batch
     index.close()
+
+
+def test_a_selection_is_classified_alone_and_the_rest_later(sample: Loaded) -> None:
+    # The overview and ``stats --shapes`` of a few records classify those records only; a
+    # later pass over everything classifies the rest, and the columns equal one full pass.
+    index = build_index([sample.directory])
+    insight = index.insight
+    records = index.column("kind") == KIND_RECORD
+    chosen = np.zeros(index.size, bool)
+    chosen[np.flatnonzero(records)[::50]] = True
+    progress: list[tuple[int, int]] = []
+    insight.fill(only=chosen, on_progress=lambda done, total: progress.append((done, total)))
+    assert progress[-1][1] <= int(chosen.sum())  # health checks are decided by their path
+    assert insight.covers(chosen) and not insight.covers(records)
+    assert np.all(insight.op[: index.size][chosen] > 0)
+    selected_ops = insight.op[: index.size][chosen].copy()
+    insight.fill()
+    assert insight.done == index.size and insight.covers(records)
+    full = build_index([sample.directory])
+    full.insight.fill()
+    assert np.array_equal(insight.op[: index.size], full.insight.op[: full.size])
+    assert np.array_equal(selected_ops, full.insight.op[: full.size][chosen])
+    index.close()
+    full.close()

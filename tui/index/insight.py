@@ -96,11 +96,13 @@ class Insight:
         self,
         stop: int | None = None,
         *,
+        only: Bool | None = None,
         cancel: threading.Event | None = None,
         on_progress: Callable[[int, int], None] | None = None,
     ) -> None:
-        """Classify the entries up to ``stop`` (default: all) not classified yet. Raises
-        ``Cancelled``; what was classified before stays."""
+        """Classify the entries up to ``stop`` (default: all) not classified yet; with
+        ``only`` (a mask over them), just those it selects. Raises ``Cancelled``; what was
+        classified before stays."""
         with self._lock:
             index = self.index
             size = index.size if stop is None else stop
@@ -110,7 +112,10 @@ class Insight:
             self._grow(size)
             kinds = index.column("kind")[:size]
             records = np.zeros(size, bool)
-            records[start:] = kinds[start:] == KIND_RECORD
+            # Records a pass over a selection classified already have an operation.
+            records[start:] = (kinds[start:] == KIND_RECORD) & (self.op[start:size] == 0)
+            if only is not None:
+                records &= only[:size]
             paths = index.column("path")[:size].astype(np.int64)
             probes = np.array(
                 [path_operation(value) == HEALTH if value else False
@@ -148,9 +153,21 @@ class Insight:
                         on_progress(stored, total)
                     entries, codes = [], []
             self._store(entries, codes)
-            self.done = size
+            left = (kinds[start:] == KIND_RECORD) & (self.op[start:size] == 0)
+            if only is None or not left.any():
+                self.done = size
             if on_progress is not None:
                 on_progress(total, total)
+
+    def covers(self, mask: Bool) -> bool:
+        """Whether every record ``mask`` selects is classified."""
+        size, start = len(mask), self.done
+        if size <= start:
+            return True
+        if len(self.op) < size:
+            return False
+        records = mask[start:] & (self.index.column("kind")[start:size] == KIND_RECORD)
+        return not np.any(self.op[start:size][records] == 0)
 
     def _store(self, entries: list[int], codes: list[tuple[int, int]]) -> None:
         if entries:
@@ -179,8 +196,8 @@ class Insight:
             capacity = max(size, 2 * len(self.op))
             op = np.zeros(capacity, np.uint8)
             fp = np.zeros(capacity, np.uint32)
-            op[: self.done] = self.op[: self.done]
-            fp[: self.done] = self.fp[: self.done]
+            op[: len(self.op)] = self.op  # passes over a selection reach beyond ``done``
+            fp[: len(self.fp)] = self.fp
             self.op, self.fp = op, fp
 
     # -- counting ----------------------------------------------------------------------------

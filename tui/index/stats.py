@@ -265,7 +265,7 @@ def compute_stats(
     deletes = None
     if shapes:
         insight = index.insight
-        insight.fill(size, cancel=cancel)
+        insight.fill(size, only=records, cancel=cancel)
         by_op = insight.by_op(records)
         top_fingerprints = insight.top_shapes(records, top)
         deletes = insight.op[:size] == OP_CODES[DELETE]

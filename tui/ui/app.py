@@ -925,7 +925,7 @@ class NeptuneAuditApp(App[None]):
         worker = get_current_worker()
         started = time.perf_counter()
         insight = self.index.insight
-        classified = insight.done >= size
+        classified = insight.covers(mask[:size])
         stats = compute_stats(self.index, mask[:size], buckets=buckets, shapes=classified)
         self.post_message(OverviewReady(stats, time.perf_counter() - started, classified, None))
         if classified or worker.is_cancelled:
@@ -940,7 +940,7 @@ class NeptuneAuditApp(App[None]):
             self.post_message(OverviewReady(stats, 0.0, False, done / max(total, 1)))
 
         try:
-            insight.fill(size, cancel=cancel, on_progress=progress)
+            insight.fill(size, only=mask[:size], cancel=cancel, on_progress=progress)
         except Cancelled:
             return
         if worker.is_cancelled:
