@@ -359,7 +359,7 @@ def _held_text(node: FieldMatch) -> Callable[[str], bool] | None:
         code = f"{ord(char):02x}"
         forms = [re.escape(char), f"%{code}", rf"\\u00{code}", *([r"\+"] if char == " " else [])]
         parts.append("(?:" + "|".join(forms) + ")")
-    phrase = re.compile("".join(parts))  # starts with a letter or digit: found by prefix
+    phrase = re.compile("".join(parts))  # led by a letter or digit: found by its prefix
 
     def held(text: str) -> bool:
         return (

@@ -287,8 +287,10 @@ class NeptuneAuditApp(App[None]):
 
     @property
     def closing(self) -> bool:
-        """Whether the app is on its way out (its widgets may be gone)."""
-        return self._shutting_down or self._exit or self._closing or self._closed
+        """Whether the app is on its way out (its widgets may be gone): shutting down starts
+        by marking it not running, then takes its screens away."""
+        running = self.is_running
+        return not running or self._shutting_down or self._exit or self._closing or self._closed
 
     def tell(
         self,
