@@ -325,11 +325,7 @@ def _prefilter(node: FieldMatch) -> TextQuery | None:
             return None
         word = max(runs, key=len).lower()
         return TextQuery(
-            test=lambda text: (
-                word in text.lower()
-                or _ENCODED_ALNUM.search(text) is not None
-                or _ESCAPED_ALNUM.search(text) is not None
-            ),
+            test=lambda text: word in text.lower() or _encodes_alnum(text),
             finder=AnyOf((word_finder(word), _ENCODED_FINDER)),
         )
     # agent and header text appear verbatim, except that a quote is doubled in the log.
@@ -337,6 +333,14 @@ def _prefilter(node: FieldMatch) -> TextQuery | None:
     if not pieces:
         return None
     return literal_query(max(pieces, key=len))
+
+
+def _encodes_alnum(text: str) -> bool:
+    """Whether ``text`` writes a letter or digit encoded (``%41``, ``\\u0041``): a query
+    could then hold a word its raw text does not show."""
+    return ("%" in text and _ENCODED_ALNUM.search(text) is not None) or (
+        "\\" in text and _ESCAPED_ALNUM.search(text) is not None
+    )
 
 
 def _held_text(node: FieldMatch) -> Callable[[str], bool] | None:
@@ -364,8 +368,7 @@ def _held_text(node: FieldMatch) -> Callable[[str], bool] | None:
     def held(text: str) -> bool:
         return (
             phrase.search(text.lower()) is not None
-            or ("%" in text and _ENCODED_ALNUM.search(text) is not None)
-            or ("\\" in text and _ESCAPED_ALNUM.search(text) is not None)
+            or _encodes_alnum(text)
             or "op='bytecode'" in text
         )
 

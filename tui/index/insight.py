@@ -153,8 +153,7 @@ class Insight:
                         on_progress(stored, total)
                     entries, codes = [], []
             self._store(entries, codes)
-            left = (kinds[start:] == KIND_RECORD) & (self.op[start:size] == 0)
-            if only is None or not left.any():
+            if only is None or self.covers(np.ones(size, bool)):
                 self.done = size
             if on_progress is not None:
                 on_progress(total, total)

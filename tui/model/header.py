@@ -29,21 +29,26 @@ def split_target(target: str) -> tuple[str, str | None]:
     return path, (query if sep else None)
 
 
-def _request_line(raw: str) -> tuple[re.Match[str] | None, str | None, int]:
-    """The request line's match (None when there is none), the summary before it, and
-    where the headers start (after the HTTP version when it is there)."""
+def _request_line(raw: str) -> tuple[re.Match[str] | None, str | None, str | None, int]:
+    """The request line's match (None when there is none), the summary before it, the HTTP
+    version after it, and where the headers start."""
     summary: str | None = None
     match = _REQUEST_AT_START.match(raw)
     if match is None:
         match = REQUEST_AFTER_SUMMARY.search(raw)
         if match:
             summary = raw[: match.start() + 1]
-    return match, summary, match.end() if match else 0
+    if match is None:
+        return None, None, None, 0
+    version = _VERSION.match(raw, match.end())
+    if version is None:
+        return match, summary, None, match.end()
+    return match, summary, version.group(1), version.end()
 
 
 def parse_header(raw: str) -> HttpRequest:
     """Parse the header field; what cannot be recognised stays in ``summary``."""
-    match, summary, rest_start = _request_line(raw)
+    match, summary, version, rest_start = _request_line(raw)
     if not match:
         return HttpRequest(
             raw=raw,
@@ -56,11 +61,6 @@ def parse_header(raw: str) -> HttpRequest:
             headers=(),
         )
     method, target = match.group(1), match.group(2)
-    version_match = _VERSION.match(raw, rest_start)
-    version = None
-    if version_match:
-        version = version_match.group(1)
-        rest_start = version_match.end()
     path, query_string = split_target(target)
     return HttpRequest(
         raw=raw,
@@ -76,11 +76,10 @@ def parse_header(raw: str) -> HttpRequest:
 
 def header_value(raw: str, name: str) -> str | None:
     """``parse_header(raw).header(name)``, without reading the headers after it."""
-    match, _, rest_start = _request_line(raw)
+    match, _, _, rest_start = _request_line(raw)
     if not match:
         return None
-    version_match = _VERSION.match(raw, rest_start)
-    text = raw[version_match.end() if version_match else rest_start :].strip()
+    text = raw[rest_start:].strip()
     wanted = name.lower()
     found = _HEADER_NAME.finditer(text)
     for start in found:

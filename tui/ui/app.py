@@ -289,8 +289,8 @@ class NeptuneAuditApp(App[None]):
     def closing(self) -> bool:
         """Whether the app is on its way out (its widgets may be gone): shutting down starts
         by marking it not running, then takes its screens away."""
-        running = self.is_running
-        return not running or self._shutting_down or self._exit or self._closing or self._closed
+        closed = self._shutting_down or self._exit or self._closing or self._closed
+        return closed or not self.is_running
 
     def tell(
         self,
