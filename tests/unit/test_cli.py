@@ -252,13 +252,14 @@ def test_a_file_emptied_during_an_export_exits_3_naming_it(
     (tmp_path / "other.log").write_text("".join(_bolt(n) for n in range(100, 105)))
     cli = importlib.import_module("tui.cli.main")  # the module (tui.cli.main is the function)
 
-    evaluate = cli.evaluate
+    load = cli._load
 
     def emptied_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        loaded = load(*args, **kwargs)
         log.write_text("")  # : > audit.log, after indexing, while the command runs
-        return evaluate(*args, **kwargs)
+        return loaded
 
-    monkeypatch.setattr(cli, "evaluate", emptied_meanwhile)
+    monkeypatch.setattr(cli, "_load", emptied_meanwhile)
     code, out, err = run(capsys, "query", str(tmp_path), "--format", "jsonl")
     assert code == 3 and _epochs(out) == list(range(100, 105))
     assert err == (

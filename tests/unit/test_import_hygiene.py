@@ -74,3 +74,34 @@ def test_textual_only_under_ui_and_boto3_only_under_sources_aws() -> None:
                 assert relative.startswith("ui/"), relative
             else:
                 assert relative.startswith("sources/aws/"), relative
+
+
+def test_stats_of_a_small_file_without_a_filter_loads_only_what_it_uses(tmp_path: Path) -> None:
+    """Start-up (issue 13, target 6): no filter parser, evaluator, RE2, persistent index
+    (with --no-cache), thread pool or temporary files for one small file."""
+    log = tmp_path / "audit.log"
+    log.write_text(
+        "1700000000123, 10.0.1.18:34266, 10.0.3.215:8182, Bolt, [unknown], [unknown], "
+        "[unknown], MATCH (n) RETURN n\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "tui", "stats", "--no-cache", str(log)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert re.search(r"^records +1$", done.stdout, re.MULTILINE)
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
+    heavy = {
+        "tui.query.parser",
+        "tui.query.ast",
+        "tui.index.filtering",
+        "tui.index.textscan",
+        "re2",
+        "tui.sources.cache",
+        "hashlib",
+        "concurrent.futures",
+        "tempfile",
+        "gzip",
+    }
+    assert imported.isdisjoint(heavy), sorted(imported & heavy)

@@ -14,9 +14,7 @@ import json
 import os
 import re
 import select
-import shutil
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -28,21 +26,21 @@ import numpy as np
 
 from tui import __version__
 from tui.cli.export import TableWriter, Writer, make_writer, stats_object, stats_text
-from tui.index.filtering import FilterResult, evaluate, filtered_order
 from tui.index.index import Index
 from tui.index.schema import KIND_MALFORMED
 from tui.index.stats import Stats, compute_stats
 from tui.model.record import Malformed, Record
 from tui.model.text import inert_line
-from tui.query import FilterError, parse_filter
-from tui.query.ast import Node
+from tui.query.errors import FilterError
 from tui.sources import Background
-from tui.sources.cache import IndexCache
 from tui.sources.files import FileReader
 from tui.sources.local import LogFile, Progress, SourceError, Stream, expand_paths, load
 
 if TYPE_CHECKING:
     from tui.cli.aws import InsightsView
+    from tui.index.filtering import FilterResult
+    from tui.query.ast import Node
+    from tui.sources.cache import IndexCache
 
 COMMANDS = ("view", "query", "stats", "demo", "fetch", "cache")
 EXIT_USAGE = 2
@@ -200,7 +198,11 @@ def no_cache(sub: argparse.ArgumentParser) -> None:
 
 def index_cache(args: argparse.Namespace) -> IndexCache | None:
     """The persistent index, unless the command says ``--no-cache``."""
-    return None if getattr(args, "no_cache", False) else IndexCache()
+    if getattr(args, "no_cache", False):
+        return None
+    from tui.sources.cache import IndexCache  # only when used: a lighter start-up
+
+    return IndexCache()
 
 
 def insights_arguments(sub: argparse.ArgumentParser, *, query_command: bool = False) -> None:
@@ -309,6 +311,8 @@ def attach_filter_values(args: list[str]) -> list[str]:
 
 def _cache_command(args: argparse.Namespace, out: IO[str]) -> int:
     """``neptune-audit cache``: what the persistent index holds, or clear it."""
+    from tui.sources.cache import IndexCache
+
     cache = IndexCache()
     if args.clear:
         removed = cache.clear()
@@ -345,7 +349,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         from tui.cli.aws import fetch_command
 
         return fetch_command(args)
-    node = parse_filter(args.filter)
+    # A blank filter selects everything: nothing to parse or evaluate, and the filter
+    # machinery is not imported (``stats`` of a small file starts faster).
+    node = _parse(args.filter) if args.filter.strip() else None
     remote = bool(args.cluster or args.cloudwatch or args.log_group or args.instance)
     if remote and args.paths:
         raise UsageError("give either log files or --cluster/--cloudwatch, not both")
@@ -366,7 +372,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             )
         from tui.cli.aws import insights_stats
 
-        counted = insights_stats(args, node)
+        counted = insights_stats(args, _or_all(node))
         if counted is None:
             return 0
         return _insights(*counted, args.format, sys.stdout, reveal=args.show_secrets)
@@ -374,12 +380,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         from tui.cli.aws import insights_query, use_insights
 
         if use_insights(args):
-            return insights_query(args, node, lambda: _writer_for(args, sys.stdout))
+            return insights_query(args, _or_all(node), lambda: _writer_for(args, sys.stdout))
     if cloudwatch and args.command == "view" and not follow:
         from tui.cli.aws import InsightsView, use_insights
 
         if use_insights(args):
-            insights = InsightsView(args, node)
+            insights = InsightsView(args, _or_all(node))
             if args.explain:
                 sys.stdout.write(insights.explain())
                 return 0
@@ -396,7 +402,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.cloudwatch or args.log_group:
         from tui.cli.aws import cloudwatch_files
 
-        args.paths, jobs, label = cloudwatch_files(args, node, follow=follow)
+        args.paths, jobs, label = cloudwatch_files(args, _or_all(node), follow=follow)
     elif remote:
         if not args.cluster and not args.instance:
             raise UsageError("give --cluster NAME (or --instance ID)")
@@ -417,10 +423,10 @@ def _dispatch(args: argparse.Namespace) -> int:
             cache=index_cache(args),
         )
     if args.command == "query" and args.follow:
-        return _run_with(jobs, lambda: _query_follow(args, node))
+        return _run_with(jobs, lambda: _query_follow(args, _or_all(node)))
     index, _, problems = _load(args.paths, cache=index_cache(args))
     try:
-        result = evaluate(index, node)
+        result = None if node is None else _evaluate(index, node)
         if args.command == "stats":
             code = _stats(
                 index,
@@ -437,6 +443,23 @@ def _dispatch(args: argparse.Namespace) -> int:
         return EXIT_INCOMPLETE if problems or unreadable else code
     finally:
         index.close()
+
+
+def _parse(text: str) -> Node:
+    from tui.query.parser import parse_filter
+
+    return parse_filter(text)
+
+
+def _or_all(node: Node | None) -> Node:
+    """``node``, or the node that selects everything."""
+    return _parse("") if node is None else node
+
+
+def _evaluate(index: Index, node: Node) -> FilterResult:
+    from tui.index.filtering import evaluate
+
+    return evaluate(index, node)
 
 
 def _load(
@@ -507,14 +530,15 @@ class _ProgressLine:
 
 def _stats(
     index: Index,
-    result: FilterResult,
+    result: FilterResult | None,
     form: str,
     out: IO[str],
     *,
     reveal: bool = False,
     shapes: bool = False,
 ) -> int:
-    _print_stats(compute_stats(index, result.mask, shapes=shapes), form, out, reveal=reveal)
+    mask = None if result is None else result.mask
+    _print_stats(compute_stats(index, mask, shapes=shapes), form, out, reveal=reveal)
     return 0
 
 
@@ -532,11 +556,18 @@ def _print_stats(
             out.write(f"\n{note}\n")
 
 
-def _query(index: Index, result: FilterResult, args: argparse.Namespace, out: IO[str]) -> int:
+def _query(
+    index: Index, result: FilterResult | None, args: argparse.Namespace, out: IO[str]
+) -> int:
     if args.limit is not None and args.limit < 0:
         raise UsageError("--limit must be 0 or more")
     writer = _writer_for(args, out)
-    order = filtered_order(index, result)
+    if result is None:
+        order = index.order()
+    else:
+        from tui.index.filtering import filtered_order
+
+        order = filtered_order(index, result)
     is_malformed = index.column("kind")[order] == KIND_MALFORMED
     printed = 0
     if args.limit is None or args.limit > 0:
@@ -561,6 +592,8 @@ def _query(index: Index, result: FilterResult, args: argparse.Namespace, out: IO
 
 def _writer_for(args: argparse.Namespace, out: IO[str]) -> Writer:
     if args.format == "table":
+        import shutil
+
         width = shutil.get_terminal_size((160, 24)).columns
         return TableWriter(out, width=width, reveal=args.show_secrets)
     return make_writer(
@@ -575,6 +608,7 @@ def _writer_for(args: argparse.Namespace, out: IO[str]) -> Writer:
 def _query_follow(args: argparse.Namespace, node: Node) -> int:
     """``query --follow``: the last matching records, then new ones as they arrive, each
     batch in time order (a record older than one already printed prints when it comes)."""
+    from tui.index.filtering import evaluate, filtered_order
     from tui.sources.follow import Follower
     from tui.view.rows import arrivals
 
@@ -663,6 +697,8 @@ def _demo(args: argparse.Namespace) -> int:
             )
         )
         return 0
+    import tempfile
+
     with tempfile.TemporaryDirectory(prefix="neptune-audit-demo-") as directory:
         write_sample(
             Path(directory), records=args.records, seed=args.seed, malformed=2, end_us=end_us

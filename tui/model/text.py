@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import cache
 
 #: C0 controls (and DEL) shown by name; every other escaped character shows as ``‹U+XXXX›``.
 CONTROL_NAMES: dict[int, str] = {
@@ -72,10 +73,6 @@ def _marker(code: int) -> str:
     return f"‹{name}›" if name else f"‹U+{code:04X}›"
 
 
-_SINGLE_LINE: dict[int, str] = {code: _marker(code) for code in ESCAPED}
-_MULTI_LINE: dict[int, str] = {k: v for k, v in _SINGLE_LINE.items() if k not in (0x09, 0x0A)}
-
-
 def _char_class(codes: Iterable[int]) -> re.Pattern[str]:
     """One character class of the code points in ``codes``, written as ranges."""
     ranges: list[list[int]] = []
@@ -90,12 +87,22 @@ def _char_class(codes: Iterable[int]) -> re.Pattern[str]:
     return re.compile("[" + "".join(parts) + "]")
 
 
-_NEEDS_ESCAPE_SINGLE = _char_class(_SINGLE_LINE)
-_NEEDS_ESCAPE_MULTI = _char_class(_MULTI_LINE)
+#: What ``inert`` keeps, on one line and on several.
+_KEPT: dict[bool, frozenset[int]] = {False: frozenset(), True: frozenset((0x09, 0x0A))}
 # ASCII text (most log text; ``str.isascii`` is O(1)) is checked with a short class, which
 # the regex engine scans several times faster than one with astral ranges.
-_ASCII_SINGLE = _char_class(c for c in _SINGLE_LINE if c < 0x80)
-_ASCII_MULTI = _char_class(c for c in _MULTI_LINE if c < 0x80)
+_ASCII_CHECK: dict[bool, re.Pattern[str]] = {
+    multiline: _char_class(c for c in ESCAPED if c < 0x80 and c not in kept)
+    for multiline, kept in _KEPT.items()
+}
+
+
+@cache
+def _escapes(multiline: bool) -> tuple[re.Pattern[str], dict[int, str]]:
+    """The check for any text and the translation table, made when first needed: building
+    them takes longer than a small command spends on text otherwise."""
+    codes = ESCAPED - _KEPT[multiline]
+    return _char_class(codes), {code: _marker(code) for code in codes}
 
 
 def inert(text: str, *, multiline: bool = False) -> str:
@@ -105,11 +112,10 @@ def inert(text: str, *, multiline: bool = False) -> str:
     lines); CR is always escaped. Linear in the length of ``text``; text with nothing to
     escape (almost every cell) costs one regex scan and is returned as is.
     """
-    if multiline:
-        check = _ASCII_MULTI if text.isascii() else _NEEDS_ESCAPE_MULTI
-        return text if check.search(text) is None else text.translate(_MULTI_LINE)
-    check = _ASCII_SINGLE if text.isascii() else _NEEDS_ESCAPE_SINGLE
-    return text if check.search(text) is None else text.translate(_SINGLE_LINE)
+    if text.isascii() and _ASCII_CHECK[multiline].search(text) is None:
+        return text
+    check, table = _escapes(multiline)
+    return text if check.search(text) is None else text.translate(table)
 
 
 def inert_line(text: str, limit: int | None = None) -> str:

@@ -17,30 +17,30 @@ malformed entry saying why, and ``load`` returns a one-line problem naming the f
 from __future__ import annotations
 
 import fnmatch
-import gzip
 import os
 import re
-import shutil
 import stat
 import sys
-import tempfile
 import threading
 import time
-import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from tui.index.columns import release_free_memory
 from tui.index.index import MAX_SOURCES, Index
 from tui.index.scan import PAD, Scanner, SpanData
-from tui.sources.cache import IndexCache
 from tui.sources.files import FileReader, Identity, identity_of
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+    from tui.sources.cache import IndexCache
 
 #: Nominal span size: large enough for numpy to dominate, small enough that a span and the
 #: scanner's temporaries stay near the processor's cache (4 MB took 11 % less CPU than
@@ -310,6 +310,8 @@ class TempFiles:
 
     def create(self, suffix: str = ".log") -> tuple[int, Path]:
         """A new empty file: a descriptor open for writing, and its path."""
+        import tempfile  # only gz files and streams need it: a lighter start-up
+
         with self._lock:
             if self._directory is None:
                 self._directory = Path(tempfile.mkdtemp(prefix="neptune-audit-"))
@@ -320,6 +322,8 @@ class TempFiles:
 
     def cleanup(self) -> None:
         """Remove the files."""
+        import shutil
+
         with self._lock:
             if self._directory is not None:
                 shutil.rmtree(self._directory, ignore_errors=True)
@@ -336,6 +340,9 @@ def decompress(origin: Path, out: int, limit: int) -> tuple[int, str | None]:
     """Stream ``origin``'s decompressed bytes to ``out``, at most ``limit`` (0: all).
     Returns the bytes written and, when the rest could not be read, why. Raises OSError
     when ``origin`` cannot be opened or ``out`` written."""
+    import gzip
+    import zlib
+
     written = 0
     try:
         with gzip.open(origin, "rb") as packed:
@@ -731,6 +738,8 @@ def _commit_cached(
             if span is not None:
                 commit(plan, span)
         return
+    from concurrent.futures import ThreadPoolExecutor  # one file needs no pool: a lighter start
+
     with ThreadPoolExecutor(count, thread_name_prefix="cache") as pool:
         queue = iter(plans)
         pending = deque(
@@ -809,6 +818,8 @@ def _load_parallel(
 ) -> bool:
     """Scan ``work`` in a thread pool and commit the spans in submission order; False when
     cancelled."""
+    from concurrent.futures import ThreadPoolExecutor  # one span needs no pool: a lighter start
+
     with ThreadPoolExecutor(worker_count, thread_name_prefix="scan") as pool:
         # Keep a bounded window of spans in flight; commit them in submission order.
         window = 2 * worker_count
