@@ -54,6 +54,12 @@ async def test_follow_appends_badge_and_resume(tmp_path: Path) -> None:
         newest = app.index.entry(table.cursor_entry or 0)
         assert isinstance(newest, Record) and newest.epoch_us == (BASE + 149) * 1000
         assert app.view.new_below == 0
+        # The scroll range grew with the rows (set without a new screen layout), and the
+        # newest row is on screen.
+        await pilot.pause()
+        assert table.virtual_size.height == 151  # the header and 150 rows
+        assert table.max_scroll_y == 151 - table.scrollable_content_region.height
+        assert table.scroll_y == table.max_scroll_y
 
         # Scrolled away, the position holds and the badge counts what arrives.
         await pilot.press("k", "k", "k")

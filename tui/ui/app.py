@@ -112,6 +112,9 @@ from tui.view.status import RemoteProgress
 
 _PROGRESS_INTERVAL_S = 0.25
 _ROWS_REFRESH_S = 0.25
+#: While loading, rows refresh no sooner than this many times what the last refresh took
+#: (with the redraws it causes, about a tenth of the time, the rest left to indexing).
+_ROWS_COST_SHARE = 20.0
 _PREVIEW_DELAY_S = 0.2
 _DETAIL_SIZES = (6, 40)  # rows below the table (min, max)
 _DETAIL_WIDTHS = (30, 80)  # percent of the width beside the table (min, max)
@@ -206,6 +209,7 @@ class NeptuneAuditApp(App[None]):
         self._rows_cancel = threading.Event()
         self._rows_timer: Timer | None = None
         self._last_rows = 0.0
+        self._rows_seconds = 0.0  # what the last rows refresh took its worker
         self._preview_cancel = threading.Event()
         self._preview_timer: Timer | None = None
         self._raw = False
@@ -492,11 +496,17 @@ class NeptuneAuditApp(App[None]):
 
     def _refresh_interval(self) -> float:
         """How often the rows follow a growing index: each refresh merges and filters the
-        whole index, so refresh less often as it grows and leave the CPU to indexing."""
-        return _ROWS_REFRESH_S if self.index.size < 500_000 else 4 * _ROWS_REFRESH_S
+        whole index, then redraws the table and the detail, so refresh less often as it
+        grows and leave the CPU to indexing (while loading, in proportion to what the last
+        refresh cost)."""
+        interval = _ROWS_REFRESH_S if self.index.size < 500_000 else 4 * _ROWS_REFRESH_S
+        if self.view.loading:
+            interval = max(interval, _ROWS_COST_SHARE * self._rows_seconds)
+        return interval
 
     @work(thread=True, group="rows", exit_on_error=False)
     def _compute_rows(self, request: RowsRequest, cancel: threading.Event) -> None:
+        started = time.monotonic()
         try:
             update = compute_rows(self.index, request, cancel)
         except Cancelled:
@@ -505,10 +515,11 @@ class NeptuneAuditApp(App[None]):
         except Exception as error:  # noqa: BLE001 - reported to the user, the app goes on
             self.post_message(RowsFailed(request.generation, f"{type(error).__name__}: {error}"))
             return
-        self.post_message(RowsReady(update))
+        self.post_message(RowsReady(update, time.monotonic() - started))
 
     @quiet_when_closing
     def on_rows_ready(self, message: RowsReady) -> None:
+        self._rows_seconds = message.seconds
         applied = self.view.apply_rows(message.update)
         if not applied.stale:
             self.table.sync()

@@ -41,9 +41,11 @@ class IndexFailed(Message):
 
 @dataclass
 class RowsReady(Message):
-    """The rows a filter keeps (a worker's answer to a rows request)."""
+    """The rows a filter keeps (a worker's answer to a rows request), and the seconds the
+    worker took."""
 
     update: RowsUpdate
+    seconds: float = 0.0
 
 
 @dataclass

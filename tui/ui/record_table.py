@@ -197,7 +197,16 @@ class RecordTable(ScrollView, can_focus=True):
         self._scroll_to_cursor()
 
     def _update_virtual_size(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self.view.ids) + 1)
+        size = Size(self.size.width, len(self.view.ids) + 1)
+        if size.width != self.virtual_size.width:
+            self.virtual_size = size
+        elif size != self.virtual_size:
+            # Only the number of rows changed: the table keeps its size on screen, so no
+            # new layout of the screen (24 ms each time rows arrived while indexing); the
+            # scrollbars follow (one appearing still lays the screen out).
+            self.set_reactive(RecordTable.virtual_size, size)
+            self._scroll_update(size)
+            self.refresh()
 
     # -- rendering ----------------------------------------------------------------------
 
