@@ -42,22 +42,54 @@ def _words_over(index: Index, word: str) -> list[bool]:
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(bodies=st.lists(_BODIES, min_size=1, max_size=12), crlf=st.booleans(), word=_WORDS)
-def test_word_search_is_the_reference(bodies: list[str], crlf: bool, word: str) -> None:
+@given(
+    bodies=st.lists(_BODIES, min_size=1, max_size=12),
+    crlf=st.booleans(),
+    word=_WORDS,
+    dense=st.booleans(),
+)
+def test_word_search_is_the_reference(
+    bodies: list[str], crlf: bool, word: str, dense: bool
+) -> None:
     ending = b"\r\n" if crlf else b"\n"
     data = b"".join(record_line(n, body, ending=ending) for n, body in enumerate(bodies))
-    original = textscan.BLOCK_BYTES
+    original = textscan.BLOCK_BYTES, textscan.DENSE_BYTES_PER_HIT
     with tempfile.TemporaryDirectory() as directory:
         (Path(directory) / "audit.log").write_bytes(data)
         index = build_index([directory], workers=1)
         try:
             textscan.BLOCK_BYTES = 120  # blocks end inside entries' neighbourhoods too
+            if dense:  # after a block with a hit, the next is searched whole
+                textscan.DENSE_BYTES_PER_HIT = 1 << 40
             found = _words_over(index, word)
         finally:
-            textscan.BLOCK_BYTES = original
+            textscan.BLOCK_BYTES, textscan.DENSE_BYTES_PER_HIT = original
         expected = _reference(index, word)
         index.close()
     assert found == expected, word
+
+
+def test_a_common_word_searched_whole_blocks_checks_what_comes_before_its_rarest_byte() -> None:
+    """ "axaxa" is searched from its rare "x": a match of "xaxa" proves its entry only after
+    an "a", and an entry whose proving match overlaps one that proves nothing (Python's
+    ``re`` returns matches that do not overlap) is still found."""
+    bodies = ["a" * 1000 + "axaxa", "xaxaxa", "bxaxa", "AXAXA", "xaxa", "aXaXa"] * 4
+    data = b"".join(record_line(n, body) for n, body in enumerate(bodies))
+    finder = textscan.word_finder("axaxa")
+    assert isinstance(finder, textscan._Word)
+    assert {before for _, before in finder.plan(data)} == {1}
+    original = textscan.BLOCK_BYTES, textscan.DENSE_BYTES_PER_HIT
+    with tempfile.TemporaryDirectory() as directory:
+        (Path(directory) / "audit.log").write_bytes(data)
+        index = build_index([directory], workers=1)
+        try:
+            textscan.BLOCK_BYTES, textscan.DENSE_BYTES_PER_HIT = 1200, 1 << 40
+            found = _words_over(index, "axaxa")
+            assert found == _reference(index, "axaxa")
+            assert [n % 6 for n in np.flatnonzero(found)] == [0, 1, 3, 5] * 4
+        finally:
+            textscan.BLOCK_BYTES, textscan.DENSE_BYTES_PER_HIT = original
+            index.close()
 
 
 @pytest.fixture(scope="module")

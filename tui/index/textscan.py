@@ -3,7 +3,9 @@
 Entries of each source are read in large blocks and searched whole by RE2 over the raw bytes
 (``byte_matcher``: a pattern that starts with a literal byte skips ahead at ``memchr``
 speed). Each hit is mapped to its entry with a binary search and the search goes on after
-that entry, so an entry costs one probe however often it matches. What a hit means is the
+that entry, so an entry costs one probe however often it matches. A word that turns out to be
+common (a hit every few kB) is found a block at a time instead: Python's ``re`` returns
+every match in one pass in C, and arrays map them to entries. What a hit means is the
 ``finder``'s to say: it proves its entry, or it sends the entry to be decoded and tested
 alone with the ``str`` predicate (the reference meaning).
 
@@ -33,6 +35,7 @@ literal are found first, and RE2 looks at each of those alone.
 
 from __future__ import annotations
 
+import re
 import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
@@ -227,15 +230,27 @@ class _Everything:
 _RE2_FOLDS = {ord("k"): "\u212a".encode(), ord("s"): "\u017f".encode()}
 
 
+#: A block with a hit in fewer bytes than this (in the block before) is searched whole:
+#: skipping from hit to hit costs about 4 us a hit, one pass of ``re`` about 0.9 ns a byte.
+DENSE_BYTES_PER_HIT = 4096
+
+#: ASCII lower case of each byte.
+_LOWER = np.arange(256, dtype=np.uint8)
+_LOWER[ord("A") : ord("Z") + 1] += 32
+
+
 class _Word:
     """Entries holding an ASCII word in any case; exact (see the module doc). ``odd``: for
     the letters of the word, characters whose lower case (or folding) holds them, whose
-    entries are the reference's to decide."""
+    entries are the reference's to decide. A word found often (a hit every few kB) is
+    searched a block at a time (``_entries_dense``)."""
 
     def __init__(self, word: bytes, odd: dict[int, bytes] = _ODD_BYTES) -> None:
         self.word = word
         self.odd = [byte_matcher(escape_bytes(o)) for byte, o in odd.items() if byte in word]
         self._plan: list[tuple[Spans, int]] | None = None
+        self._sources: list[bytes] = []
+        self._dense: set[int] = set()  # the patterns of the plan searched a block at a time
 
     def plan(self, sample: bytes) -> list[tuple[Spans, int]]:
         """(pattern, how many bytes of the word come before where it starts), from byte
@@ -250,23 +265,82 @@ class _Word:
             best = min(best, (cost, at))
         at = best[1]
         if at < 0:
-            return [(byte_matcher(b"(?i)" + escape_bytes(word)), 0)]
+            self._sources = [b"(?i)" + escape_bytes(word)]
+            return [(byte_matcher(self._sources[0]), 0)]
         rest = escape_bytes(word[at + 1 :])
-        return [
-            (byte_matcher(escape_bytes(case) + (b"(?i:" + rest + b")" if rest else b"")), at)
+        self._sources = [
+            escape_bytes(case) + (b"(?i:" + rest + b")" if rest else b"")
             for case in sorted({word[at : at + 1], word[at : at + 1].upper()})
         ]
+        return [(byte_matcher(source), at) for source in self._sources]
 
     def scan(self, block: Block) -> tuple[list[int], list[int]]:
         if self._plan is None:
             self._plan = self.plan(block.data[:SAMPLE_BYTES])
         proven: set[int] = set()
-        for search, before in self._plan:
-            proven.update(_entries_with(search, block, self.word[:before]))
         alone: set[int] = set()
+        for number, (search, before) in enumerate(self._plan):
+            head = self.word[:before]
+            if number in self._dense:
+                regex = _stdlib(self._sources[number])
+                hits, touched = _entries_dense(regex, block, head, len(self.word) - before)
+                alone.update(touched)
+            else:
+                hits = _entries_with(search, block, head)
+            proven.update(hits)
+            if len(hits) * DENSE_BYTES_PER_HIT > len(block.data):
+                self._dense.add(number)
+            else:
+                self._dense.discard(number)
         for search in self.odd:
             alone.update(_entries_with(search, block))
         return list(proven), list(alone - proven)
+
+
+@cache
+def _stdlib(source: bytes) -> re.Pattern[bytes]:
+    """A pattern of ``byte_matcher``'s syntax (``\\xHH``, ``(?i:...)`` over ASCII) in Python's
+    ``re``, where finding every match of a block is one call."""
+    return re.compile(source)
+
+
+def _entries_dense(
+    regex: re.Pattern[bytes], block: Block, head: bytes, length: int
+) -> tuple[list[int], list[int]]:
+    """``_entries_with`` for a block where the word is common: every match in one pass of
+    ``re`` (C, not a Python step per hit), mapped to entries with arrays. Returns the
+    entries proven and, apart, those holding only matches that prove nothing (outside the
+    entry, or not after ``head``): one of them may hold a proving match that ``finditer``
+    skipped as overlapping one it returned, so their text is tested alone. ``length``:
+    the bytes every match spans."""
+    if not len(block):
+        return [], []
+    data = block.data
+    ends = [match.end() for match in regex.finditer(data, int(block._starts[0]))]
+    if not ends:
+        return [], []
+    stop = np.array(ends, np.int64)
+    entries = np.searchsorted(block._starts, stop - 1, side="right") - 1
+    begin = stop - length - len(head)
+    ok = (stop <= np.minimum(block._ends[entries], len(data))) & (begin >= block._starts[entries])
+    if head:
+        raw = np.frombuffer(data, np.uint8)
+        for offset, byte in enumerate(head):
+            ok &= _LOWER[raw[np.maximum(begin + offset, 0)]] == byte
+    proven = _distinct(entries[ok])
+    touched = np.setdiff1d(entries[~ok], proven, assume_unique=False)
+    return proven.tolist(), touched.tolist()
+
+
+def _distinct(ordered: I64) -> I64:
+    """The distinct values of a non-decreasing array."""
+    if len(ordered) < 2:
+        return ordered
+    keep = np.empty(len(ordered), bool)
+    keep[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    distinct: I64 = ordered[keep]
+    return distinct
 
 
 def _entries_with(search: Spans, block: Block, head: bytes = b"") -> list[int]:
