@@ -222,6 +222,48 @@ async def test_sessions_restore_and_survive_damage(ui_logs: Path, state_home: Pa
             await pilot.press("q")
 
 
+async def test_a_saved_cursor_does_not_pull_back_a_user_who_moved_meanwhile(
+    ui_logs: Path, state_home: Path, monkeypatch: object
+) -> None:
+    """The saved cursor is found after the load; a user who moved before then stays."""
+    import threading
+
+    import pytest
+
+    assert isinstance(monkeypatch, pytest.MonkeyPatch)
+    app = _app(ui_logs)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_ready(app)
+        app.table.move_to(7)
+        await settle(app)
+        await pilot.press("q")
+
+    gate, posted = threading.Event(), threading.Event()
+    find = NeptuneAuditApp._find_session_places
+
+    def found_later(self: NeptuneAuditApp, session: object) -> None:
+        def run() -> None:
+            gate.wait(10)
+            find(self, session)
+            posted.set()
+
+        threading.Thread(target=run, daemon=True).start()
+
+    monkeypatch.setattr(NeptuneAuditApp, "_find_session_places", found_later)
+    again = _app(ui_logs)
+    async with again.run_test(size=(120, 40)) as pilot:
+        await wait_ready(again)
+        await pilot.press("j", "j")
+        await settle(again)
+        moved = again.view.cursor_entry
+        gate.set()
+        while not posted.is_set():
+            await asyncio.sleep(0.01)
+        await settle(again)
+        assert again.table.cursor_row == 2 and again.view.cursor_entry == moved
+        await pilot.press("q")
+
+
 async def test_next_malformed_entry(ui_logs: Path, state_home: Path) -> None:
     app = make_app(ui_logs)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -182,6 +182,32 @@ def test_rows_keep_the_first_row_until_the_user_moves(tmp_path: Path) -> None:
     assert view.cursor_row == 0 and view.cursor_entry == 10
 
 
+def test_the_last_row_holds_the_cursor_while_records_load(tmp_path: Path) -> None:
+    """G while loading: the newest row as rows arrive; a move away, or the end of the
+    load, lets go of it."""
+    feed = Growing(tmp_path, files=1)
+    feed.add(0, [line(BASE_MS + 100 + i, i) for i in range(10)])
+    view = ViewModel(feed.index)
+    run_rows(view)
+    view.move_cursor(len(view.ids) - 1)  # G
+    feed.add(0, [line(BASE_MS + 500 + i, 50 + i) for i in range(5)])
+    run_rows(view)
+    assert view.tailing and view.cursor_row == 14 and view.cursor_entry == 14
+    view.move_cursor(12)  # k k
+    feed.add(0, [line(BASE_MS + 900 + i, 80 + i) for i in range(3)])
+    run_rows(view)
+    assert not view.tailing and view.cursor_entry == 12
+    view.move_cursor(len(view.ids) - 1)
+    feed.add(0, [line(BASE_MS + 1000, 99)])  # the last span
+    view.loaded()
+    assert view.tailing  # the rows have not caught up yet
+    run_rows(view)
+    assert view.cursor_row == 18 and not view.tailing
+    view.set_filter(view.filter.with_text("client:10.0.1.1"))
+    run_rows(view)
+    assert view.cursor_entry == 18  # a new filter keeps the entry, not the last row
+
+
 def test_a_new_filter_drops_answers_for_the_old_one(tmp_path: Path) -> None:
     feed = Growing(tmp_path, files=1)
     feed.add(0, [line(BASE_MS + i, i, "10.0.1.1" if i % 2 else "10.0.2.2") for i in range(20)])

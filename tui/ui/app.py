@@ -545,7 +545,8 @@ class NeptuneAuditApp(App[None]):
             if self._restore_cursor is not None:
                 row = self.view.row_of_entry(self._restore_cursor)
                 self._restore_cursor = None
-                if row is not None and not self.view.tailing:
+                # A user who moved while the records loaded stays where they went.
+                if row is not None and not self.view.tailing and not self.view.user_moved:
                     self.table.move_to(row, center=True)
             self.ready.set()
 

@@ -189,6 +189,7 @@ class ViewModel:
         if self._settling and self.up_to_date:  # the rows cover the last entries read
             self._settling = False
             self.progress = None
+        self._stop_loading_tail()
         return Applied(stale=False, again=again)
 
     # -- the cursor -------------------------------------------------------------------------
@@ -206,7 +207,8 @@ class ViewModel:
         self.cursor_row = max(0, min(row, last)) if last >= 0 else 0
         if user:
             self.user_moved = True
-            if self.following:
+            if self.following or self.loading:
+                # The last row holds the cursor while records arrive (``G``: the newest).
                 self.tailing = self.cursor_row >= last
         if self.cursor_row >= last:
             self.new_below = 0
@@ -270,6 +272,13 @@ class ViewModel:
         self._settling = not (self.up_to_date or self.following)
         if not self._settling:
             self.progress = None
+        self._stop_loading_tail()
+
+    def _stop_loading_tail(self) -> None:
+        """Once every record is shown, the cursor no longer holds the last row (unless
+        following: then new rows keep arriving)."""
+        if not self.indexing and not self.following:
+            self.tailing = False
 
     @property
     def indexing(self) -> bool:
