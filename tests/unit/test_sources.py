@@ -149,6 +149,44 @@ def test_a_fifo_is_read_as_a_stream(tmp_path: Path) -> None:
     assert numbers_of(index) == list(range(300))
 
 
+def test_a_gzip_stream_is_decompressed_and_a_cut_one_says_so(tmp_path: Path) -> None:
+    """A stream is known as gzip by its first bytes, however the pipe hands them over
+    (members one after another, as ``cat a.gz b.gz`` gives); one cut short keeps what it
+    gave and says why."""
+
+    def through_fifo(name: str, chunks: list[bytes]) -> tuple[Index, list[str]]:
+        fifo = tmp_path / name
+        os.mkfifo(fifo)
+
+        def write() -> None:
+            with fifo.open("wb", buffering=0) as handle:
+                for chunk in chunks:
+                    handle.write(chunk)
+                    time.sleep(0.05)
+
+        writer = threading.Thread(target=write, daemon=True)
+        writer.start()
+        reader = FileReader()
+        index = Index(reader)
+        problems = load(index, reader, expand_paths([str(fifo)]))
+        writer.join()
+        return index, problems
+
+    packed = gzip.compress(lines(range(200))) + gzip.compress(lines(range(200, 300)))
+    for name, chunks in (("whole", [packed]), ("bytes", [packed[:1], packed[1:7], packed[7:]])):
+        index, problems = through_fifo(name, chunks)
+        assert numbers_of(index) == list(range(300)) and problems == []
+        index.close()
+
+    data = gzip.compress(lines(range(3000)))
+    index, problems = through_fifo("cut", [data[: len(data) // 2]])
+    assert problems == [
+        f"{tmp_path / 'cut'}: the compressed data ends early (a truncated .gz); the rest is missing"
+    ]
+    assert 0 < index.records < 3000
+    index.close()
+
+
 def test_standard_input_is_a_stream_and_a_terminal_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

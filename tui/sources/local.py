@@ -17,6 +17,7 @@ malformed entry saying why, and ``load`` returns a one-line problem naming the f
 from __future__ import annotations
 
 import fnmatch
+import io
 import os
 import re
 import stat
@@ -28,7 +29,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -354,10 +355,59 @@ def decompress(origin: Path, out: int, limit: int) -> tuple[int, str | None]:
                 _write_all(out, chunk)
                 written += len(chunk)
     except EOFError:
-        return written, "the compressed data ends early (a truncated .gz); the rest is missing"
+        return written, _GZIP_CUT
     except (gzip.BadGzipFile, zlib.error) as error:
-        return written, f"the compressed data is damaged ({error}); the rest could not be read"
+        return written, _gzip_damaged(error)
     return written, None
+
+
+_GZIP_CUT = "the compressed data ends early (a truncated .gz); the rest is missing"
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def _gzip_damaged(error: Exception) -> str:
+    return f"the compressed data is damaged ({error}); the rest could not be read"
+
+
+class _Prefixed(io.RawIOBase):
+    """A descriptor's bytes, with the first few (already read) put back in front."""
+
+    def __init__(self, first: bytes, fd: int) -> None:
+        super().__init__()
+        self._first = first
+        self._fd = fd
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._first:
+            count = min(len(buffer), len(self._first))
+            buffer[:count] = self._first[:count]
+            self._first = self._first[count:]
+            return count
+        data = os.read(self._fd, len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _stream_chunks(fd: int) -> Iterator[bytes]:
+    """A stream's bytes as they come; a gzip stream's (known by its first two bytes)
+    decompressed, a bounded piece at a time."""
+    first = b""
+    while len(first) < 2 and (more := os.read(fd, _COPY_CHUNK)):
+        first += more
+    if first[:2] != _GZIP_MAGIC:
+        if first:
+            yield first
+        while chunk := os.read(fd, _COPY_CHUNK):
+            yield chunk
+        return
+    import gzip
+
+    with gzip.GzipFile(fileobj=io.BufferedReader(_Prefixed(first, fd))) as packed:
+        while chunk := packed.read1(_COPY_CHUNK):
+            yield chunk
 
 
 class Spool:
@@ -381,9 +431,13 @@ class Spool:
         return self._done.is_set()
 
     def run(self) -> None:
-        """Copy the stream until it ends (or the limit, or an error)."""
+        """Copy the stream until it ends (or the limit, or an error); a gzip stream is
+        decompressed on the way."""
+        import gzip
+        import zlib
+
         try:
-            while chunk := os.read(self._in, _COPY_CHUNK):
+            for chunk in _stream_chunks(self._in):
                 if self.limit and self.size + len(chunk) > self.limit:
                     _write_all(self._out, chunk[: self.limit - self.size])
                     self.size = self.limit
@@ -391,6 +445,10 @@ class Spool:
                     break
                 _write_all(self._out, chunk)
                 self.size += len(chunk)
+        except EOFError:
+            self.problem = _GZIP_CUT
+        except (gzip.BadGzipFile, zlib.error) as error:
+            self.problem = _gzip_damaged(error)
         except OSError as error:
             self.problem = f"stopped reading: {error.strerror or error}"
         finally:
