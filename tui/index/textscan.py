@@ -40,7 +40,7 @@ import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
 from typing import Protocol
 
 import numpy as np
@@ -297,7 +297,7 @@ class _Word:
         return list(proven), list(alone - proven)
 
 
-@cache
+@lru_cache(maxsize=64)
 def _stdlib(source: bytes) -> re.Pattern[bytes]:
     """A pattern of ``byte_matcher``'s syntax (``\\xHH``, ``(?i:...)`` over ASCII) in Python's
     ``re``, where finding every match of a block is one call."""
