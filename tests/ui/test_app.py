@@ -21,9 +21,8 @@ from tui.ui.screens import HelpScreen
 
 def detail_text(app: NeptuneAuditApp) -> str:
     """What the detail pane shows, as plain text."""
-    body = app.query_one(DetailPane).query_one("#detail-body", Static)
     console = Console(width=120, record=True, color_system=None, file=io.StringIO())
-    console.print(body.content)
+    console.print(app.query_one(DetailPane).content)
     return console.export_text()
 
 
@@ -282,3 +281,51 @@ async def test_filter_from_the_command_line_and_usable_while_loading(
         failed = int(np.count_nonzero(app.index.column("auth") == 0))
         assert len(app.view.ids) == failed > 0
         await pilot.press("q")
+
+
+async def test_the_detail_pane_scrolls_its_lines_without_laying_out_the_screen(
+    ui_logs: Path, state_home: Path
+) -> None:
+    """A new record changes what the pane scrolls over, not the screen's layout; the
+    lines are drawn again at a new width."""
+    from rich.text import Text
+    from textual import messages
+    from textual.screen import Screen
+
+    app = make_app(ui_logs)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await wait_ready(app)
+        await settle(app)
+        detail = app.query_one(DetailPane)
+        layouts: list[object] = []
+        handler = Screen._on_layout
+
+        async def counted(screen: Screen[object], message: messages.Layout) -> None:
+            layouts.append(message.widget)
+            await handler(screen, message)
+
+        Screen._on_layout = counted  # type: ignore[method-assign, assignment]
+        try:
+            detail.show(Text("\n".join(f"{n:03d}" + "x" * 197 for n in range(100))))
+            await pilot.pause()
+            assert layouts == []
+        finally:
+            Screen._on_layout = handler  # type: ignore[method-assign]
+        width = detail.scrollable_content_region.width
+        rows = -(-200 // width)  # each line folds into this many
+        assert detail.virtual_size.height == 100 * rows
+        assert detail.max_scroll_y == 100 * rows - detail.scrollable_content_region.height
+        detail.focus()
+        await pilot.press("end")
+        await pilot.pause(0.5)
+        assert detail.scroll_y == detail.max_scroll_y
+        last = detail.render_line(detail.scrollable_content_region.height - 1).text
+        assert last.rstrip() == "x" * (200 - (rows - 1) * width)
+        await pilot.press("home")
+        await pilot.pause(0.5)
+        assert detail.render_line(0).text == "000" + "x" * (width - 3)
+        await pilot.resize_terminal(150, 40)
+        await pilot.pause(0.5)
+        wider = detail.scrollable_content_region.width
+        assert wider > width and detail.render_line(0).text == "000" + "x" * (wider - 3)
+        assert detail.virtual_size.height == 100 * -(-200 // wider)
