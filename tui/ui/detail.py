@@ -361,6 +361,7 @@ class DetailPane(ScrollView, can_focus=True):
         self.content: RenderableType = Text("")
         self._lines: list[Strip] = []
         self._drawn_width = -1
+        self._drawn_style = Style()
 
     def show(self, renderable: RenderableType, *, keep_scroll: bool = False) -> None:
         """Replace the content and scroll to the top (or stay where the reader is, for the
@@ -376,14 +377,14 @@ class DetailPane(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._drawn_width = -1  # colours changed (theme, focus): drawn again when shown
-        if self.is_mounted:
+        # A new theme changes the text's colours; focus or hover change only the border.
+        if self.is_mounted and self.rich_style != self._drawn_style:
             self._draw()
 
     def _draw(self) -> None:
         """Render the content into lines as wide as the pane's text, and scroll over them."""
         width = self.scrollable_content_region.width
-        self._drawn_width = width
+        self._drawn_width, self._drawn_style = width, self.rich_style
         if width <= 0:
             self._lines = []
         else:
