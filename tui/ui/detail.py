@@ -40,6 +40,7 @@ from tui.model.gremlin_lexer import GremlinLexer
 from tui.model.record import Entry, Malformed, Record
 from tui.model.text import inert
 from tui.query import ago, display_time
+from tui.ui.scrolling import set_virtual_size
 from tui.view.search import SearchSpec
 
 SECTION = Style(bold=True)
@@ -392,13 +393,7 @@ class DetailPane(ScrollView, can_focus=True):
             options = console.options.update(width=width, highlight=False)
             rendered = console.render_lines(self.content, options, style=self.rich_style)
             self._lines = [Strip(line, width) for line in rendered]
-        size = Size(width, len(self._lines))
-        if size.width != self.virtual_size.width:
-            self.virtual_size = size
-        elif size != self.virtual_size:
-            self.set_reactive(DetailPane.virtual_size, size)
-            self._scroll_update(size)
-        self.refresh()
+        set_virtual_size(self, Size(width, len(self._lines)))
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width

@@ -20,6 +20,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from tui.ui.scrolling import set_virtual_size
 from tui.view.cells import Column, RowFormatter, compact_time, fit_columns
 from tui.view.model import ViewModel
 from tui.view.search import SearchSpec
@@ -198,15 +199,8 @@ class RecordTable(ScrollView, can_focus=True):
 
     def _update_virtual_size(self) -> None:
         size = Size(self.size.width, len(self.view.ids) + 1)
-        if size.width != self.virtual_size.width:
-            self.virtual_size = size
-        elif size != self.virtual_size:
-            # Only the number of rows changed: the table keeps its size on screen, so no
-            # new layout of the screen (24 ms each time rows arrived while indexing); the
-            # scrollbars follow (one appearing still lays the screen out).
-            self.set_reactive(RecordTable.virtual_size, size)
-            self._scroll_update(size)
-            self.refresh()
+        if size != self.virtual_size:
+            set_virtual_size(self, size)
 
     # -- rendering ----------------------------------------------------------------------
 
