@@ -310,8 +310,9 @@ def measure_viewer(directory: Path) -> dict[str, Any]:
                 times.append(await time_to_redraw(app, lambda: app.table.action_cursor(1)))
                 await asyncio.sleep(0.1)
             times.sort()
-            figures["viewer_cursor_while_indexing_s"] = statistics.median(times)
-            figures["viewer_cursor_while_indexing_p90_s"] = times[int(0.9 * (len(times) - 1))]
+            if times:  # none when the set loads before its first rows are drawn
+                figures["viewer_cursor_while_indexing_s"] = statistics.median(times)
+                figures["viewer_cursor_while_indexing_p90_s"] = times[int(0.9 * (len(times) - 1))]
         app.index.close()
 
     # The headless path on the same set, as cold as the viewer's load (issue 13, target 4).
