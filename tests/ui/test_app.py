@@ -321,11 +321,34 @@ async def test_the_detail_pane_scrolls_its_lines_without_laying_out_the_screen(
         assert detail.scroll_y == detail.max_scroll_y
         last = detail.render_line(detail.scrollable_content_region.height - 1).text
         assert last.rstrip() == "x" * (200 - (rows - 1) * width)
-        await pilot.press("home")
+        detail.action_scroll_end()  # two keys at once: the second acts after the first
+        detail.action_scroll_home()
         await pilot.pause(0.5)
+        assert detail.scroll_y == 0
         assert detail.render_line(0).text == "000" + "x" * (width - 3)
+        detail.scroll_y = 0.6  # mid-animation: drawn at the row ScrollView repaints for
+        assert detail.render_line(0).text.rstrip() == ("x" * (200 - width))[:width]
+        detail.scroll_y = 0
         await pilot.resize_terminal(150, 40)
         await pilot.pause(0.5)
         wider = detail.scrollable_content_region.width
         assert wider > width and detail.render_line(0).text == "000" + "x" * (wider - 3)
         assert detail.virtual_size.height == 100 * -(-200 // wider)
+
+
+async def test_a_search_is_highlighted_in_every_section_of_the_detail(
+    ui_logs: Path, state_home: Path
+) -> None:
+    app = make_app(ui_logs)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_ready(app)
+        await pilot.press("s", *"healthchecker", "enter")
+        await settle(app)
+        detail = app.query_one(DetailPane)
+        marked = {
+            segment.text.lower()
+            for strip in detail._lines
+            for segment in strip
+            if segment.style is not None and segment.style.reverse
+        }
+        assert marked == {"healthchecker"}  # in the agent (summary) and the header's value

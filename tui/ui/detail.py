@@ -100,12 +100,14 @@ def _text(value: object, style: Style | str = "", limit: int = FIELD_SHOWN) -> T
     return text
 
 
-def _pairs(rows: Iterable[tuple[str, object]]) -> Table:
+def _pairs(rows: Iterable[tuple[str, object]], search: SearchSpec | None = None) -> Table:
+    """Labels and their values, the search's matches in the values highlighted."""
     table = Table.grid(padding=(0, 2))
     table.add_column(style=LABEL, no_wrap=True)
     table.add_column(overflow="fold")
     for label, value in rows:
-        table.add_row(_text(label, limit=200), value if isinstance(value, Text) else _text(value))
+        cell = value if isinstance(value, Text) else _text(value)
+        table.add_row(_text(label, limit=200), _highlight(cell, search))
     return table
 
 
@@ -220,7 +222,7 @@ def build_detail(entry: Entry, options: DetailOptions | None = None) -> Renderab
     if isinstance(entry, Malformed):
         parts: list[RenderableType] = [
             Text("Malformed entry", style=FAILED),
-            _pairs([("reason", entry.reason), ("source", f"{entry.source}:{entry.line}")]),
+            _pairs([("reason", entry.reason), ("source", f"{entry.source}:{entry.line}")], search),
             Text(""),
             *_section("Raw text", _code(entry.raw, None, search, limit)),
         ]
@@ -251,7 +253,7 @@ def build_detail(entry: Entry, options: DetailOptions | None = None) -> Renderab
     if record.user_agent:
         summary.append(("agent", record.user_agent))
     summary.append(("source", f"{record.source}:{record.line}"))
-    parts = [*_section("Summary", _pairs(summary))]
+    parts = [*_section("Summary", _pairs(summary, search))]
 
     identity: list[tuple[str, object]] = []
     if record.principal is not None:
@@ -266,7 +268,7 @@ def build_detail(entry: Entry, options: DetailOptions | None = None) -> Renderab
             if value:
                 identity.append((label, value))
     identity.append(("auth", _auth_result(record)))
-    parts += _section("Identity", _pairs(identity))
+    parts += _section("Identity", _pairs(identity, search))
     parts += _query_sections(record, search, limit, options.dark)
 
     if record.request is not None:
@@ -278,12 +280,12 @@ def build_detail(entry: Entry, options: DetailOptions | None = None) -> Renderab
             line = " ".join(p for p in (request.method, request.target, request.version) if p)
             rows.append(("request", line))
         rows.extend((name or "(text)", value) for name, value in request.headers)
-        parts += _section("HTTP header", _pairs(rows))
+        parts += _section("HTTP header", _pairs(rows, search))
     elif record.header_raw:
         parts += _section("HTTP header", _text(record.header_raw))
 
     if record.auth_context is not None:
-        parts += _section("Auth context", _context_table(record.auth_context))
+        parts += _section("Auth context", _context_table(record.auth_context, search))
     elif record.auth_raw:
         parts += _section("Auth context", _text(record.auth_raw))
     return Group(*parts)
@@ -300,10 +302,13 @@ def _host_text(raw: str) -> Text:
     return text
 
 
-def _context_table(context: Mapping[str, object]) -> Table:
+def _context_table(context: Mapping[str, object], search: SearchSpec | None) -> Table:
     return _pairs(
-        (str(key), value if isinstance(value, str) else json.dumps(value))
-        for key, value in context.items()
+        (
+            (str(key), value if isinstance(value, str) else json.dumps(value))
+            for key, value in context.items()
+        ),
+        search,
     )
 
 
@@ -328,7 +333,7 @@ def _query_sections(
                         _code(pretty, _json_lexer(), search, dark=dark) if pretty else _text(value),
                     )
                 )
-            parts += _section("Parameters", _pairs(parameters))
+            parts += _section("Parameters", _pairs(parameters, search))
         return parts
     if record.payload:
         pretty = _pretty_json(record.payload)
@@ -372,6 +377,14 @@ class DetailPane(ScrollView, can_focus=True):
         if not keep_scroll:
             self.scroll_home(animate=False)
 
+    # Home and End at once: the pane knows its length (no layout is pending), so a key
+    # that follows acts on where these went (deferred, a quick Home after End was lost).
+    def action_scroll_home(self) -> None:
+        self.scroll_to(y=0, animate=False)
+
+    def action_scroll_end(self) -> None:
+        self.scroll_to(y=self.max_scroll_y, animate=False)
+
     def on_resize(self) -> None:
         if self.scrollable_content_region.width != self._drawn_width:
             self._draw()
@@ -397,7 +410,7 @@ class DetailPane(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        line = int(self.scroll_y) + y
+        line = self.scroll_offset.y + y  # rounded, as ScrollView decides when to repaint
         if line >= len(self._lines):
             return Strip.blank(width, self.rich_style)
         return self._lines[line].crop_extend(0, width, self.rich_style)

@@ -151,7 +151,7 @@ class RecordTable(ScrollView, can_focus=True):
 
     def _scroll_to_cursor(self, *, center: bool = False) -> None:
         row = self.view.cursor_row
-        top = int(self.scroll_y)
+        top = self.scroll_offset.y
         height = self.page_height
         if center:
             target = max(0, row - height // 2)
@@ -189,7 +189,7 @@ class RecordTable(ScrollView, can_focus=True):
 
     def on_click(self, event: events.Click) -> None:
         if event.y >= 1:
-            self.move_to(int(self.scroll_y) + event.y - 1)
+            self.move_to(self.scroll_offset.y + event.y - 1)
         self.focus()
 
     def on_resize(self, event: events.Resize) -> None:
@@ -224,7 +224,7 @@ class RecordTable(ScrollView, can_focus=True):
         columns = self._layout()
         if y == 0:
             return self._header(columns, width)
-        row = int(self.scroll_y) + y - 1
+        row = self.scroll_offset.y + y - 1
         base = self.rich_style
         ids = self.view.ids
         if row >= len(ids):
