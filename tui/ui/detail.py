@@ -360,6 +360,8 @@ class DetailPane(ScrollView, can_focus=True):
         Binding("down,j", "scroll_down", "Scroll down", show=False, id="detail.down"),
         Binding("home,g", "scroll_home", "Top", show=False, id="detail.top"),
         Binding("end,G", "scroll_end", "Bottom", show=False, id="detail.bottom"),
+        Binding("pageup", "page_up", "Page up", show=False, id="detail.page_up"),
+        Binding("pagedown", "page_down", "Page down", show=False, id="detail.page_down"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's name
