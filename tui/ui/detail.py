@@ -20,12 +20,12 @@ import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from pygments.lexer import Lexer
 from pygments.lexers import CypherLexer, JsonLexer, SparqlLexer
 from pygments.token import _TokenType
-from rich.console import Group, RenderableType
+from rich.console import Console, Group, RenderableType
 from rich.padding import Padding
 from rich.style import Style
 from rich.syntax import Syntax
@@ -343,6 +343,23 @@ def _query_sections(
     return []
 
 
+class Drawing(NamedTuple):
+    """What a record's lines are drawn for: the pane's text width and base style."""
+
+    width: int
+    style: Style
+
+
+def draw_lines(content: RenderableType, drawing: Drawing, console: Console) -> list[Strip]:
+    """``content`` as lines of ``drawing.width`` cells (Rich renders without shared state:
+    a worker thread may do it)."""
+    if drawing.width <= 0:
+        return []
+    options = console.options.update(width=drawing.width, highlight=False)
+    rendered = console.render_lines(content, options, style=drawing.style)
+    return [Strip(line, drawing.width) for line in rendered]
+
+
 class DetailPane(ScrollView, can_focus=True):
     """Scrollable detail of the cursor's entry. The record is drawn into lines once per
     record (and per width), and those lines scroll: a new record changes what the pane
@@ -371,11 +388,28 @@ class DetailPane(ScrollView, can_focus=True):
         self._drawn_width = -1
         self._drawn_style = Style()
 
-    def show(self, renderable: RenderableType, *, keep_scroll: bool = False) -> None:
+    @property
+    def drawing(self) -> Drawing:
+        """How the content is drawn now (a worker draws a record's lines to match)."""
+        return Drawing(self.scrollable_content_region.width, self.rich_style)
+
+    def show(
+        self,
+        renderable: RenderableType,
+        *,
+        keep_scroll: bool = False,
+        drawn: tuple[Drawing, list[Strip]] | None = None,
+    ) -> None:
         """Replace the content and scroll to the top (or stay where the reader is, for the
-        same record drawn again)."""
+        same record drawn again). ``drawn``: its lines, drawn in a worker, used if the
+        pane is still as wide and coloured as they were drawn for."""
         self.content = renderable
-        self._draw()
+        if drawn is not None and drawn[0] == self.drawing:
+            self._lines = drawn[1]
+            self._drawn_width, self._drawn_style = drawn[0]
+            set_virtual_size(self, Size(drawn[0].width, len(self._lines)))
+        else:
+            self._draw()
         if not keep_scroll:
             self.scroll_home(animate=False)
 
@@ -399,16 +433,10 @@ class DetailPane(ScrollView, can_focus=True):
 
     def _draw(self) -> None:
         """Render the content into lines as wide as the pane's text, and scroll over them."""
-        width = self.scrollable_content_region.width
-        self._drawn_width, self._drawn_style = width, self.rich_style
-        if width <= 0:
-            self._lines = []
-        else:
-            console = self.app.console
-            options = console.options.update(width=width, highlight=False)
-            rendered = console.render_lines(self.content, options, style=self.rich_style)
-            self._lines = [Strip(line, width) for line in rendered]
-        set_virtual_size(self, Size(width, len(self._lines)))
+        drawing = self.drawing
+        self._drawn_width, self._drawn_style = drawing
+        self._lines = draw_lines(self.content, drawing, self.app.console)
+        set_virtual_size(self, Size(drawing.width, len(self._lines)))
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 from rich.console import RenderableType
 from textual.message import Message
+from textual.strip import Strip
 
 from tui.index.stats import Stats, Timeline
 from tui.sources.follow import FollowUpdate
@@ -16,6 +18,9 @@ from tui.sources.local import Progress
 from tui.view.rows import Counts, RowsUpdate
 from tui.view.search import SearchUpdate
 from tui.view.status import RemoteProgress
+
+if TYPE_CHECKING:
+    from tui.ui.detail import Drawing
 
 
 @dataclass
@@ -84,6 +89,7 @@ class DetailReady(Message):
 
     generation: int
     renderable: RenderableType
+    drawn: tuple[Drawing, list[Strip]] | None = None  # its lines, for a pane like this
 
 
 @dataclass
