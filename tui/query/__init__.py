@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the names for type checkers; at run time they load on first use (below)
     from tui.query.ast import (
         AUTH_VALUES,
         FIELDS,
@@ -65,6 +65,7 @@ def __getattr__(name: str) -> Any:
     return value
 
 
+# Listed, not derived from _HOMES: type checkers read only a literal list as the exports.
 __all__ = [
     "AUTH_VALUES",
     "FIELDS",

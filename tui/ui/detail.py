@@ -385,8 +385,7 @@ class DetailPane(ScrollView, can_focus=True):
         super().__init__(id=id)
         self.content: RenderableType = Text("")
         self._lines: list[Strip] = []
-        self._drawn_width = -1
-        self._drawn_style = Style()
+        self._drawn = Drawing(-1, Style())  # what the lines were drawn for
 
     @property
     def drawing(self) -> Drawing:
@@ -405,9 +404,7 @@ class DetailPane(ScrollView, can_focus=True):
         pane is still as wide and coloured as they were drawn for."""
         self.content = renderable
         if drawn is not None and drawn[0] == self.drawing:
-            self._lines = drawn[1]
-            self._drawn_width, self._drawn_style = drawn[0]
-            set_virtual_size(self, Size(drawn[0].width, len(self._lines)))
+            self._take(*drawn)
         else:
             self._draw()
         if not keep_scroll:
@@ -422,21 +419,23 @@ class DetailPane(ScrollView, can_focus=True):
         self.scroll_to(y=self.max_scroll_y, animate=False)
 
     def on_resize(self) -> None:
-        if self.scrollable_content_region.width != self._drawn_width:
+        if self.scrollable_content_region.width != self._drawn.width:
             self._draw()
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
         # A new theme changes the text's colours; focus or hover change only the border.
-        if self.is_mounted and self.rich_style != self._drawn_style:
+        if self.is_mounted and self.rich_style != self._drawn.style:
             self._draw()
 
     def _draw(self) -> None:
         """Render the content into lines as wide as the pane's text, and scroll over them."""
         drawing = self.drawing
-        self._drawn_width, self._drawn_style = drawing
-        self._lines = draw_lines(self.content, drawing, self.app.console)
-        set_virtual_size(self, Size(drawing.width, len(self._lines)))
+        self._take(drawing, draw_lines(self.content, drawing, self.app.console))
+
+    def _take(self, drawing: Drawing, lines: list[Strip]) -> None:
+        self._drawn, self._lines = drawing, lines
+        set_virtual_size(self, Size(drawing.width, len(lines)))
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width

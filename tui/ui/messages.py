@@ -89,7 +89,7 @@ class DetailReady(Message):
 
     generation: int
     renderable: RenderableType
-    drawn: tuple[Drawing, list[Strip]] | None = None  # its lines, for a pane like this
+    drawn: tuple[Drawing, list[Strip]]  # its lines, and the pane they were drawn for
 
 
 @dataclass
