@@ -3,6 +3,7 @@ toolkit, and boto3 is imported only under tui/sources/aws (harlequin does the sa
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -105,3 +106,24 @@ def test_stats_of_a_small_file_without_a_filter_loads_only_what_it_uses(tmp_path
         "gzip",
     }
     assert imported.isdisjoint(heavy), sorted(imported & heavy)
+
+
+@pytest.mark.parametrize(("given", "expected"), [(None, "1"), ("4", "4")])
+def test_the_command_starts_openblas_with_one_thread_unless_told(
+    given: str | None, expected: str
+) -> None:
+    """Nothing here does linear algebra; OpenBLAS's thread pool doubled a short run's CPU
+    time (issue 13, target 6). A user's own setting stands."""
+    code = (
+        "import os, sys; from unittest import mock; import tui.entry; "
+        "sys.modules['tui.cli.main'] = mock.Mock(main=lambda: 0); "
+        "exec('try:\\n tui.entry.run()\\nexcept SystemExit: pass'); "
+        "print(os.environ['OPENBLAS_NUM_THREADS'])"
+    )
+    env = {key: value for key, value in os.environ.items() if key != "OPENBLAS_NUM_THREADS"}
+    if given is not None:
+        env["OPENBLAS_NUM_THREADS"] = given
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert done.stdout.strip() == expected
