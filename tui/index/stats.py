@@ -68,7 +68,7 @@ def time_bounds(times: I64, records: Bool) -> tuple[int, int] | None:
     million rows at a time."""
     bounds: tuple[int, int] | None = None
     for start in range(0, len(records), _COUNT_CHUNK):
-        part = times[start : start + _COUNT_CHUNK][records[start : start + _COUNT_CHUNK]]
+        part = _chosen(times[start : start + _COUNT_CHUNK], records[start : start + _COUNT_CHUNK])
         if len(part):
             low, high = int(part.min()), int(part.max())
             bounds = (low, high) if bounds is None else (min(bounds[0], low), max(bounds[1], high))
@@ -95,12 +95,13 @@ def compute_timeline(
     for start in range(0, len(records), _COUNT_CHUNK):
         rows = slice(start, start + _COUNT_CHUNK)
         chosen = records[rows]
-        slots = times[rows][chosen] - origin
+        slots = _chosen(times[rows], chosen) - origin
         np.floor_divide(slots, size, out=slots)
         sums[0] += np.bincount(slots, minlength=count)[:count]
         for row, marks in ((1, failed), (2, deletes)):
             if marks is not None:
-                sums[row] += np.bincount(slots[marks[rows][chosen]], minlength=count)[:count]
+                marked = _chosen(marks[rows], chosen)
+                sums[row] += np.bincount(slots[marked], minlength=count)[:count]
     return Timeline(
         origin,
         size,
@@ -174,6 +175,11 @@ def _top(
 _COUNT_CHUNK = 1 << 20
 
 
+def _chosen(values: npt.NDArray[Any], mask: Bool) -> npt.NDArray[Any]:
+    """``values[mask]``, without the copy when every row is chosen (stats of a whole set)."""
+    return values if mask.all() else values[mask]
+
+
 def masked_bincount(
     codes: npt.NDArray[Any], mask: Bool, minlength: int = 1
 ) -> npt.NDArray[np.int64]:
@@ -181,7 +187,7 @@ def masked_bincount(
     no temporary grows with the index."""
     found = np.zeros(minlength, np.int64)
     for start in range(0, len(mask), _COUNT_CHUNK):
-        part = codes[start : start + _COUNT_CHUNK][mask[start : start + _COUNT_CHUNK]]
+        part = _chosen(codes[start : start + _COUNT_CHUNK], mask[start : start + _COUNT_CHUNK])
         counted = np.bincount(part, minlength=minlength)
         if len(counted) > len(found):
             counted[: len(found)] += found
@@ -257,7 +263,7 @@ def compute_stats(
 
     lang_counts = masked_bincount(index.column("lang")[:size], records, len(LANG_NAMES))
     auth_all = index.column("auth")[:size]
-    auth = auth_all[records]
+    auth = _chosen(auth_all, records)
     failed = auth_all == AUTH_FAILED
     failed_principals = index.column("principal")[:size][records & failed].astype(np.int64)
     by_op: dict[str, int] = {}
