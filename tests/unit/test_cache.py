@@ -166,3 +166,46 @@ def test_the_cache_is_bounded(tmp_path: Path) -> None:
     save_all(cache, index, reader)
     assert cache.info().entries == 2 and cache.info().bytes <= cache.limit
     assert cache.clear() == 2 and cache.info().entries == 0
+
+
+def test_an_entry_keeps_arrays_narrow_when_their_values_fit_and_wide_when_not() -> None:
+    """Reopening reads and checks every byte of an entry: codes are kept in 16 bits, offsets,
+    line numbers and the order in 32, unless a value needs more (a file over 4 GB, a
+    column of over 65,535 values)."""
+    from dataclasses import replace
+
+    from tui.index.scan import Scanner, SpanData
+    from tui.sources.cache import Identity, _decode, _encode
+
+    data = "".join(line(n) + "\n" for n in range(200)).encode()
+    span = Scanner().scan(data, file_offset=0, at_file_start=True, final=True)
+    span.local_order = np.argsort(span.columns["epoch_us"], kind="stable")
+    identity = Identity(1, 2, span.end, 3, "head", "tail")
+
+    def round_trip(span: SpanData) -> tuple[bytes, dict[str, np.ndarray]]:
+        entry = _encode(identity, span)
+        _, decoded = _decode(np.frombuffer(entry, np.uint8).copy())
+        columns = dict(decoded.columns)
+        assert decoded.local_order is not None
+        columns["local_order"] = decoded.local_order
+        return entry, columns
+
+    _, narrow = round_trip(span)
+    for name in ("type", "client", "principal", "path"):
+        assert narrow[name].dtype == np.uint16
+    for name in ("offset", "line"):
+        assert narrow[name].dtype == np.uint32
+    assert narrow["local_order"].dtype == np.int32
+    for name, column in span.columns.items():
+        assert narrow[name].tolist() == column.tolist(), name
+
+    wide_columns = dict(span.columns)
+    wide_columns["offset"] = span.columns["offset"] + (5 << 30)
+    wide_columns["client"] = np.full(len(span.columns["client"]), 70_000, np.uint32)
+    values = dict(span.new_values)
+    values["client"] = (1, [f"10.{n >> 16}.{(n >> 8) & 255}.{n & 255}" for n in range(70_000)])
+    wide = replace(span, columns=wide_columns, new_values=values)
+    _, decoded = round_trip(wide)
+    assert decoded["offset"].dtype == np.int64 and decoded["client"].dtype == np.uint32
+    assert decoded["offset"].tolist() == wide_columns["offset"].tolist()
+    assert decoded["client"].tolist() == [70_000] * len(span.columns["client"])

@@ -527,7 +527,7 @@ class Index:
     ) -> npt.NDArray[np.int64]:
         """Times for entries without one: the time of the record before them in the file,
         else of the record after them, so malformed input shows where it was found."""
-        times = np.asarray(epoch_us, dtype=np.int64).copy()
+        times = np.asarray(epoch_us, dtype=np.int64)
         missing = times == NO_TIME
         if not missing.any():
             return times

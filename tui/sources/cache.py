@@ -4,8 +4,8 @@ unchanged file costs a read of its columns instead of a scan.
 One cache entry per file path, under ``$XDG_CACHE_HOME/neptune-audit/index`` (directories
 0700, files 0600). An entry holds the file's identity (device, inode, size, modification
 time, hashes of its first and last blocks), the span of columns its indexing produced (in
-the scanner's form: codes local to the entry, with their values) and the entries' order by
-time. On lookup the identity decides:
+the scanner's form: codes local to the entry, with their values; integers kept narrower
+where they fit) and the entries' order by time. On lookup the identity decides:
 
 - the same file, unchanged: the cached span stands for the whole file;
 - the same file, grown (same head, the block before the old end unchanged): the cached span
@@ -38,7 +38,7 @@ from tui.index.scan import SpanData
 from tui.index.schema import DICT_COLUMNS, SPAN_COLUMNS
 from tui.sources.files import private_directory, write_private
 
-VERSION = 2
+VERSION = 3
 SUFFIX = ".idx"
 #: Default bound of the cache's size on disk.
 DEFAULT_LIMIT = 2 << 30
@@ -218,14 +218,41 @@ MAGIC = b"NAIDX\x00\x00" + bytes([VERSION])
 _ALIGN = 64
 
 
+#: Narrower types an array is kept in when its values fit (a third fewer bytes to read and
+#: check on every reopen): value codes in 16 bits, offsets and line numbers of files under
+#: 4 GB in 32, the order in 32.
+_NARROWER: dict[str, type[np.integer[Any]]] = {
+    **{name: np.uint16 for name in DICT_COLUMNS},
+    "offset": np.uint32,
+    "line": np.uint32,
+    "local_order": np.int32,
+}
+
+
+def _kept(name: str, array: npt.NDArray[Any], dtype: type[np.generic]) -> npt.NDArray[Any]:
+    """``array`` as the entry keeps it: in its narrower type when every value fits."""
+    narrower = _NARROWER.get(name)
+    if narrower is not None and len(array):
+        limits = np.iinfo(narrower)
+        if limits.min <= int(array.min()) and int(array.max()) <= limits.max:
+            dtype = narrower
+    return np.ascontiguousarray(array, dtype)
+
+
+def _stored_types(name: str, dtype: type[np.generic]) -> tuple[np.dtype[Any], ...]:
+    """The types an entry may keep array ``name`` in."""
+    narrower = _NARROWER.get(name)
+    return (np.dtype(dtype),) if narrower is None else (np.dtype(dtype), np.dtype(narrower))
+
+
 def _encode(identity: Identity, span: SpanData) -> bytes:
     """An entry's bytes: MAGIC, the JSON header's length (8 bytes) and the header, the
     arrays' raw bytes (each 64-byte aligned), then a CRC-32 of everything before it."""
     arrays: dict[str, npt.NDArray[Any]] = {
-        name: np.ascontiguousarray(span.columns[name], SPAN_COLUMNS[name]) for name in SPAN_COLUMNS
+        name: _kept(name, span.columns[name], dtype) for name, dtype in SPAN_COLUMNS.items()
     }
     if span.local_order is not None:
-        arrays["local_order"] = np.ascontiguousarray(span.local_order, np.int64)
+        arrays["local_order"] = _kept("local_order", span.local_order, np.int64)
     layout = []
     offset = 0
     for name, array in arrays.items():
@@ -296,7 +323,7 @@ def _decode(data: npt.NDArray[np.uint8]) -> tuple[Identity, SpanData]:
     count = len(arrays["offset"])
     for name, dtype in SPAN_COLUMNS.items():
         column = arrays[name]
-        if column.dtype != np.dtype(dtype) or column.shape != (count,):
+        if column.dtype not in _stored_types(name, dtype) or column.shape != (count,):
             raise ValueError(f"bad column {name}")
         columns[name] = column
     values: dict[str, list[str | None]] = header["values"]
@@ -311,7 +338,7 @@ def _decode(data: npt.NDArray[np.uint8]) -> tuple[Identity, SpanData]:
         new_values[name] = (1, list(known))
     local_order = arrays.get("local_order")
     if local_order is not None and (
-        local_order.dtype != np.int64
+        local_order.dtype not in _stored_types("local_order", np.int64)
         or local_order.shape != (count,)
         or (count and (int(local_order.min()) < 0 or int(local_order.max()) >= count))
     ):

@@ -722,7 +722,8 @@ def load(
         report()
 
     if cache is not None:
-        _commit_cached(cache, [plan for plan in plans if plan.cacheable], workers, commit_cached)
+        cacheable = [plan for plan in plans if plan.cacheable]
+        _commit_cached(cache, cacheable, workers, index.prepare, commit_cached)
     work = [item for number, plan in enumerate(plans) for item in _spans(plan, number == 0)]
     worker_count = workers or max(1, min(len(work), os.cpu_count() or 1))
     local = threading.local()
@@ -784,15 +785,22 @@ def _commit_cached(
     cache: IndexCache,
     plans: list[_Plan],
     workers: int | None,
+    prepare: Callable[[SpanData], SpanData],
     commit: Callable[[_Plan, SpanData], None],
 ) -> None:
-    """Look the plans' files up in the cache, several at once (reading and checksumming
-    an entry release the GIL), and ``commit`` each span found, in plan order, as soon as it
-    is read: only a few entries are in memory at a time."""
+    """Look the plans' files up in the cache and ``prepare`` their spans, several at once
+    (reading, checksumming and translating codes release the GIL), and ``commit`` each span
+    found, in plan order, as soon as it is ready: only a few entries are in memory at a
+    time."""
+
+    def ready(plan: _Plan) -> SpanData | None:
+        span = _from_cache(cache, plan)
+        return prepare(span) if span is not None else None
+
     count = max(1, min(len(plans), workers or os.cpu_count() or 1))
     if count <= 1:
         for plan in plans:
-            span = _from_cache(cache, plan)
+            span = ready(plan)
             if span is not None:
                 commit(plan, span)
         return
@@ -800,15 +808,13 @@ def _commit_cached(
 
     with ThreadPoolExecutor(count, thread_name_prefix="cache") as pool:
         queue = iter(plans)
-        pending = deque(
-            (plan, pool.submit(_from_cache, cache, plan)) for plan in islice(queue, count)
-        )
+        pending = deque((plan, pool.submit(ready, plan)) for plan in islice(queue, count))
         while pending:
             plan, future = pending.popleft()
             span = future.result()
             following = next(queue, None)
             if following is not None:
-                pending.append((following, pool.submit(_from_cache, cache, following)))
+                pending.append((following, pool.submit(ready, following)))
             if span is not None:
                 commit(plan, span)
             del span, future
