@@ -65,7 +65,8 @@ class ColumnStore:
         if needed > capacity:
             self._grow(max(needed, capacity * 2))
         for name in self._wider.keys() & rows.keys():
-            if count:
+            # (values of a type no wider than the column's always fit)
+            if count and rows[name].dtype.itemsize > self._arrays[name].dtype.itemsize:
                 self._fit(name, int(rows[name].max()))
         for name, array in self._arrays.items():
             array[start:needed] = rows[name]

@@ -108,6 +108,11 @@ class Source:
     runs: list[npt.NDArray[np.int32]] = field(default_factory=list)  # entry ids by time
 
 
+def _is_identity(remap: npt.NDArray[np.uint32]) -> bool:
+    """Whether a code map keeps every code as it is."""
+    return bool((remap == np.arange(len(remap), dtype=remap.dtype)).all())
+
+
 class Index:
     """Columns, value tables and merged order of every entry of a set of sources."""
 
@@ -340,7 +345,10 @@ class Index:
         for name in DICT_COLUMNS:
             known = remaps.get(name)
             codes = cols[name]
-            cols[name] = known[codes] if known is not None else np.zeros(len(codes), np.uint32)
+            if known is None:
+                cols[name] = np.zeros(len(codes), np.uint32)
+            elif not _is_identity(known):  # (often is: files list their values alike)
+                cols[name] = known[codes]
         cols["reason"] = cols["reason"].astype(np.uint16)
         times = cols["epoch_us"]
         local_order = span.local_order  # a cached span brings its own
@@ -399,7 +407,9 @@ class Index:
             ids = self.store.append(rows) if count else range(self.size, self.size)
             if count:
                 kinds = rows["kind"]
-                self.records += int(np.count_nonzero(kinds == KIND_RECORD))
+                is_record = kinds == KIND_RECORD
+                records = int(np.count_nonzero(is_record))
+                self.records += records
                 self.malformed += int(np.count_nonzero(kinds == KIND_MALFORMED))
                 local = span.local_order
                 if local is None:
@@ -409,9 +419,9 @@ class Index:
                 source.runs.append(run)
                 self._pending.append(run)
                 source.last_entry = ids.stop - 1
-                record_rows = np.flatnonzero(kinds == KIND_RECORD)
-                if len(record_rows):
-                    source.last_record_time = int(rows["epoch_us"][record_rows[-1]])
+                if records:
+                    last_record = count - 1 - int(np.argmax(is_record[::-1]))
+                    source.last_record_time = int(rows["epoch_us"][last_record])
             source.end = span.end
             source.lines += span.lines
             source.blank_lines += span.blank_lines
