@@ -12,6 +12,7 @@ spaces, so a header starts wherever a space is followed by a token and ``": "``.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from tui.model.record import HttpRequest
@@ -75,11 +76,34 @@ def parse_header(raw: str) -> HttpRequest:
 
 
 def header_value(raw: str, name: str) -> str | None:
-    """``parse_header(raw).header(name)``, without reading the headers after it."""
+    """``parse_header(raw).header(name)``, without reading the headers after it.
+
+    The headers are the non-overlapping matches of ``_HEADER_NAME``. The first place the
+    name itself matches is one of them unless a match just before it took its leading space
+    (then the character before that space is the earlier match's colon), so only then are
+    the matches walked one by one.
+    """
     match, _, _, rest_start = _request_line(raw)
     if not match:
         return None
     text = raw[rest_start:].strip()
+    found = _named_header(name).search(text)
+    if found is None:
+        return None
+    if found.start() > 0 and text[found.start() - 1] == ":":
+        return _walked_value(text, name)
+    following = _HEADER_NAME.search(text, found.end())
+    return text[found.end() : following.start() if following else len(text)].strip()
+
+
+@functools.lru_cache(maxsize=16)
+def _named_header(name: str) -> re.Pattern[str]:
+    """``_HEADER_NAME`` for one name, in any ASCII case (as ``str.lower`` compares it)."""
+    return re.compile(rf"(?:^| )(?:{re.escape(name)}): ", re.IGNORECASE | re.ASCII)
+
+
+def _walked_value(text: str, name: str) -> str | None:
+    """The value of the first header ``name`` in ``text``, walking every header."""
     wanted = name.lower()
     found = _HEADER_NAME.finditer(text)
     for start in found:
