@@ -136,6 +136,23 @@ def test_index_evaluation_matches_reference(sample: Loaded, parsed: Parsed, text
     )
 
 
+_PARSED_FIELD_EXPRESSIONS = [
+    text for text in EXPRESSIONS if text.startswith(("agent", "header", "query", "NOT", "("))
+]
+
+
+@pytest.mark.parametrize("text", _PARSED_FIELD_EXPRESSIONS)
+def test_fields_without_a_column_match_the_reference_through_the_raw_text_prefilter(
+    sample: Loaded, parsed: Parsed, text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The raw-text prefilter runs only for many candidates: here for any number."""
+    from tui.index import filtering
+
+    monkeypatch.setattr(filtering, "_PARSE_DIRECTLY", 0)
+    result = evaluate(sample.index, parse_filter(text))
+    assert np.array_equal(result.mask, reference_mask(parsed, text))
+
+
 def test_time_filters(sample: Loaded) -> None:
     index, truth = sample.index, sample.truth
     assert truth.first_us is not None and truth.last_us is not None
@@ -220,7 +237,13 @@ _ENCODED_QUERIES = [
 
 
 @pytest.mark.parametrize("text", ['query:"LIMIT 10"', 'query:"order by x"', 'query:"t 1"'])
-def test_query_phrases_match_every_encoding_of_them(tmp_path: Path, text: str) -> None:
+@pytest.mark.parametrize("parse_directly", [50_000, 0])
+def test_query_phrases_match_every_encoding_of_them(
+    tmp_path: Path, text: str, parse_directly: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tui.index import filtering
+
+    monkeypatch.setattr(filtering, "_PARSE_DIRECTLY", parse_directly)
     head = (
         "1700000000{n:03d}, 10.0.1.18:34266, 10.0.3.215:8182, HTTP_POST, [unknown], "
         '[unknown], "HttpObjectAggregator$AggregatedFullHttpRequest(decodeResult: success) '

@@ -18,6 +18,7 @@ from tests.unit.test_model import (
 )
 from tui.index.scan import Scanner
 from tui.index.schema import DICT_COLUMNS, KIND_FRAGMENT, KIND_MALFORMED, KIND_RECORD
+from tui.model.parser import decode_entry_bytes, hinted_text_field, text_field
 
 #: The five synthetic lines of the field guide's section 3, one per line.
 SPEC_LINES = "".join(
@@ -43,16 +44,37 @@ def columns(data: bytes, *, fast: bool) -> tuple[dict[str, list[Any]], int]:
 
 
 def assert_same(data: bytes) -> int:
-    """Fast and reference columns are equal; returns how many records the fast path left."""
+    """Fast and reference columns are equal, and every header hint the fast path leaves
+    gives the parser's fields; returns how many records the fast path left."""
     fast, slow_count = columns(data, fast=True)
     reference, _ = columns(data, fast=False)
     for name in reference:
-        assert fast[name] == reference[name], name
+        if name != "header_at":  # a hint of the fast path alone
+            assert fast[name] == reference[name], name
+    assert not any(reference["header_at"])
+    assert_hints_hold(data, fast)
     return slow_count
+
+
+def assert_hints_hold(data: bytes, scanned: dict[str, list[Any]]) -> None:
+    """An entry with a ``header_at`` hint reads the same header, agent and query through it
+    as through the parser."""
+    offsets = scanned["offset"]
+    ends = [*offsets[1:], len(data)][: len(offsets)]
+    for offset, end, at, conn_type in zip(
+        offsets, ends, scanned["header_at"], scanned["type"], strict=True
+    ):
+        if at:
+            raw = data[offset:end]
+            text = decode_entry_bytes(raw)
+            for name in ("header", "agent", "query"):
+                assert hinted_text_field(raw, at, conn_type, name) == text_field(text, name)
 
 
 def test_spec_shapes_take_the_fast_path_and_agree() -> None:
     assert assert_same(SPEC_LINES.encode()) == 0
+    scanned, _ = columns(SPEC_LINES.encode(), fast=True)
+    assert all(scanned["header_at"])  # every record's header is found
 
 
 def test_generated_cluster_agrees(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ cheaper terms of an AND have narrowed the candidates.
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 from collections.abc import Callable
@@ -26,14 +27,14 @@ from tui.index.textscan import (
     Cancelled,
     PatternFinder,
     TextQuery,
-    entry_texts,
+    entry_bytes,
     literal_query,
     regex_query,
     search,
     word_finder,
 )
 from tui.model.fields import parse_arn
-from tui.model.parser import text_field
+from tui.model.parser import decode_entry_bytes, hinted_text_field, text_field
 from tui.query.ast import And, FieldMatch, Last, MatchAll, Node, Not, Or, Regex, Text, TimeBound
 from tui.query.predicate import split_client_value, text_matches, user_equals
 
@@ -277,15 +278,25 @@ class _Evaluator:
 
     def parsed_field(self, node: FieldMatch, candidates: Bool) -> Bool:
         """Fields with no column: derive them from each remaining candidate's text."""
-        prefilter = _prefilter(node)
+        held = _held_text(node)
+        prefilter = _prefilter(node, held)
         if prefilter is not None and np.count_nonzero(candidates) > _PARSE_DIRECTLY:
             candidates = search(self.index, self.size, prefilter, candidates, cancel=self.cancel)
+            if held is not None and prefilter.test is held:
+                held = None  # every entry it passed holds the value's text
         result = np.zeros(self.size, bool)
-        held = _held_text(node)
-        for entry, text in entry_texts(self.index, self.size, candidates, cancel=self.cancel):
+        hints, types = self.col("header_at"), self.col("type")
+        type_names = self.index.tables["type"].values
+        name = node.field
+        for entry, data in entry_bytes(self.index, self.size, candidates, cancel=self.cancel):
+            text = decode_entry_bytes(data) if held is not None or not hints[entry] else ""
             if held is not None and not held(text):
                 continue  # cheaper than parsing the entry: the value cannot be in its query
-            value = text_field(text, node.field)
+            at = int(hints[entry])
+            if at:  # the scanner found where the header opens: no need to split the record
+                value = hinted_text_field(data, at, type_names[int(types[entry])], name)
+            else:
+                value = text_field(text, name)
             if value is not None and text_matches(node, value):
                 result[entry] = True
         return result
@@ -315,11 +326,16 @@ def _value_matches(node: FieldMatch, value: str | None) -> bool:
     return text_matches(node, value)
 
 
-def _prefilter(node: FieldMatch) -> TextQuery | None:
-    """A raw-text test every match must pass, when one exists."""
+def _prefilter(node: FieldMatch, held: _Held | None) -> TextQuery | None:
+    """A raw-text test every match must pass, when one exists; for ``query:`` with a
+    ``held`` test that knows the value's spellings, one that passes exactly the entries
+    that hold."""
     if node.op == "regex":
         return None
     if node.field == "query":
+        if held is not None and held.forms is not None:
+            finders = [word_finder(form) for form in held.forms]
+            return TextQuery(test=held, finder=AnyOf((*finders, *_HELD_ANYWAY)))
         runs = re.findall(r"[A-Za-z0-9_]+", node.value)
         if not runs:
             return None
@@ -343,36 +359,60 @@ def _encodes_alnum(text: str) -> bool:
     )
 
 
-def _held_text(node: FieldMatch) -> Callable[[str], bool] | None:
+#: What a query holds though its raw text may not show it: an encoded letter or digit, a
+#: bytecode request (rendered, not written).
+_BYTECODE = "op='bytecode'"
+_HELD_ANYWAY = (_ENCODED_FINDER, word_finder(_BYTECODE))
+#: A value's spellings are searched one by one up to this many, else by its longest word.
+_MAX_FORMS = 16
+
+
+class _Held:
     """For ``query:VALUE``, a test that the text of every entry whose decoded query holds
     VALUE (in any case) passes: its lower case holds VALUE's, the characters other than
     letters and digits as written or as a payload may encode them (``%xx``, ``+`` for a
-    space, ``\\u00xx``); or it has an encoded letter or digit, or is a bytecode request
-    (rendered, not written). None where no such test is known (other fields, regexes,
-    non-ASCII or control characters)."""
+    space, ``\\u00xx``); or it has an encoded letter or digit, or is a bytecode request.
+    ``forms``: every such spelling of VALUE, when there are few."""
+
+    def __init__(self, value: str) -> None:
+        parts: list[str] = []
+        spellings: list[list[str]] = []
+        for char in value.lower():
+            if char.isalnum():
+                parts.append(char)
+                spellings.append([char])
+                continue
+            code = f"{ord(char):02x}"
+            forms = [char, f"%{code}", f"\\u00{code}", *(["+"] if char == " " else [])]
+            parts.append("(?:" + "|".join(re.escape(form) for form in forms) + ")")
+            spellings.append(forms)
+        self.phrase = re.compile("".join(parts))  # led by a letter or digit: found by its prefix
+        count = 1
+        for forms in spellings:
+            count *= len(forms)
+        self.forms = (
+            ["".join(chosen) for chosen in itertools.product(*spellings)]
+            if count <= _MAX_FORMS
+            else None
+        )
+
+    def __call__(self, text: str) -> bool:
+        return (
+            self.phrase.search(text.lower()) is not None
+            or _encodes_alnum(text)
+            or _BYTECODE in text
+        )
+
+
+def _held_text(node: FieldMatch) -> _Held | None:
+    """The ``_Held`` test of a ``query:`` term; None where no such test is known (other
+    fields, regexes, non-ASCII or control characters)."""
     value = node.value
     if node.field != "query" or node.op == "regex" or not value.isascii():
         return None
     if not any(char.isalnum() for char in value) or any(not char.isprintable() for char in value):
         return None
-    parts = []
-    for char in value.lower():
-        if char.isalnum():
-            parts.append(char)
-            continue
-        code = f"{ord(char):02x}"
-        forms = [re.escape(char), f"%{code}", rf"\\u00{code}", *([r"\+"] if char == " " else [])]
-        parts.append("(?:" + "|".join(forms) + ")")
-    phrase = re.compile("".join(parts))  # led by a letter or digit: found by its prefix
-
-    def held(text: str) -> bool:
-        return (
-            phrase.search(text.lower()) is not None
-            or _encodes_alnum(text)
-            or "op='bytecode'" in text
-        )
-
-    return held
+    return _Held(value)
 
 
 def _cost(node: Node) -> int:

@@ -518,6 +518,8 @@ class Scanner:
         cols["lang"][done] = lang_c
         cols["method"][done] = method_c[f_idx]
         cols["path"][done] = path_c[f_idx]
+        header_at = h[f_idx] - ls[live[f_idx]]
+        cols["header_at"][done] = np.where(header_at <= _HINT_MAX, header_at, 0)
         handled = np.zeros(n_rec, bool)
         handled[live[f_idx]] = True
         return _ints(records[~handled])
@@ -612,6 +614,8 @@ class Scanner:
         return delta
 
 
+#: The farthest ``header_at`` a record keeps (its column is 16 bits wide).
+_HINT_MAX = int(np.iinfo(np.uint16).max)
 _COMBO_TIERS = (32, 48, 64, 96, 128, 160, 192, 256)
 _UNKNOWN_WORD = np.frombuffer(b"[unknown", "<u8")[0]
 _POWERS = 10 ** np.arange(4, -1, -1, dtype=np.int64)  # 10**4 .. 10**0: port digits

@@ -68,6 +68,10 @@ SPAN_COLUMNS: dict[str, type[np.generic]] = {
     "method": np.uint32,
     "path": np.uint32,
     "reason": np.uint32,
+    # Where a record's header field opens, from the entry's first byte, when the scanner
+    # proved the fields before it plain (0: not known): ``header:``, ``agent:`` and
+    # ``query:`` then read the header and payload without splitting the record again.
+    "header_at": np.uint16,
 }
 
 #: Columns of value codes the index keeps 16 bits wide until a table outgrows them (a log

@@ -17,6 +17,7 @@ from tui.model.fields import (
     parse_host,
     split_fields,
     timestamp_us,
+    unquote_payload,
     unsupported_width_reason,
 )
 from tui.model.header import header_value, parse_header, split_target
@@ -153,8 +154,36 @@ def text_field(text: str, name: str, *, cut: bool = False) -> str | None:
     values and malformed entries. ``cut``: ``text`` is the start of a longer entry, so a
     quoted payload has lost its closing quote (its opening one is dropped all the same)."""
     fields = _fields_of(text, cut)
-    if fields is None:
-        return None
+    return _text_field_of(fields, name) if fields is not None else None
+
+
+#: What follows a bare absent header field.
+_BARE_HEADER = b"[unknown], "
+
+
+def hinted_text_field(data: bytes, at: int, conn_type: str | None, name: str) -> str | None:
+    """``text_field`` of an entry's bytes when the scanner proved the fields before its
+    header plain: the header field opens at byte ``at`` and is either quoted with no quote
+    inside or ``[unknown]``, and ``", "`` follows it. Reads only the header (and, for the
+    query, the payload): no splitting of the fields before it."""
+    if data[at] == 34:  # '"'
+        close = data.find(b'"', at + 1)
+        header = absent(data[at + 1 : close].decode("utf-8", "replace"))
+        payload_at = close + 3
+    else:
+        header = None
+        payload_at = at + len(_BARE_HEADER)
+    if name == "query":
+        payload = absent(unquote_payload(decode_entry_bytes(data[payload_at:])))
+        fields = RawFields(0, None, None, conn_type, None, None, header, payload)
+    else:
+        fields = RawFields(0, None, None, conn_type, None, None, header, None)
+    return _text_field_of(fields, name)
+
+
+def _text_field_of(fields: RawFields, name: str) -> str | None:
+    """A text field from the fields it derives from (the header, the payload and the
+    connection type: the others are not read)."""
     if name == "header":
         return fields.header
     if name == "agent":
