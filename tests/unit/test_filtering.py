@@ -141,14 +141,16 @@ _PARSED_FIELD_EXPRESSIONS = [
 ]
 
 
+@pytest.mark.parametrize("share", [0.0, 2.0])
 @pytest.mark.parametrize("text", _PARSED_FIELD_EXPRESSIONS)
-def test_fields_without_a_column_match_the_reference_through_the_raw_text_prefilter(
-    sample: Loaded, parsed: Parsed, text: str, monkeypatch: pytest.MonkeyPatch
+def test_fields_without_a_column_match_the_reference_in_blocks_and_alone(
+    sample: Loaded, parsed: Parsed, text: str, share: float, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The raw-text prefilter runs only for many candidates: here for any number."""
-    from tui.index import filtering
+    """Entries are searched in blocks when many are in question, else tested alone: here
+    always one way, then always the other."""
+    from tui.index import textscan
 
-    monkeypatch.setattr(filtering, "_PARSE_DIRECTLY", 0)
+    monkeypatch.setattr(textscan, "SPARSE_SHARE", share)
     result = evaluate(sample.index, parse_filter(text))
     assert np.array_equal(result.mask, reference_mask(parsed, text))
 
@@ -237,13 +239,13 @@ _ENCODED_QUERIES = [
 
 
 @pytest.mark.parametrize("text", ['query:"LIMIT 10"', 'query:"order by x"', 'query:"t 1"'])
-@pytest.mark.parametrize("parse_directly", [50_000, 0])
+@pytest.mark.parametrize("share", [0.0, 2.0])
 def test_query_phrases_match_every_encoding_of_them(
-    tmp_path: Path, text: str, parse_directly: int, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, text: str, share: float, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tui.index import filtering
+    from tui.index import textscan
 
-    monkeypatch.setattr(filtering, "_PARSE_DIRECTLY", parse_directly)
+    monkeypatch.setattr(textscan, "SPARSE_SHARE", share)
     head = (
         "1700000000{n:03d}, 10.0.1.18:34266, 10.0.3.215:8182, HTTP_POST, [unknown], "
         '[unknown], "HttpObjectAggregator$AggregatedFullHttpRequest(decodeResult: success) '

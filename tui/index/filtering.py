@@ -3,9 +3,10 @@
 Field terms become lookups: the term is tested once per distinct value of the column and the
 result is spread over all entries through their codes, so ``client:10.0.1`` over millions of
 entries costs one gather. Time bounds compare the time column. Bare words and regexes search
-the raw text (``textscan``). ``agent``, ``query`` and ``header`` have no column: they parse
-the entries still in question, after a raw-text pre-filter when one is sound, and after the
-cheaper terms of an AND have narrowed the candidates.
+the raw text (``textscan``). ``agent``, ``query`` and ``header`` have no column: they are
+searched like words, for the value's raw text where it must appear, and each entry found has
+its field read from the block, from where the scanner saw its header open (or, where it did
+not, from its parsed text); after the cheaper terms of an AND have narrowed the candidates.
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ from tui.index.index import Index
 from tui.index.schema import AUTH_BY_NAME, KIND_RECORD, LANG_CODES
 from tui.index.textscan import (
     AnyOf,
+    Block,
     Cancelled,
+    Finder,
     PatternFinder,
     TextQuery,
-    entry_bytes,
     literal_query,
     regex_query,
     search,
@@ -53,8 +55,6 @@ _DICT_FIELDS = {
 }
 _PARSED_FIELDS = frozenset({"agent", "query", "header"})
 _INSIGHT_FIELDS = frozenset({"op", "fp"})
-#: Below this many candidates, parse them all rather than pre-filter the raw text.
-_PARSE_DIRECTLY = 50_000
 #: Percent-encoded or JSON-escaped letters and digits: a query decoded from these may hold
 #: a word its raw text does not.
 _ENCODED_ALNUM = re.compile(r"%(?:3[0-9]|[46][1-9a-fA-F]|[57][0-9aA])")
@@ -277,29 +277,10 @@ class _Evaluator:
         return _mask(candidates & matched)
 
     def parsed_field(self, node: FieldMatch, candidates: Bool) -> Bool:
-        """Fields with no column: derive them from each remaining candidate's text."""
-        held = _held_text(node)
-        prefilter = _prefilter(node, held)
-        if prefilter is not None and np.count_nonzero(candidates) > _PARSE_DIRECTLY:
-            candidates = search(self.index, self.size, prefilter, candidates, cancel=self.cancel)
-            if held is not None and prefilter.test is held:
-                held = None  # every entry it passed holds the value's text
-        result = np.zeros(self.size, bool)
-        hints, types = self.col("header_at"), self.col("type")
-        type_names = self.index.tables["type"].values
-        name = node.field
-        for entry, data in entry_bytes(self.index, self.size, candidates, cancel=self.cancel):
-            text = decode_entry_bytes(data) if held is not None or not hints[entry] else ""
-            if held is not None and not held(text):
-                continue  # cheaper than parsing the entry: the value cannot be in its query
-            at = int(hints[entry])
-            if at:  # the scanner found where the header opens: no need to split the record
-                value = hinted_text_field(data, at, type_names[int(types[entry])], name)
-            else:
-                value = text_field(text, name)
-            if value is not None and text_matches(node, value):
-                result[entry] = True
-        return result
+        """Fields with no column: derived from the raw text of the entries that may hold
+        the value (``_FieldFinder``)."""
+        query = _field_query(self.index, node)
+        return search(self.index, self.size, query, candidates, cancel=self.cancel)
 
 
 _PORTS = 65_536
@@ -326,29 +307,85 @@ def _value_matches(node: FieldMatch, value: str | None) -> bool:
     return text_matches(node, value)
 
 
-def _prefilter(node: FieldMatch, held: _Held | None) -> TextQuery | None:
-    """A raw-text test every match must pass, when one exists; for ``query:`` with a
-    ``held`` test that knows the value's spellings, one that passes exactly the entries
+def _field_query(index: Index, node: FieldMatch) -> TextQuery:
+    """The search for a ``header``, ``agent`` or ``query`` term: the reference test on an
+    entry's text, and a finder of the entries whose raw text may hold the value."""
+    name = node.field
+
+    def test(text: str) -> bool:
+        value = text_field(text, name)
+        return value is not None and text_matches(node, value)
+
+    held = _held_text(node)
+    finder = _raw_finder(node, held)
+    # The finder's hits prove the value's text is there, and the forms of a ``held`` test
+    # that it holds; without those, ``held`` is worth checking before reading the query.
+    check = held if held is not None and held.forms is None else None
+    return TextQuery(test=test, finder=_FieldFinder(index, node, finder, check))
+
+
+class _FieldFinder:
+    """Entries whose field holds a value: of the entries ``finder`` finds (every entry
+    without one), those whose header the scanner located have their field read from the
+    block (``hinted_text_field``); the others are tested alone."""
+
+    def __init__(
+        self,
+        index: Index,
+        node: FieldMatch,
+        finder: Finder | None,
+        check: Callable[[str], bool] | None,
+    ) -> None:
+        self.node = node
+        self.finder = finder
+        self.check = check
+        self.hints = index.column("header_at")
+        self.types = index.column("type")
+        self.type_names = index.tables["type"].values
+
+    def scan(self, block: Block) -> tuple[list[int], list[int]]:
+        alone: list[int]
+        if self.finder is None:
+            found, alone = list(range(len(block))), []
+        else:
+            found, alone = self.finder.scan(block)
+        node, check = self.node, self.check
+        hints = self.hints[block.ids[found]].tolist()
+        types = self.types[block.ids[found]].tolist()
+        names = self.type_names
+        proven: list[int] = []
+        data, starts, bounds = block.data, block.starts, block.bounds
+        for position, at, code in zip(found, hints, types, strict=True):
+            if not at:
+                alone.append(position)
+                continue
+            start, end = starts[position], bounds[position]
+            if check is not None and not check(decode_entry_bytes(data[start:end])):
+                continue
+            value = hinted_text_field(data, start + at, names[code], node.field, end=end)
+            if value is not None and text_matches(node, value):
+                proven.append(position)
+        return proven, alone
+
+
+def _raw_finder(node: FieldMatch, held: _Held | None) -> Finder | None:
+    """A finder of the entries whose raw text may hold a field's value, when one is known;
+    for ``query:`` with a ``held`` test that knows the value's spellings, of the entries
     that hold."""
     if node.op == "regex":
         return None
     if node.field == "query":
         if held is not None and held.forms is not None:
-            finders = [word_finder(form) for form in held.forms]
-            return TextQuery(test=held, finder=AnyOf((*finders, *_HELD_ANYWAY)))
+            return AnyOf((*(word_finder(form) for form in held.forms), *_HELD_ANYWAY))
         runs = re.findall(r"[A-Za-z0-9_]+", node.value)
         if not runs:
             return None
-        word = max(runs, key=len).lower()
-        return TextQuery(
-            test=lambda text: word in text.lower() or _encodes_alnum(text),
-            finder=AnyOf((word_finder(word), _ENCODED_FINDER)),
-        )
+        return AnyOf((word_finder(max(runs, key=len).lower()), _ENCODED_FINDER))
     # agent and header text appear verbatim, except that a quote is doubled in the log.
     pieces = [piece for piece in node.value.split('"') if piece]
     if not pieces:
         return None
-    return literal_query(max(pieces, key=len))
+    return word_finder(max(pieces, key=len).lower())
 
 
 def _encodes_alnum(text: str) -> bool:

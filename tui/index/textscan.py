@@ -92,12 +92,14 @@ class TextQuery:
 
 class Block:
     """Consecutive entries of one file read at once: entry ``k`` is
-    ``data[starts[k]:bounds[k]]`` (``bounds`` cut at the end of what could be read)."""
+    ``data[starts[k]:bounds[k]]`` (``bounds`` cut at the end of what could be read) and is
+    the index's entry ``ids[k]``."""
 
-    def __init__(self, data: bytes, relative_starts: I64, relative_ends: I64) -> None:
+    def __init__(self, data: bytes, relative_starts: I64, relative_ends: I64, ids: I64) -> None:
         self.data = data
         self._starts = relative_starts
         self._ends = relative_ends
+        self.ids = ids
 
     @cached_property
     def starts(self) -> list[int]:
@@ -185,7 +187,7 @@ def search(
             continue
         # Dense: search every entry of the file, whole blocks at a time.
         for block_ids, data, starts, ends in _blocks(index, source, ids, cancel):
-            block = Block(data, starts, ends)
+            block = Block(data, starts, ends, block_ids)
             proven, alone = finder.scan(block)
             found = set(proven)
             for position in alone:

@@ -161,11 +161,14 @@ def text_field(text: str, name: str, *, cut: bool = False) -> str | None:
 _BARE_HEADER = b"[unknown], "
 
 
-def hinted_text_field(data: bytes, at: int, conn_type: str | None, name: str) -> str | None:
-    """``text_field`` of an entry's bytes when the scanner proved the fields before its
-    header plain: the header field opens at byte ``at`` and is either quoted with no quote
-    inside or ``[unknown]``, and ``", "`` follows it. Reads only the header (and, for the
-    query, the payload): no splitting of the fields before it."""
+def hinted_text_field(
+    data: bytes, at: int, conn_type: str | None, name: str, *, end: int | None = None
+) -> str | None:
+    """``text_field`` of the entry ``data[:end]`` when the scanner proved the fields before
+    its header plain: the header field opens at byte ``at`` and is either quoted with no
+    quote inside or ``[unknown]``, and ``", "`` follows it. Reads only the header (and, for
+    the query, the payload): no splitting of the fields before it. ``data`` may go on past
+    the entry (a block of entries), and the entry may start before ``at`` anywhere."""
     if data[at] == 34:  # '"'
         close = data.find(b'"', at + 1)
         header = absent(data[at + 1 : close].decode("utf-8", "replace"))
@@ -173,12 +176,12 @@ def hinted_text_field(data: bytes, at: int, conn_type: str | None, name: str) ->
     else:
         header = None
         payload_at = at + len(_BARE_HEADER)
-    if name == "query":
-        payload = absent(unquote_payload(decode_entry_bytes(data[payload_at:])))
-        fields = RawFields(0, None, None, conn_type, None, None, header, payload)
-    else:
-        fields = RawFields(0, None, None, conn_type, None, None, header, None)
-    return _text_field_of(fields, name)
+    if name == "header":
+        return header
+    if name == "agent":
+        return header_value(header, "User-Agent") if header is not None else None
+    payload = absent(unquote_payload(decode_entry_bytes(data[payload_at:end])))
+    return _text_field_of(RawFields(0, None, None, conn_type, None, None, header, payload), name)
 
 
 def _text_field_of(fields: RawFields, name: str) -> str | None:
