@@ -4,6 +4,7 @@ come back unchanged, and masking twice changes nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import fields, is_dataclass
 from urllib.parse import quote, unquote
 
@@ -265,6 +266,34 @@ def test_a_masked_record_keeps_what_helps_an_investigation(name: str) -> None:
     assert masked.query.text == original.query.text
     assert [n for n, _ in masked.query.parameters] == [n for n, _ in original.query.parameters]
     assert mask_record(masked) == masked
+
+
+@pytest.mark.parametrize("form", ["jsonl", "csv", "table"])
+def test_an_export_writes_what_it_wrote_of_a_fully_masked_record(form: str) -> None:
+    """Exports mask only what they write (``mask_written``): the same output as from
+    ``mask_record``, and nothing of the raw line or the request to leak later."""
+    import io
+
+    from tui.cli.export import TableWriter, Writer, make_writer
+    from tui.model.secrets import mask_written
+
+    def written(mask: Callable[[Record], Record]) -> str:
+        out = io.StringIO()
+        writer: Writer = (
+            TableWriter(out, width=200, reveal=True)
+            if form == "table"
+            else make_writer(form, out, reveal=True)
+        )
+        for line, _ in CREDENTIAL_LINES.values():
+            writer.record(mask(record(line)))
+        writer.close()
+        return out.getvalue()
+
+    assert written(mask_written) == written(mask_record)
+    for line, secrets in CREDENTIAL_LINES.values():
+        masked = mask_written(record(line))
+        assert masked.raw == "" and masked.request is None
+        assert not any(secret in s for secret in secrets for s in strings(masked))
 
 
 def test_masked_record_parts() -> None:

@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from tui.index.stats import Stats, Timeline, sparkline
 from tui.model.record import Malformed, Record
-from tui.model.secrets import mask_entry, mask_record, mask_text
+from tui.model.secrets import mask_entry, mask_text, mask_written
 from tui.model.text import csv_cell, inert
 from tui.query.timeparse import format_time_us
 
@@ -111,7 +111,7 @@ class Writer:
 
     def record(self, record: Record) -> None:
         """Write one record."""
-        self.write_record(record if self.reveal else mask_record(record))
+        self.write_record(record if self.reveal else mask_written(record))
 
     def malformed(self, entry: Malformed) -> None:
         """Write one malformed entry."""

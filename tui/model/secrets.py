@@ -109,6 +109,22 @@ def mask_record(record: Record) -> Record:
     return record if masked == record else masked
 
 
+def mask_written(record: Record) -> Record:
+    """``record`` as an export writes it, credentials masked: its header, payload and query
+    masked as ``mask_record`` masks them, and its raw line and parsed request, which no
+    export writes, left out (empty) rather than masked (they cost most to mask)."""
+    if not (_may_hold_secret(record.raw) or _query_may_hold_secret(record.query)):
+        return record
+    return replace(
+        record,
+        raw="",
+        header_raw=_mask_field(record.header_raw),
+        payload=_mask_field(record.payload),
+        request=None,
+        query=_mask_query(record.query),
+    )
+
+
 def mask_entry(entry: Entry) -> Entry:
     """``mask_record`` for a record; a malformed entry's raw text masked."""
     if isinstance(entry, Malformed):
