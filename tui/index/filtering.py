@@ -279,7 +279,7 @@ class _Evaluator:
     def parsed_field(self, node: FieldMatch, candidates: Bool) -> Bool:
         """Fields with no column: derived from the raw text of the entries that may hold
         the value (``_FieldFinder``)."""
-        query = _field_query(self.index, node)
+        query = _field_query(self.index, node, candidates)
         return search(self.index, self.size, query, candidates, cancel=self.cancel)
 
 
@@ -307,9 +307,10 @@ def _value_matches(node: FieldMatch, value: str | None) -> bool:
     return text_matches(node, value)
 
 
-def _field_query(index: Index, node: FieldMatch) -> TextQuery:
-    """The search for a ``header``, ``agent`` or ``query`` term: the reference test on an
-    entry's text, and a finder of the entries whose raw text may hold the value."""
+def _field_query(index: Index, node: FieldMatch, candidates: Bool) -> TextQuery:
+    """The search for a ``header``, ``agent`` or ``query`` term among ``candidates``: the
+    reference test on an entry's text, and a finder of the entries whose raw text may hold
+    the value."""
     name = node.field
 
     def test(text: str) -> bool:
@@ -321,22 +322,24 @@ def _field_query(index: Index, node: FieldMatch) -> TextQuery:
     # The finder's hits prove the value's text is there, and the forms of a ``held`` test
     # that it holds; without those, ``held`` is worth checking before reading the query.
     check = held if held is not None and held.forms is None else None
-    return TextQuery(test=test, finder=_FieldFinder(index, node, finder, check))
+    return TextQuery(test=test, finder=_FieldFinder(index, node, candidates, finder, check))
 
 
 class _FieldFinder:
-    """Entries whose field holds a value: of the entries ``finder`` finds (every entry
-    without one), those whose header the scanner located have their field read from the
-    block (``hinted_text_field``); the others are tested alone."""
+    """Entries whose field holds a value: of the ``candidates`` that ``finder`` finds (every
+    one without a finder), those whose header the scanner located have their field read
+    from the block (``hinted_text_field``); the others are tested alone."""
 
     def __init__(
         self,
         index: Index,
         node: FieldMatch,
+        candidates: Bool,
         finder: Finder | None,
         check: Callable[[str], bool] | None,
     ) -> None:
         self.node = node
+        self.candidates = candidates
         self.finder = finder
         self.check = check
         self.hints = index.column("header_at")
@@ -350,8 +353,12 @@ class _FieldFinder:
         else:
             found, alone = self.finder.scan(block)
         node, check = self.node, self.check
-        hints = self.hints[block.ids[found]].tolist()
-        types = self.types[block.ids[found]].tolist()
+        ids = block.ids[found]
+        wanted = self.candidates[ids]
+        if not wanted.all():  # (a block holds every entry of its stretch of the file)
+            found, ids = np.asarray(found)[wanted].tolist(), ids[wanted]
+        hints = self.hints[ids].tolist()
+        types = self.types[ids].tolist()
         names = self.type_names
         proven: list[int] = []
         data, starts, bounds = block.data, block.starts, block.bounds

@@ -167,8 +167,8 @@ def hinted_text_field(
     """``text_field`` of the entry ``data[:end]`` when the scanner proved the fields before
     its header plain: the header field opens at byte ``at`` and is either quoted with no
     quote inside or ``[unknown]``, and ``", "`` follows it. Reads only the header (and, for
-    the query, the payload): no splitting of the fields before it. ``data`` may go on past
-    the entry (a block of entries), and the entry may start before ``at`` anywhere."""
+    the query, the payload): no splitting of the fields before it. ``data`` may be a block
+    of entries: ``at`` is then counted from the block's start, and ``end`` ends the entry."""
     if data[at] == 34:  # '"'
         close = data.find(b'"', at + 1)
         header = absent(data[at + 1 : close].decode("utf-8", "replace"))
