@@ -46,7 +46,17 @@ def save_all(cache: IndexCache, index: Index, reader: FileReader) -> None:
 def columns_in_order(index: Index) -> dict[str, list[object]]:
     order = index.order()
     out: dict[str, list[object]] = {}
-    for name in ("offset", "length", "line", "kind", "epoch_us", "port", "auth", "lang"):
+    for name in (
+        "offset",
+        "length",
+        "line",
+        "kind",
+        "epoch_us",
+        "port",
+        "auth",
+        "lang",
+        "header_at",
+    ):
         out[name] = index.column(name)[order].tolist()
     for name in ("type", "client", "server", "principal", "method", "path", "reason"):
         out[name] = [index.value(name, int(code)) for code in index.column(name)[order]]
