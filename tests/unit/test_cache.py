@@ -99,7 +99,9 @@ def test_a_grown_file_reuses_the_old_part(tmp_path: Path) -> None:
     assert hit is not None and hit.grown and hit.span.end == old_size
 
 
-@pytest.mark.parametrize("change", ["rotated", "replaced_same_size", "truncated", "rewritten"])
+@pytest.mark.parametrize(
+    "change", ["rotated", "replaced_same_size", "truncated", "rewritten", "edited_in_the_middle"]
+)
 def test_a_changed_file_is_not_a_hit(tmp_path: Path, change: str) -> None:
     log = write(tmp_path / "audit.log", range(1000))
     index, reader = load_files([log])
@@ -118,11 +120,35 @@ def test_a_changed_file_is_not_a_hit(tmp_path: Path, change: str) -> None:
     elif change == "truncated":
         with log.open("r+b") as handle:
             handle.truncate(size // 2)
-    else:  # same inode, same size, different bytes at the end
+    elif change == "rewritten":  # same inode, same size, different bytes at the end
         with log.open("r+b") as handle:
             handle.seek(size - 20)
             handle.write(b"x" * 19)
+    else:  # same inode, size, head and tail: a record in the middle altered
+        before = log.stat().st_mtime_ns
+        with log.open("r+b") as handle:
+            handle.seek(size // 2)
+            handle.write(b"7")
+        os.utime(log, ns=(before + 10**9, before + 10**9))
     assert cache.lookup(log) is None
+
+
+def test_a_loose_cache_directory_is_made_private_and_another_users_is_not_used(
+    tmp_path: Path,
+) -> None:
+    log = write(tmp_path / "audit.log", range(100))
+    index, reader = load_files([log])
+    cache = cache_for(tmp_path)
+    save_all(cache, index, reader)
+    os.chmod(cache.directory, 0o777)
+    assert cache.lookup(log) is not None
+    assert cache.directory.stat().st_mode & 0o777 == 0o700
+    if os.getuid() != 0:
+        return  # (only root can give a directory to another user)
+    os.chown(cache.directory, 12345, 12345)
+    assert cache.lookup(log) is None
+    os.chown(cache.directory, 0, 0)
+    assert cache.lookup(log) is not None
 
 
 @pytest.mark.parametrize(

@@ -129,9 +129,28 @@ class IndexCache:
 
     # -- reading ----------------------------------------------------------------------------
 
+    def _private(self) -> bool:
+        """Whether the cache directory is the user's alone: one that exists with a looser
+        mode is made 0700 (its parent too, the program's own directory); one owned by
+        another user is not used at all."""
+        for directory in (self.directory.parent, self.directory):
+            try:
+                info = os.stat(directory)
+                if info.st_uid != os.getuid():
+                    return False
+                if info.st_mode & 0o077:
+                    os.chmod(directory, 0o700)
+            except FileNotFoundError:
+                continue
+            except OSError:
+                return False
+        return True
+
     def lookup(self, path: Path) -> Cached | None:
         """The cached span of ``path`` when its identity still fits, else None (an entry
         that cannot be trusted is removed)."""
+        if not self._private():
+            return None
         entry = self._entry_path(path)
         try:
             data = _read_entry(entry)
@@ -155,6 +174,8 @@ class IndexCache:
         if now.head != identity.head or now.tail != identity.tail:
             return None
         unchanged = info.st_size == identity.size and info.st_mtime_ns == identity.mtime_ns
+        if info.st_size == identity.size and not unchanged:
+            return None  # written again in place: any byte may have changed
         try:
             os.utime(entry)  # recently used: evicted last
         except OSError:
@@ -169,6 +190,8 @@ class IndexCache:
         try:
             identity = identity_of(path, end)
             private_directory(self.directory)
+            if not self._private():
+                return
             write_private(self._entry_path(path), _encode(identity, span))
             self._evict()
         except OSError:
