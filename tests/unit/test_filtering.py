@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import Loaded, build_index
 from tui.index.filtering import Cancelled, evaluate, filtered_order
@@ -239,10 +241,28 @@ _ENCODED_QUERIES = [
     '"{""query"": ""MATCH (n) RETURN n ORDER BY x \\"" LIMIT 10""}"',
     "query=ORDER+BY+x+LIMIT++10",
     "query=order%20by%20x%20\u212aLIMIT%2010",
+    # Quotes, slashes and backslashes as JSON escapes them, inside a CSV-quoted field.
+    '"{""gremlin"": ""g.V().has(\\""airport\\"",\\""code\\"",\\""ORD\\"")""}"',
+    '"{""gremlin"": ""g.V().has(\'url\',\'http:\\/\\/evil.example\\/x\')""}"',
+    '"{""gremlin"": ""g.V().has(\'path\',\'C:\\\\Windows\')""}"',
+    "\"RequestMessage{, requestId=x, op='eval', processor='', args={gremlin="
+    'g.V().has(""airport"",""code"",""AUS"") , aliases={g=g}}}"',
+    "query=has(%22airport%22+x)",
 ]
 
 
-@pytest.mark.parametrize("text", ['query:"LIMIT 10"', 'query:"order by x"', 'query:"t 1"'])
+@pytest.mark.parametrize(
+    "text",
+    [
+        'query:"LIMIT 10"',
+        'query:"order by x"',
+        'query:"t 1"',
+        'query:"has(\\"airport\\""',
+        'query:"evil.example/x"',
+        'query:"C:\\\\Windows"',
+        'query:"\\"airport\\""',
+    ],
+)
 @pytest.mark.parametrize("share", [0.0, 2.0])
 def test_query_phrases_match_every_encoding_of_them(
     tmp_path: Path, text: str, share: float, monkeypatch: pytest.MonkeyPatch
@@ -265,3 +285,50 @@ def test_query_phrases_match_every_encoding_of_them(
     ]
     assert evaluate(index, node).mask.tolist() == expected
     assert any(expected)
+
+
+_QUERY_CHARS = st.text(alphabet=st.sampled_from("ab1 \"/\\'(),.:+%"), min_size=1, max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(query=_QUERY_CHARS, start=st.integers(0, 11), length=st.integers(1, 6))
+def test_the_raw_text_test_of_a_query_phrase_passes_every_spelling_of_it(
+    query: str, start: int, length: int
+) -> None:
+    """Soundness of the phrase test that lets entries skip decoding: whatever a payload
+    encodes (form, JSON in a CSV field, plain CSV text, a Gremlin eval), an entry whose
+    query holds the phrase passes it."""
+    import json
+    from urllib.parse import urlencode
+
+    from tui.index.filtering import _held_text
+    from tui.model.parser import text_field
+    from tui.query.ast import FieldMatch, Span
+
+    phrase = query[start : start + length]
+    if not phrase or not any(char.isalnum() for char in phrase):
+        return
+    held = _held_text(FieldMatch("query", "contains", phrase, None, Span(0, 0)))
+    assert held is not None
+
+    def quoted(text: str) -> str:
+        return '"' + text.replace('"', '""') + '"'
+
+    payloads = [
+        urlencode({"query": query}),
+        quoted(json.dumps({"gremlin": query})),
+        quoted(json.dumps({"gremlin": query}).replace("/", "\\/")),  # (some escape "/")
+        quoted(query),
+        quoted(
+            f"RequestMessage{{, requestId=x, op='eval', processor='', args={{gremlin={query}}}}}"
+        ),
+    ]
+    head = "1700000000000, 10.0.1.18:34266, 10.0.3.215:8182, HTTP_POST, [unknown], [unknown], "
+    header = (
+        '"HttpObjectAggregator$AggregatedFullHttpRequest(decodeResult: success) POST /x HTTP/1.1", '
+    )
+    for payload in payloads:
+        text = head + header + payload
+        decoded = text_field(text, "query")
+        if decoded is not None and phrase.lower() in decoded.lower():
+            assert held(text), (payload, phrase)

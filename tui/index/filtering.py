@@ -409,13 +409,22 @@ _BYTECODE = "op='bytecode'"
 _HELD_ANYWAY = (_ENCODED_FINDER, word_finder(_BYTECODE))
 #: A value's spellings are searched one by one up to this many, else by its longest word.
 _MAX_FORMS = 16
+#: How else a payload may write a character, besides ``%xx`` and ``\\u00xx``: a space as
+#: ``+`` (forms); a quote doubled (CSV), escaped (JSON) or both; a slash or a backslash
+#: escaped (JSON).
+_SPELLED: dict[str, tuple[str, ...]] = {
+    " ": ("+",),
+    '"': ('""', '\\"', '\\""'),
+    "/": ("\\/",),
+    "\\": ("\\\\",),
+}
 
 
 class _Held:
     """For ``query:VALUE``, a test that the text of every entry whose decoded query holds
     VALUE (in any case) passes: its lower case holds VALUE's, the characters other than
-    letters and digits as written or as a payload may encode them (``%xx``, ``+`` for a
-    space, ``\\u00xx``); or it has an encoded letter or digit, or is a bytecode request.
+    letters and digits as written or as a payload may encode them (``%xx``, ``\\u00xx``,
+    ``_SPELLED``); or it has an encoded letter or digit, or is a bytecode request.
     ``forms``: every such spelling of VALUE, when there are few."""
 
     def __init__(self, value: str) -> None:
@@ -427,7 +436,7 @@ class _Held:
                 spellings.append([char])
                 continue
             code = f"{ord(char):02x}"
-            forms = [char, f"%{code}", f"\\u00{code}", *(["+"] if char == " " else [])]
+            forms = [char, f"%{code}", f"\\u00{code}", *_SPELLED.get(char, ())]
             parts.append("(?:" + "|".join(re.escape(form) for form in forms) + ")")
             spellings.append(forms)
         self.phrase = re.compile("".join(parts))  # led by a letter or digit: found by its prefix
