@@ -352,3 +352,38 @@ async def test_a_search_is_highlighted_in_every_section_of_the_detail(
             if segment.style is not None and segment.style.reverse
         }
         assert marked == {"healthchecker"}  # in the agent (summary) and the header's value
+
+
+async def test_deletes_and_failed_logins_stand_out_in_the_table(
+    tmp_path: Path, state_home: Path
+) -> None:
+    """A delete's row takes the delete style (red and bold; bold and underlined without
+    colour), a failed authentication the failed one, an ordinary read neither."""
+    head = "1700000000{n:03d}, 10.0.1.18:34266, 10.0.3.215:8182, Bolt, [unknown], "
+    (tmp_path / "audit.log").write_text(
+        head.format(n=1)
+        + "[unknown], [unknown], MATCH (n) RETURN n\n"
+        + head.format(n=2)
+        + "[unknown], [unknown], MATCH (n) DETACH DELETE n\n"
+        + head.format(n=3)
+        + '"{""authenticationSucceeded"":false}", [unknown], MATCH (n) RETURN n\n'
+        + head.format(n=4)
+        + "[unknown], [unknown], MATCH (n) RETURN n\n"  # where the cursor goes
+    )
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 12)) as pilot:
+        await wait_ready(app)
+        await pilot.press("G")  # the cursor away from the rows looked at
+        await pilot.pause()
+        app.refresh()
+
+        def styles(row: int) -> set[str]:
+            return {str(s.style) for s in app.table.render_line(1 + row) if s.text.strip()}
+
+        delete = app.table.get_component_rich_style("record-table--delete")
+        failed = app.table.get_component_rich_style("record-table--failed")
+        read, deleted = styles(0), styles(1)
+        assert delete.bold and all("bold" in style for style in deleted)
+        assert not any("bold" in style for style in read)
+        assert failed.color is not None
+        assert all(failed.color.name in style for style in styles(2))

@@ -236,6 +236,8 @@ class RecordTable(ScrollView, can_focus=True):
             style += self.get_component_rich_style("record-table--malformed")
         elif data.failed_auth:
             style += self.get_component_rich_style("record-table--failed")
+        elif data.delete:
+            style += self.get_component_rich_style("record-table--delete")
         elif data.unknown_type:
             style += self.get_component_rich_style("record-table--unknown")
         if row == self.view.cursor_row:
