@@ -42,7 +42,7 @@ FILTER_HELP = (
     ("/regex/  /regex/i", "raw text matches"),
     ("field:value", "field contains value"),
     ("field=value", "field equals value"),
-    ("field:/regex/", "field matches"),
+    ("field:/regex/", "field matches (a space in a regex: \\  or \\s)"),
     ("-term  NOT term", "exclude"),
     ("a b  a AND b", "both"),
     ("a OR b  ( )", "either, grouping"),
