@@ -248,6 +248,7 @@ _ENCODED_QUERIES = [
     "\"RequestMessage{, requestId=x, op='eval', processor='', args={gremlin="
     'g.V().has(""airport"",""code"",""AUS"") , aliases={g=g}}}"',
     "query=has(%22airport%22+x)",
+    "query=x(\u212a+1)",  # KELVIN SIGN: "k" once lower-cased
 ]
 
 
@@ -261,6 +262,7 @@ _ENCODED_QUERIES = [
         'query:"evil.example/x"',
         'query:"C:\\\\Windows"',
         'query:"\\"airport\\""',
+        'query:"(k 1)"',  # spelled 36 ways: searched all at once
     ],
 )
 @pytest.mark.parametrize("share", [0.0, 2.0])

@@ -24,6 +24,7 @@ import numpy.typing as npt
 from tui.index.index import Index
 from tui.index.schema import AUTH_BY_NAME, KIND_RECORD, LANG_CODES
 from tui.index.textscan import (
+    ODD_BYTES,
     AnyOf,
     Block,
     Cancelled,
@@ -36,9 +37,10 @@ from tui.index.textscan import (
     word_finder,
 )
 from tui.model.fields import parse_arn
-from tui.model.parser import decode_entry_bytes, hinted_text_field, text_field
+from tui.model.parser import hinted_text_field, text_field
 from tui.query.ast import And, FieldMatch, Last, MatchAll, Node, Not, Or, Regex, Text, TimeBound
 from tui.query.predicate import split_client_value, text_matches, user_equals
+from tui.query.regex import escape_bytes
 
 Bool = npt.NDArray[np.bool_]
 I32 = npt.NDArray[np.int32]
@@ -317,12 +319,8 @@ def _field_query(index: Index, node: FieldMatch, candidates: Bool) -> TextQuery:
         value = text_field(text, name)
         return value is not None and text_matches(node, value)
 
-    held = _held_text(node)
-    finder = _raw_finder(node, held)
-    # The finder's hits prove the value's text is there, and the forms of a ``held`` test
-    # that it holds; without those, ``held`` is worth checking before reading the query.
-    check = held if held is not None and held.forms is None else None
-    return TextQuery(test=test, finder=_FieldFinder(index, node, candidates, finder, check))
+    finder = _raw_finder(node, _held_text(node))
+    return TextQuery(test=test, finder=_FieldFinder(index, node, candidates, finder))
 
 
 class _FieldFinder:
@@ -336,12 +334,10 @@ class _FieldFinder:
         node: FieldMatch,
         candidates: Bool,
         finder: Finder | None,
-        check: Callable[[str], bool] | None,
     ) -> None:
         self.node = node
         self.candidates = candidates
         self.finder = finder
-        self.check = check
         self.hints = index.column("header_at")
         self.types = index.column("type")
         self.type_names = index.tables["type"].values
@@ -352,7 +348,7 @@ class _FieldFinder:
             found, alone = list(range(len(block))), []
         else:
             found, alone = self.finder.scan(block)
-        node, check = self.node, self.check
+        node = self.node
         ids = block.ids[found]
         wanted = self.candidates[ids]
         if not wanted.all():  # (a block holds every entry of its stretch of the file)
@@ -367,8 +363,6 @@ class _FieldFinder:
                 alone.append(position)
                 continue
             start, end = starts[position], bounds[position]
-            if check is not None and not check(decode_entry_bytes(data[start:end])):
-                continue
             value = hinted_text_field(data, start + at, names[code], node.field, end=end)
             if value is not None and text_matches(node, value):
                 proven.append(position)
@@ -382,8 +376,13 @@ def _raw_finder(node: FieldMatch, held: _Held | None) -> Finder | None:
     if node.op == "regex":
         return None
     if node.field == "query":
-        if held is not None and held.forms is not None:
-            return AnyOf((*(word_finder(form) for form in held.forms), *_HELD_ANYWAY))
+        if held is not None:
+            if held.forms is not None:
+                finders = [word_finder(form) for form in held.forms]
+            else:  # too many to search one by one: all at once, and what lower-cases to ASCII
+                odd = [escape_bytes(ODD_BYTES[ord(char)]) for char in "ki" if char in held.value]
+                finders = [PatternFinder([held.byte_pattern(), *odd])]
+            return AnyOf((*finders, *_HELD_ANYWAY))
         runs = re.findall(r"[A-Za-z0-9_]+", node.value)
         if not runs:
             return None
@@ -428,9 +427,10 @@ class _Held:
     ``forms``: every such spelling of VALUE, when there are few."""
 
     def __init__(self, value: str) -> None:
+        self.value = value.lower()
         parts: list[str] = []
         spellings: list[list[str]] = []
-        for char in value.lower():
+        for char in self.value:
             if char.isalnum():
                 parts.append(char)
                 spellings.append([char])
@@ -440,6 +440,7 @@ class _Held:
             parts.append("(?:" + "|".join(re.escape(form) for form in forms) + ")")
             spellings.append(forms)
         self.phrase = re.compile("".join(parts))  # led by a letter or digit: found by its prefix
+        self.spellings = spellings
         count = 1
         for forms in spellings:
             count *= len(forms)
@@ -447,6 +448,13 @@ class _Held:
             ["".join(chosen) for chosen in itertools.product(*spellings)]
             if count <= _MAX_FORMS
             else None
+        )
+
+    def byte_pattern(self) -> bytes:
+        """``phrase`` over raw bytes (``byte_matcher``): every spelling, ASCII in any case."""
+        return b"(?i)" + b"".join(
+            b"(?:" + b"|".join(escape_bytes(form.encode()) for form in forms) + b")"
+            for forms in self.spellings
         )
 
     def __call__(self, text: str) -> bool:

@@ -209,7 +209,7 @@ _SKIP_NS = 0.07
 _STOP_NS = 35.0
 
 #: Characters whose lower case is or holds an ASCII letter: K (KELVIN SIGN) and İ.
-_ODD_BYTES = {ord("k"): "\u212a".encode(), ord("i"): "\u0130".encode()}
+ODD_BYTES = {ord("k"): "\u212a".encode(), ord("i"): "\u0130".encode()}
 
 
 def word_finder(wanted: str) -> Finder:
@@ -247,7 +247,7 @@ class _Word:
     entries are the reference's to decide. A word found often (a hit every few kB) is
     searched a block at a time (``_entries_dense``)."""
 
-    def __init__(self, word: bytes, odd: dict[int, bytes] = _ODD_BYTES) -> None:
+    def __init__(self, word: bytes, odd: dict[int, bytes] = ODD_BYTES) -> None:
         self.word = word
         self.odd = [byte_matcher(escape_bytes(o)) for byte, o in odd.items() if byte in word]
         self._plan: list[tuple[Spans, int]] | None = None
