@@ -57,13 +57,10 @@ _DICT_FIELDS = {
 }
 _PARSED_FIELDS = frozenset({"agent", "query", "header"})
 _INSIGHT_FIELDS = frozenset({"op", "fp"})
-#: Percent-encoded or JSON-escaped letters and digits: a query decoded from these may hold
-#: a word its raw text does not.
-_ENCODED_ALNUM = re.compile(r"%(?:3[0-9]|[46][1-9a-fA-F]|[57][0-9aA])")
-_ESCAPED_ALNUM = re.compile(r"\\[uU]00(?:3[0-9]|[4-7][0-9a-fA-F])")
-#: Both, over raw bytes: ASCII patterns of ASCII characters, in one line of text.
+#: Percent-encoded or JSON-escaped letters and digits, over raw bytes: a query decoded from
+#: these may hold a word its raw text does not.
 _ENCODED_FINDER = PatternFinder(
-    [pattern.pattern.encode() for pattern in (_ENCODED_ALNUM, _ESCAPED_ALNUM)]
+    [rb"%(?:3[0-9]|[46][1-9a-fA-F]|[57][0-9aA])", rb"\\[uU]00(?:3[0-9]|[4-7][0-9a-fA-F])"]
 )
 
 
@@ -319,7 +316,7 @@ def _field_query(index: Index, node: FieldMatch, candidates: Bool) -> TextQuery:
         value = text_field(text, name)
         return value is not None and text_matches(node, value)
 
-    finder = _raw_finder(node, _held_text(node))
+    finder = _raw_finder(node)
     return TextQuery(test=test, finder=_FieldFinder(index, node, candidates, finder))
 
 
@@ -369,20 +366,15 @@ class _FieldFinder:
         return proven, alone
 
 
-def _raw_finder(node: FieldMatch, held: _Held | None) -> Finder | None:
-    """A finder of the entries whose raw text may hold a field's value, when one is known;
-    for ``query:`` with a ``held`` test that knows the value's spellings, of the entries
-    that hold."""
+def _raw_finder(node: FieldMatch) -> Finder | None:
+    """A finder of the entries whose raw text may hold a field's value, when one is known
+    (for ``query:``, by the value's spellings where they are known)."""
     if node.op == "regex":
         return None
     if node.field == "query":
-        if held is not None:
-            if held.forms is not None:
-                finders = [word_finder(form) for form in held.forms]
-            else:  # too many to search one by one: all at once, and what lower-cases to ASCII
-                odd = [escape_bytes(ODD_BYTES[ord(char)]) for char in "ki" if char in held.value]
-                finders = [PatternFinder([held.byte_pattern(), *odd])]
-            return AnyOf((*finders, *_HELD_ANYWAY))
+        spellings = _spellings(node)
+        if spellings is not None:
+            return spellings.finder()
         runs = re.findall(r"[A-Za-z0-9_]+", node.value)
         if not runs:
             return None
@@ -394,19 +386,10 @@ def _raw_finder(node: FieldMatch, held: _Held | None) -> Finder | None:
     return word_finder(max(pieces, key=len).lower())
 
 
-def _encodes_alnum(text: str) -> bool:
-    """Whether ``text`` writes a letter or digit encoded (``%41``, ``\\u0041``): a query
-    could then hold a word its raw text does not show."""
-    return ("%" in text and _ENCODED_ALNUM.search(text) is not None) or (
-        "\\" in text and _ESCAPED_ALNUM.search(text) is not None
-    )
-
-
 #: What a query holds though its raw text may not show it: an encoded letter or digit, a
 #: bytecode request (rendered, not written).
-_BYTECODE = "op='bytecode'"
-_HELD_ANYWAY = (_ENCODED_FINDER, word_finder(_BYTECODE))
-#: A value's spellings are searched one by one up to this many, else by its longest word.
+_HELD_ANYWAY = (_ENCODED_FINDER, word_finder("op='bytecode'"))
+#: A value's spellings are searched one by one up to this many, else all in one pattern.
 _MAX_FORMS = 16
 #: How else a payload may write a character, besides ``%xx`` and ``\\u00xx``: a space as
 #: ``+`` (forms); a quote doubled (CSV), escaped (JSON) or both; a slash or a backslash
@@ -419,61 +402,56 @@ _SPELLED: dict[str, tuple[str, ...]] = {
 }
 
 
-class _Held:
-    """For ``query:VALUE``, a test that the text of every entry whose decoded query holds
-    VALUE (in any case) passes: its lower case holds VALUE's, the characters other than
-    letters and digits as written or as a payload may encode them (``%xx``, ``\\u00xx``,
-    ``_SPELLED``); or it has an encoded letter or digit, or is a bytecode request.
-    ``forms``: every such spelling of VALUE, when there are few."""
+class _Spellings:
+    """The ways the raw text of an entry whose decoded query holds VALUE (in any case) may
+    write it: letters and digits as they are, each other character as written or as a
+    payload may encode it (``%xx``, ``\\u00xx``, ``_SPELLED``). ``forms``: every whole
+    spelling, when there are few."""
 
     def __init__(self, value: str) -> None:
         self.value = value.lower()
-        parts: list[str] = []
-        spellings: list[list[str]] = []
-        for char in self.value:
-            if char.isalnum():
-                parts.append(char)
-                spellings.append([char])
-                continue
-            code = f"{ord(char):02x}"
-            forms = [char, f"%{code}", f"\\u00{code}", *_SPELLED.get(char, ())]
-            parts.append("(?:" + "|".join(re.escape(form) for form in forms) + ")")
-            spellings.append(forms)
-        self.phrase = re.compile("".join(parts))  # led by a letter or digit: found by its prefix
-        self.spellings = spellings
+        self.spellings = [
+            [char]
+            if char.isalnum()
+            else [char, f"%{ord(char):02x}", f"\\u00{ord(char):02x}", *_SPELLED.get(char, ())]
+            for char in self.value
+        ]
         count = 1
-        for forms in spellings:
+        for forms in self.spellings:
             count *= len(forms)
         self.forms = (
-            ["".join(chosen) for chosen in itertools.product(*spellings)]
+            ["".join(chosen) for chosen in itertools.product(*self.spellings)]
             if count <= _MAX_FORMS
             else None
         )
 
+    def finder(self) -> Finder:
+        """The entries whose raw text spells VALUE, and those whose query may hold it though
+        their text does not show it (``_HELD_ANYWAY``)."""
+        if self.forms is not None:
+            finders = [word_finder(form) for form in self.forms]
+        else:  # all at once, with the characters whose lower case is an ASCII letter
+            odd = [escape_bytes(o) for byte, o in ODD_BYTES.items() if chr(byte) in self.value]
+            finders = [PatternFinder([self.byte_pattern(), *odd])]
+        return AnyOf((*finders, *_HELD_ANYWAY))
+
     def byte_pattern(self) -> bytes:
-        """``phrase`` over raw bytes (``byte_matcher``): every spelling, ASCII in any case."""
+        """Every spelling over raw bytes (``byte_matcher``), ASCII in any case."""
         return b"(?i)" + b"".join(
             b"(?:" + b"|".join(escape_bytes(form.encode()) for form in forms) + b")"
             for forms in self.spellings
         )
 
-    def __call__(self, text: str) -> bool:
-        return (
-            self.phrase.search(text.lower()) is not None
-            or _encodes_alnum(text)
-            or _BYTECODE in text
-        )
 
-
-def _held_text(node: FieldMatch) -> _Held | None:
-    """The ``_Held`` test of a ``query:`` term; None where no such test is known (other
-    fields, regexes, non-ASCII or control characters)."""
+def _spellings(node: FieldMatch) -> _Spellings | None:
+    """The ``_Spellings`` of a ``query:`` term's value; None where they are not known
+    (other fields, regexes, non-ASCII or control characters, no letter or digit)."""
     value = node.value
     if node.field != "query" or node.op == "regex" or not value.isascii():
         return None
     if not any(char.isalnum() for char in value) or any(not char.isprintable() for char in value):
         return None
-    return _Held(value)
+    return _Spellings(value)
 
 
 def _cost(node: Node) -> int:

@@ -94,18 +94,7 @@ def mask_header(name: str, value: str) -> str:
 def mask_record(record: Record) -> Record:
     """A copy of ``record`` with credentials masked in its raw line, header, payload,
     request parts and query parameters; ``record`` itself when it has none."""
-    # The header, payload and request are parts of the raw line; decoded query parameters
-    # may hold what the line has only percent-encoded.
-    if not (_may_hold_secret(record.raw) or _query_may_hold_secret(record.query)):
-        return record
-    masked = replace(
-        record,
-        raw=mask_text(record.raw),
-        header_raw=_mask_field(record.header_raw),
-        payload=_mask_field(record.payload),
-        request=_mask_request(record.request),
-        query=_mask_query(record.query),
-    )
+    masked = _masked(record, whole=True)
     return record if masked == record else masked
 
 
@@ -113,14 +102,22 @@ def mask_written(record: Record) -> Record:
     """``record`` as an export writes it, credentials masked: its header, payload and query
     masked as ``mask_record`` masks them, and its raw line and parsed request, which no
     export writes, left out (empty) rather than masked (they cost most to mask)."""
+    return _masked(record, whole=False)
+
+
+def _masked(record: Record, *, whole: bool) -> Record:
+    """``record`` with its header, payload and query masked, and its raw line and request
+    masked too (``whole``) or left out; ``record`` itself when it may hold no credential."""
+    # The header, payload and request are parts of the raw line; decoded query parameters
+    # may hold what the line has only percent-encoded.
     if not (_may_hold_secret(record.raw) or _query_may_hold_secret(record.query)):
         return record
     return replace(
         record,
-        raw="",
+        raw=mask_text(record.raw) if whole else "",
         header_raw=_mask_field(record.header_raw),
         payload=_mask_field(record.payload),
-        request=None,
+        request=_mask_request(record.request) if whole else None,
         query=_mask_query(record.query),
     )
 

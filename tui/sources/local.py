@@ -354,18 +354,18 @@ def decompress(origin: Path, out: int, limit: int) -> tuple[int, str | None]:
                     return limit, _limit_reason(limit, "decompressed")
                 _write_all(out, chunk)
                 written += len(chunk)
-    except EOFError:
-        return written, _GZIP_CUT
-    except (gzip.BadGzipFile, zlib.error) as error:
-        return written, _gzip_damaged(error)
+    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+        return written, _gzip_problem(error)
     return written, None
 
 
-_GZIP_CUT = "the compressed data ends early (a truncated .gz); the rest is missing"
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-def _gzip_damaged(error: Exception) -> str:
+def _gzip_problem(error: Exception) -> str:
+    """Why decompressing stopped: the data ends early (EOFError) or is damaged."""
+    if isinstance(error, EOFError):
+        return "the compressed data ends early (a truncated .gz); the rest is missing"
     return f"the compressed data is damaged ({error}); the rest could not be read"
 
 
@@ -445,10 +445,8 @@ class Spool:
                     break
                 _write_all(self._out, chunk)
                 self.size += len(chunk)
-        except EOFError:
-            self.problem = _GZIP_CUT
-        except (gzip.BadGzipFile, zlib.error) as error:
-            self.problem = _gzip_damaged(error)
+        except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+            self.problem = _gzip_problem(error)
         except OSError as error:
             self.problem = f"stopped reading: {error.strerror or error}"
         finally:
