@@ -126,6 +126,26 @@ def test_attach_filter_values_leaves_options_and_positionals_alone() -> None:
     assert attach_filter_values(["query", "-f", "a", "-f"]) == ["query", "-f", "a", "-f"]
 
 
+def test_help_lists_every_command_and_a_command_its_own_options(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A command builds only its own arguments (a lighter start); the help still has all."""
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    listed = capsys.readouterr().out
+    assert all(
+        command in listed for command in ("view", "query", "stats", "fetch", "cache", "demo")
+    )
+    with pytest.raises(SystemExit):
+        main(["stats", "--help"])
+    own = capsys.readouterr().out
+    assert "--shapes" in own and "--backlog" not in own
+    with pytest.raises(SystemExit) as stopped:
+        main(["stats", "--backlog", "3"])
+    assert stopped.value.code == 2
+    assert "unrecognized arguments: --backlog" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -77,21 +77,25 @@ def test_textual_only_under_ui_and_boto3_only_under_sources_aws() -> None:
                 assert relative.startswith("sources/aws/"), relative
 
 
-def test_stats_of_a_small_file_without_a_filter_loads_only_what_it_uses(tmp_path: Path) -> None:
+@pytest.mark.parametrize("files", [1, 3])
+def test_stats_of_small_files_without_a_filter_loads_only_what_it_uses(
+    tmp_path: Path, files: int
+) -> None:
     """Start-up (issue 13, target 6): no filter parser, evaluator, RE2, persistent index
-    (with --no-cache), thread pool or temporary files for one small file."""
-    log = tmp_path / "audit.log"
-    log.write_text(
-        "1700000000123, 10.0.1.18:34266, 10.0.3.215:8182, Bolt, [unknown], [unknown], "
-        "[unknown], MATCH (n) RETURN n\n"
-    )
+    (with --no-cache), thread pool or temporary files for small files (a few together
+    are scanned in one thread too)."""
+    for number in range(files):
+        (tmp_path / f"audit.log.{number}").write_text(
+            f"170000000012{number}, 10.0.1.18:34266, 10.0.3.215:8182, Bolt, [unknown], "
+            "[unknown], [unknown], MATCH (n) RETURN n\n"
+        )
     done = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "tui", "stats", "--no-cache", str(log)],
+        [sys.executable, "-X", "importtime", "-m", "tui", "stats", "--no-cache", str(tmp_path)],
         capture_output=True,
         text=True,
         check=True,
     )
-    assert re.search(r"^records +1$", done.stdout, re.MULTILINE)
+    assert re.search(rf"^records +{files}$", done.stdout, re.MULTILINE)
     imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
     heavy = {
         "tui.query.parser",

@@ -54,8 +54,9 @@ class UsageError(Exception):
     """A problem the user can fix; printed as one line, exit code 2."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser for every command."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser for every command, or for ``only`` that one (a lighter start:
+    the others' arguments take milliseconds to build)."""
     parser = argparse.ArgumentParser(
         prog="neptune-audit",
         description="Read Amazon Neptune audit logs: merged, parsed, filterable.",
@@ -100,90 +101,99 @@ def build_parser() -> argparse.ArgumentParser:
         group.add_argument("--until", help="with --cloudwatch: to (default now)")
         add_aws_arguments(sub)
 
-    view = commands.add_parser("view", help="open the viewer (the default command)")
-    paths_and_filter(view)
-    view.add_argument(
-        "--follow", action="store_true", help="follow the files as they grow, rotate and appear"
-    )
-    view.add_argument(
-        "--interval", type=float, default=5.0, help="with --cluster --follow: poll every N s"
-    )
-    view.add_argument(
-        "--no-session",
-        action="store_true",
-        help="start clean: do not restore (or save) the filter, marks and cursor of last time",
-    )
-    aws_sources(view)
-    insights_arguments(view, query_command=True)
+    if only in (None, "view"):
+        view = commands.add_parser("view", help="open the viewer (the default command)")
+        paths_and_filter(view)
+        view.add_argument(
+            "--follow", action="store_true", help="follow the files as they grow, rotate and appear"
+        )
+        view.add_argument(
+            "--interval", type=float, default=5.0, help="with --cluster --follow: poll every N s"
+        )
+        view.add_argument(
+            "--no-session",
+            action="store_true",
+            help="start clean: do not restore (or save) the filter, marks and cursor of last time",
+        )
+        aws_sources(view)
+        insights_arguments(view, query_command=True)
 
-    query = commands.add_parser("query", help="print matching records in time order")
-    paths_and_filter(query)
-    query.add_argument("--format", choices=("table", "csv", "jsonl"), default="table")
-    query.add_argument(
-        "--malformed", action="store_true", help="also print malformed entries, after the records"
-    )
-    query.add_argument("--limit", type=int, metavar="N", help="print at most N records")
-    query.add_argument(
-        "--csv-raw",
-        action="store_true",
-        help="with --format csv: no ' before cells a spreadsheet would run as formulas",
-    )
-    query.add_argument(
-        "--follow",
-        action="store_true",
-        help="after the last --backlog records, print matching records as they arrive",
-    )
-    query.add_argument(
-        "--backlog",
-        type=int,
-        default=10,
-        metavar="N",
-        help="with --follow: matching records already there to print first (default 10)",
-    )
-    query.add_argument("--interval", type=float, default=0.25, help=argparse.SUPPRESS)
-    aws_sources(query)
-    insights_arguments(query, query_command=True)
+    if only in (None, "query"):
+        query = commands.add_parser("query", help="print matching records in time order")
+        paths_and_filter(query)
+        query.add_argument("--format", choices=("table", "csv", "jsonl"), default="table")
+        query.add_argument(
+            "--malformed",
+            action="store_true",
+            help="also print malformed entries, after the records",
+        )
+        query.add_argument("--limit", type=int, metavar="N", help="print at most N records")
+        query.add_argument(
+            "--csv-raw",
+            action="store_true",
+            help="with --format csv: no ' before cells a spreadsheet would run as formulas",
+        )
+        query.add_argument(
+            "--follow",
+            action="store_true",
+            help="after the last --backlog records, print matching records as they arrive",
+        )
+        query.add_argument(
+            "--backlog",
+            type=int,
+            default=10,
+            metavar="N",
+            help="with --follow: matching records already there to print first (default 10)",
+        )
+        query.add_argument("--interval", type=float, default=0.25, help=argparse.SUPPRESS)
+        aws_sources(query)
+        insights_arguments(query, query_command=True)
 
-    stats = commands.add_parser("stats", help="print counts for the records (or matching ones)")
-    paths_and_filter(stats)
-    stats.add_argument("--format", choices=("table", "json"), default="table")
-    stats.add_argument(
-        "--shapes",
-        action="store_true",
-        help="also count operations (read, write, delete...) and query shapes "
-        "(parses each distinct query: about 10 µs a record)",
-    )
-    aws_sources(stats)
-    insights_arguments(stats)
+    if only in (None, "stats"):
+        stats = commands.add_parser("stats", help="print counts for the records (or matching ones)")
+        paths_and_filter(stats)
+        stats.add_argument("--format", choices=("table", "json"), default="table")
+        stats.add_argument(
+            "--shapes",
+            action="store_true",
+            help="also count operations (read, write, delete...) and query shapes "
+            "(parses each distinct query: about 10 µs a record)",
+        )
+        aws_sources(stats)
+        insights_arguments(stats)
 
-    fetch = commands.add_parser(
-        "fetch", help="download a cluster's audit logs (again: only what is new)"
-    )
-    fetch.add_argument("--cluster", help="the Neptune cluster (its writer and readers)")
-    fetch.add_argument(
-        "--instance", action="append", default=[], metavar="ID", help="an instance (repeatable)"
-    )
-    fetch.add_argument("--dir", type=Path, help="where to keep the files (default: XDG cache)")
-    fetch.add_argument("--workers", type=int, default=4, help=argparse.SUPPRESS)
-    no_cache(fetch)
-    add_aws_arguments(fetch)
+    if only in (None, "fetch"):
+        fetch = commands.add_parser(
+            "fetch", help="download a cluster's audit logs (again: only what is new)"
+        )
+        fetch.add_argument("--cluster", help="the Neptune cluster (its writer and readers)")
+        fetch.add_argument(
+            "--instance", action="append", default=[], metavar="ID", help="an instance (repeatable)"
+        )
+        fetch.add_argument("--dir", type=Path, help="where to keep the files (default: XDG cache)")
+        fetch.add_argument("--workers", type=int, default=4, help=argparse.SUPPRESS)
+        no_cache(fetch)
+        add_aws_arguments(fetch)
 
-    cache = commands.add_parser("cache", help="show or clear the persistent index")
-    what = cache.add_mutually_exclusive_group()
-    what.add_argument("--info", action="store_true", help="where it is and what it holds")
-    what.add_argument("--clear", action="store_true", help="remove every entry")
+    if only in (None, "cache"):
+        cache = commands.add_parser("cache", help="show or clear the persistent index")
+        what = cache.add_mutually_exclusive_group()
+        what.add_argument("--info", action="store_true", help="where it is and what it holds")
+        what.add_argument("--clear", action="store_true", help="remove every entry")
 
-    demo = commands.add_parser("demo", help="write or view realistic sample logs")
-    demo.add_argument("--write", type=Path, metavar="DIR", help="write the sample logs to DIR")
-    demo.add_argument("--records", type=int, default=20_000, metavar="N")
-    demo.add_argument("--seed", type=int, default=1, metavar="S")
-    demo.add_argument(
-        "--rate",
-        type=float,
-        default=4.0,
-        metavar="R",
-        help="records per second appended while the viewer runs (0: none)",
-    )
+    if only in (None, "demo"):
+        demo = commands.add_parser("demo", help="write or view realistic sample logs")
+        demo.add_argument("--write", type=Path, metavar="DIR", help="write the sample logs to DIR")
+        demo.add_argument("--records", type=int, default=20_000, metavar="N")
+        demo.add_argument("--seed", type=int, default=1, metavar="S")
+        demo.add_argument(
+            "--rate",
+            type=float,
+            default=4.0,
+            metavar="R",
+            help="records per second appended while the viewer runs (0: none)",
+        )
+
     return parser
 
 
@@ -260,7 +270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ):
         args_list.insert(0, "view")
     args_list = attach_filter_values(args_list)
-    parser = build_parser()
+    parser = build_parser(args_list[0] if args_list[0] in COMMANDS else None)
     args = parser.parse_args(args_list)
     try:
         return _dispatch(args)

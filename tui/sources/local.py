@@ -741,7 +741,8 @@ def load(
                     raise SourceError(f"{item.plan.path}: {_OUT_OF_MEMORY}") from error
         report()
 
-    if worker_count <= 1 or len(work) <= 1:
+    if worker_count <= 1 or sum(item.end - item.start for item in work) <= SPAN_BYTES:
+        # (a pool would start slower than one thread scans a span's worth)
         for item in work:
             if cancel is not None and cancel.is_set():
                 return problems
