@@ -321,7 +321,7 @@ def _entries_dense(
     if not len(block):
         return [], []
     data = block.data
-    ends = [match.end() for match in regex.finditer(data, int(block._starts[0]))]
+    ends = list(map(_MATCH_END, regex.finditer(data, int(block._starts[0]))))
     if not ends:
         return [], []
     stop = np.array(ends, np.int64)
@@ -333,8 +333,13 @@ def _entries_dense(
         for offset, byte in enumerate(head):
             ok &= _LOWER[raw[np.maximum(begin + offset, 0)]] == byte
     proven = _distinct(entries[ok])
+    if ok.all():
+        return proven.tolist(), []
     touched = np.setdiff1d(entries[~ok], proven, assume_unique=False)
     return proven.tolist(), touched.tolist()
+
+
+_MATCH_END = re.Match.end  # (mapped over a finditer: no Python step per match)
 
 
 def _distinct(ordered: I64) -> I64:
