@@ -578,9 +578,9 @@ class Index:
         with self._lock:
             if not self._pending and not self._rebuild:
                 return self._order
-            new = np.concatenate(self._pending) if self._pending else np.empty(0, np.int32)
             times = self.store.column("epoch_us")
-            small = len(new) <= _REBUILD_SHARE * len(self._order)
+            added = sum(len(run) for run in self._pending)
+            small = added <= _REBUILD_SHARE * len(self._order)
             if self._rebuild or not small:
                 # Each run is sorted: the stable sort merges them. Temporaries are freed as
                 # soon as they are used (they are the peak of a big load).
@@ -593,6 +593,7 @@ class Index:
                 del perm, by_time
                 release_free_memory()
             else:
+                new = np.concatenate(self._pending) if self._pending else np.empty(0, np.int32)
                 self._order = self._merge(new, times).astype(np.int32)
             self._pending = []
             self._rebuild = False
