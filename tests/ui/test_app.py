@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
+import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pytest
 from rich.console import Console
 from textual.command import DiscoveryHit
 from textual.widgets import Static
@@ -387,3 +390,37 @@ async def test_deletes_and_failed_logins_stand_out_in_the_table(
         assert not any("bold" in style for style in read)
         assert failed.color is not None
         assert all(failed.color.name in style for style in styles(2))
+
+
+async def test_what_is_left_to_show_when_the_load_ends_is_shown_at_once(
+    ui_logs: Path, state_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rows job still under way when the load ends leaves more to show: the last
+    refresh follows at once, not a refresh interval later (on the 1 GB set the viewer
+    waited up to a second after loading, one load in five)."""
+    import tui.ui.app as app_module
+
+    monkeypatch.setattr(app_module, "_ROWS_REFRESH_S", 60.0)
+    loaded = threading.Event()
+    before_loaded: list[bool] = []
+    real_compute = app_module.compute_rows
+
+    def slow_until_loaded(*args: Any) -> Any:
+        if not before_loaded:  # the first job: still under way when the load ends
+            before_loaded.append(not loaded.is_set())
+            loaded.wait(10)
+        return real_compute(*args)
+
+    real_loaded = NeptuneAuditApp.on_index_loaded
+
+    def on_index_loaded(self: NeptuneAuditApp, message: Any) -> None:
+        real_loaded(self, message)
+        loaded.set()
+
+    monkeypatch.setattr(app_module, "compute_rows", slow_until_loaded)
+    monkeypatch.setattr(NeptuneAuditApp, "on_index_loaded", on_index_loaded)
+    app = make_app(ui_logs)
+    async with app.run_test(size=(120, 40)):
+        await wait_ready(app, timeout=10)
+        assert before_loaded == [True]
+        assert len(app.view.ids) == app.index.size

@@ -499,6 +499,9 @@ class NeptuneAuditApp(App[None]):
             self._check_ready()
             return
         self._last_rows = time.monotonic()
+        if self._rows_timer is not None:  # this request covers what the timer waited for
+            self._rows_timer.stop()
+            self._rows_timer = None
         self._compute_rows(request, self._rows_cancel)
 
     @quiet_when_closing
@@ -546,7 +549,10 @@ class NeptuneAuditApp(App[None]):
                 self._count_overview()
             self._count_timeline(message.update.generation)
         if applied.again:
-            self._refresh_rows(now=applied.stale)
+            # Once every input is read (and none followed), nothing more arrives: what is
+            # left to show is shown at once, not a refresh interval later.
+            settled = not (self.view.loading or self.view.following)
+            self._refresh_rows(now=applied.stale or settled)
         self._check_ready()
 
     def _check_ready(self) -> None:
