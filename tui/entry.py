@@ -9,6 +9,10 @@ import os
 #: OpenBLAS starts a pool of threads when numpy is imported; nothing here does linear
 #: algebra, and the pool doubles the CPU time of a short run. A user's setting stands.
 _BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "1")
+#: numpy asks Linux for 2 MB pages for its big arrays. The index's columns end part-way into
+#: their last such page, and a scanner's temporaries are rounded up to them: 20 MB more at
+#: the peak of a 1 GB load (205 -> 186 MiB without), for about 20 ms less of a re-open.
+_HUGE_PAGES = ("NUMPY_MADVISE_HUGEPAGE", "0")
 
 
 def run() -> None:
@@ -18,7 +22,8 @@ def run() -> None:
     off meanwhile (it would walk them all several times); at the end everything alive is
     frozen, so exiting does not walk it once more. Together about 30 ms of a 0.27 s start.
     """
-    os.environ.setdefault(*_BLAS_THREADS)
+    for name, value in (_BLAS_THREADS, _HUGE_PAGES):
+        os.environ.setdefault(name, value)
     gc.disable()
     try:
         from tui.cli.main import main

@@ -112,22 +112,34 @@ def test_stats_of_small_files_without_a_filter_loads_only_what_it_uses(
     assert imported.isdisjoint(heavy), sorted(imported & heavy)
 
 
-@pytest.mark.parametrize(("given", "expected"), [(None, "1"), ("4", "4")])
-def test_the_command_starts_openblas_with_one_thread_unless_told(
-    given: str | None, expected: str
+@pytest.mark.parametrize(
+    ("name", "given", "expected", "numpy_sees"),
+    [
+        ("OPENBLAS_NUM_THREADS", None, "1", ""),
+        ("OPENBLAS_NUM_THREADS", "4", "4", ""),
+        ("NUMPY_MADVISE_HUGEPAGE", None, "0", "False"),
+        ("NUMPY_MADVISE_HUGEPAGE", "1", "1", "True"),
+    ],
+)
+def test_the_command_sets_numpy_up_for_itself_unless_told(
+    name: str, given: str | None, expected: str, numpy_sees: str
 ) -> None:
-    """Nothing here does linear algebra; OpenBLAS's thread pool doubled a short run's CPU
-    time (issue 13, target 6). A user's own setting stands."""
+    """Nothing here does linear algebra: OpenBLAS's thread pool doubled a short run's CPU
+    time (issue 13, target 6). Huge pages for numpy's arrays raised the peak memory of a
+    1 GB load by a tenth (target 5). A user's own setting stands."""
     code = (
         "import os, sys; from unittest import mock; import tui.entry; "
         "sys.modules['tui.cli.main'] = mock.Mock(main=lambda: 0); "
         "exec('try:\\n tui.entry.run()\\nexcept SystemExit: pass'); "
-        "print(os.environ['OPENBLAS_NUM_THREADS'])"
+        f"print(os.environ[{name!r}]); import numpy; "
+        "print(numpy._core.multiarray._get_madvise_hugepage())"
     )
-    env = {key: value for key, value in os.environ.items() if key != "OPENBLAS_NUM_THREADS"}
+    env = {key: value for key, value in os.environ.items() if key != name}
     if given is not None:
-        env["OPENBLAS_NUM_THREADS"] = given
+        env[name] = given
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     )
-    assert done.stdout.strip() == expected
+    setting, hugepages = done.stdout.split()
+    assert setting == expected
+    assert not numpy_sees or hugepages == numpy_sees
