@@ -290,4 +290,22 @@ def test_value_codes_widen_when_a_table_outgrows_sixteen_bits(tmp_path: Path) ->
 
     assert int(evaluate(index, parse_filter("user=u69999")).mask.sum()) == 1
     assert len(compute_stats(index).top_users) == 10
-    assert index.nbytes_per_entry() == 51 + 2  # 51 with every code column narrow
+    assert index.nbytes_per_entry() == 47 + 2  # 47 with every code column narrow
+
+
+def test_offsets_stay_32_bits_wide_until_a_file_passes_4_gb() -> None:
+    index = Index(FileReader())
+    data = ("\n".join(line(1700000000000 + i) for i in range(3)) + "\n").encode()
+    near = index.add_source("near.log")
+    index.commit(near.id, Scanner().scan(data, file_offset=0, at_file_start=True, final=False))
+    assert index.column("offset").dtype == np.uint32
+    far = index.add_source("far.log")
+    far.end = 5 << 30  # as if its first 5 GB had been indexed before
+    index.commit(
+        far.id, Scanner().scan(data, file_offset=5 << 30, at_file_start=False, final=False)
+    )
+    size = len(data) // 3
+    assert index.column("offset").dtype == np.int64
+    assert index.column("offset").tolist() == [0, size, 2 * size] + [
+        (5 << 30) + k * size for k in range(3)
+    ]

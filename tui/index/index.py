@@ -118,7 +118,9 @@ class Index:
 
     def __init__(self, reader: Reader | None = None) -> None:
         self.reader: Reader = reader if reader is not None else NoReader()
-        self.store = ColumnStore(COLUMNS, widen={name: np.uint32 for name in NARROW_CODES})
+        self.store = ColumnStore(
+            COLUMNS, widen={"offset": np.int64, **{name: np.uint32 for name in NARROW_CODES}}
+        )
         self.tables: dict[str, ValueTable] = {name: ValueTable() for name in DICT_COLUMNS}
         self.sources: list[Source] = []
         self.records = 0

@@ -82,7 +82,9 @@ NARROW_CODES: tuple[str, ...] = (*DICT_COLUMNS, "reason")
 #: the merged order): a span's columns, with ``length`` and ``source`` added and narrower
 #: ``line`` and value codes (widened to 32 bits when needed).
 COLUMNS: dict[str, type[np.generic]] = {
-    "offset": np.int64,  # byte offset of the entry's first line in its source
+    # byte offset of the entry's first line in its source (widened to 64 bits for a file
+    # over 4 GB)
+    "offset": np.uint32,
     "length": np.uint32,  # bytes up to the next entry (continuation and blank lines too)
     "line": np.uint32,  # 1-based line number of the entry's first line
     "source": np.uint16,

@@ -167,7 +167,7 @@ def find_places(
         entries = cached.get(source_id)
         if entries is None:
             entries = cached[source_id] = np.flatnonzero(sources == source_id)
-        position = int(np.searchsorted(offsets[entries], place.offset))
+        position = int(np.searchsorted(offsets[entries].astype(np.int64), place.offset))
         if position < len(entries):
             entry = int(entries[position])
             if int(offsets[entry]) == place.offset and int(times[entry]) == place.epoch_us:
