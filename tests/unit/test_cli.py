@@ -129,7 +129,8 @@ def test_attach_filter_values_leaves_options_and_positionals_alone() -> None:
 def test_help_lists_every_command_and_a_command_its_own_options(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """A command builds only its own arguments (a lighter start); the help still has all."""
+    """A command builds only its own arguments (a lighter start); the help still has all,
+    and a wrong option is one line that names the command it was given to."""
     with pytest.raises(SystemExit):
         main(["--help"])
     listed = capsys.readouterr().out
@@ -143,7 +144,15 @@ def test_help_lists_every_command_and_a_command_its_own_options(
     with pytest.raises(SystemExit) as stopped:
         main(["stats", "--backlog", "3"])
     assert stopped.value.code == 2
-    assert "unrecognized arguments: --backlog" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert error == (
+        "neptune-audit stats: unrecognized arguments: --backlog"
+        " (see 'neptune-audit stats --help')\n"
+    )
+    with pytest.raises(SystemExit) as stopped:
+        main(["stats", "--format", "xml"])
+    assert stopped.value.code == 2
+    assert len(capsys.readouterr().err.splitlines()) == 1
 
 
 @pytest.mark.parametrize(

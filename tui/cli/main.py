@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 
@@ -54,17 +54,27 @@ class UsageError(Exception):
     """A problem the user can fix; printed as one line, exit code 2."""
 
 
-def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors in one line, as the program's own errors are; the
+    program's parser knows its commands' parsers."""
+
+    commands: dict[str, argparse.ArgumentParser]
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser(only: str | None = None) -> _Parser:
     """The argument parser for every command, or for ``only`` that one (a lighter start:
     the others' arguments take milliseconds to build)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="neptune-audit",
         description="Read Amazon Neptune audit logs: merged, parsed, filterable.",
         epilog="Run 'neptune-audit COMMAND --help' for a command's options. "
         "Without a command, 'view' is assumed.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     def paths_and_filter(sub: argparse.ArgumentParser) -> None:
         sub.add_argument(
@@ -194,6 +204,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             help="records per second appended while the viewer runs (0: none)",
         )
 
+    parser.commands = dict(commands.choices)
     return parser
 
 
@@ -271,7 +282,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args_list.insert(0, "view")
     args_list = attach_filter_values(args_list)
     parser = build_parser(args_list[0] if args_list[0] in COMMANDS else None)
-    args = parser.parse_args(args_list)
+    args, unknown = parser.parse_known_args(args_list)
+    if unknown:  # told by the command they were given to, not by the program
+        command = parser.commands.get(args.command, parser)
+        command.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         return _dispatch(args)
     except (UsageError, SourceError) as error:
