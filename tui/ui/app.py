@@ -125,6 +125,10 @@ _ROWS_REFRESH_S = 0.25
 #: (with the redraws it causes, about a tenth of the time, the rest left to indexing).
 _ROWS_COST_SHARE = 20.0
 _PREVIEW_DELAY_S = 0.2
+#: Below these widths the key line drops its padding, then the command palette's key (it
+#: stays on ctrl+p and in the help), so that every shown key keeps its label at 80 columns.
+_FOOTER_COMPACT_BELOW = 120
+_FOOTER_PALETTE_FROM = 90
 _DETAIL_SIZES = (6, 40)  # rows below the table (min, max)
 _DETAIL_WIDTHS = (30, 80)  # percent of the width beside the table (min, max)
 _TABLE_MIN_ROWS = 4  # rows the table keeps however small the terminal
@@ -268,6 +272,7 @@ class NeptuneAuditApp(App[None]):
         self.table.focus()
         self._restore_settings()
         self._apply_detail_size(self.size.height)
+        self._fit_footer(self.size.width)
         self._update_status()
         self._show_detail()
         self.set_interval(10.0, self._refresh_age)
@@ -1355,9 +1360,18 @@ class NeptuneAuditApp(App[None]):
     @quiet_when_closing
     def on_resize(self, event: events.Resize) -> None:
         self._apply_detail_size(event.size.height)
+        self._fit_footer(event.size.width)
         if self.query_one(TimelineLine).display:  # as many buckets as the new width holds
             self._timeline_counted = (-1, 0.0)
             self._count_timeline(self.view.generation, width=event.size.width)
+
+    def _fit_footer(self, width: int) -> None:
+        footer = self.query_one(Footer)
+        footer.compact = width < _FOOTER_COMPACT_BELOW
+        palette = width >= _FOOTER_PALETTE_FROM
+        if footer.show_command_palette != palette:
+            footer.show_command_palette = palette
+            footer.refresh(recompose=True)  # (the footer lays out its keys when composed)
 
     def action_toggle_layout(self) -> None:
         main = self.query_one("#main")
