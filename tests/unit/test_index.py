@@ -309,3 +309,21 @@ def test_offsets_stay_32_bits_wide_until_a_file_passes_4_gb() -> None:
     assert index.column("offset").tolist() == [0, size, 2 * size] + [
         (5 << 30) + k * size for k in range(3)
     ]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(-(2**40), 2**40), max_size=300),
+    st.sampled_from([0, 2**20, 2**62, -(2**63)]),
+)
+def test_the_time_order_is_a_stable_sort(times: list[int], shift: int) -> None:
+    """Packed or not (the times' span decides), ties keep their order."""
+    from tui.index.index import _stable_time_order
+
+    keys = np.array(times, np.int64) // 1000 * 1000  # many ties
+    if shift < 0 and len(keys):
+        keys[0] = shift  # an entry with no time: the span is too wide to pack
+    elif shift:
+        keys += shift
+    expected = np.argsort(keys, kind="stable")
+    assert _stable_time_order(keys.copy()).tolist() == expected.tolist()

@@ -113,6 +113,27 @@ def _is_identity(remap: npt.NDArray[np.uint32]) -> bool:
     return bool((remap == np.arange(len(remap), dtype=remap.dtype)).all())
 
 
+def _stable_time_order(keys: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
+    """``np.argsort(keys, kind="stable")``, for times: when the span of the times and the
+    number of keys fit in 64 bits together, each time is packed with its position and the
+    packed words are sorted as numbers (a vectorised sort, about 3 times faster than a
+    stable one of 10 M times). ``keys`` is consumed."""
+    count = len(keys)
+    if not count:
+        return np.empty(0, np.intp)
+    low, high = int(keys.min()), int(keys.max())
+    position_bits = max(1, (count - 1).bit_length())
+    if (high - low) >> (64 - position_bits):  # (entries without a time are far apart)
+        return np.argsort(keys, kind="stable")
+    keys -= low
+    packed = keys.view(np.uint64)
+    packed <<= np.uint64(position_bits)
+    packed |= np.arange(count, dtype=np.uint64)
+    packed.sort()
+    packed &= np.uint64((1 << position_bits) - 1)
+    return packed.view(np.intp)
+
+
 class Index:
     """Columns, value tables and merged order of every entry of a set of sources."""
 
@@ -588,11 +609,8 @@ class Index:
                 # soon as they are used (they are the peak of a big load).
                 runs = [run for source in self.sources for run in source.runs]
                 perm = np.concatenate(runs) if runs else np.empty(0, np.int32)
-                keys = times[perm]
-                by_time = np.argsort(keys, kind="stable")
-                del keys
-                self._order = perm[by_time]
-                del perm, by_time
+                self._order = perm[_stable_time_order(times[perm])]
+                del perm
                 release_free_memory()
             else:
                 new = np.concatenate(self._pending) if self._pending else np.empty(0, np.int32)
