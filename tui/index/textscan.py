@@ -309,6 +309,9 @@ def _stdlib(source: bytes) -> re.Pattern[bytes]:
     return re.compile(source)
 
 
+_MATCH_END = re.Match.end  # (mapped over a finditer: no Python step per match)
+
+
 def _entries_dense(
     regex: re.Pattern[bytes], block: Block, head: bytes, length: int
 ) -> tuple[list[int], list[int]]:
@@ -337,9 +340,6 @@ def _entries_dense(
         return proven.tolist(), []
     touched = np.setdiff1d(entries[~ok], proven, assume_unique=False)
     return proven.tolist(), touched.tolist()
-
-
-_MATCH_END = re.Match.end  # (mapped over a finditer: no Python step per match)
 
 
 def _distinct(ordered: I64) -> I64:

@@ -1366,6 +1366,7 @@ class NeptuneAuditApp(App[None]):
             self._count_timeline(self.view.generation, width=event.size.width)
 
     def _fit_footer(self, width: int) -> None:
+        """The key line for a terminal ``width`` columns wide."""
         footer = self.query_one(Footer)
         footer.compact = width < _FOOTER_COMPACT_BELOW
         palette = width >= _FOOTER_PALETTE_FROM
