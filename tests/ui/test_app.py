@@ -403,7 +403,7 @@ async def test_what_is_left_to_show_when_the_load_ends_is_shown_at_once(
     monkeypatch.setattr(app_module, "_ROWS_REFRESH_S", 60.0)
     loaded = threading.Event()
     before_loaded: list[bool] = []
-    real_compute = app_module.compute_rows
+    from tui.view.rows import compute_rows as real_compute
 
     def slow_until_loaded(*args: Any) -> Any:
         if not before_loaded:  # the first job: still under way when the load ends
@@ -417,7 +417,7 @@ async def test_what_is_left_to_show_when_the_load_ends_is_shown_at_once(
         real_loaded(self, message)
         loaded.set()
 
-    monkeypatch.setattr(app_module, "compute_rows", slow_until_loaded)
+    monkeypatch.setattr("tui.ui.app.compute_rows", slow_until_loaded)
     monkeypatch.setattr(NeptuneAuditApp, "on_index_loaded", on_index_loaded)
     app = make_app(ui_logs)
     async with app.run_test(size=(120, 40)):
