@@ -327,3 +327,29 @@ def test_the_time_order_is_a_stable_sort(times: list[int], shift: int) -> None:
         keys += shift
     expected = np.argsort(keys, kind="stable")
     assert _stable_time_order(keys.copy()).tolist() == expected.tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 40), st.booleans()), max_size=200),
+    st.sampled_from([0.0, 0.05, 0.5, 1.0]),
+)
+def test_counting_the_chosen_codes_is_a_bincount_of_them(
+    rows: list[tuple[int, bool]], share_left_out: float
+) -> None:
+    """Counted a chunk at a time (every row chosen, a few left out, most left out), the
+    counts are those of the chosen rows."""
+    from tui.index import stats
+
+    codes = np.array([code for code, _ in rows], np.uint16)
+    rng = np.random.default_rng(len(rows))
+    mask = rng.random(len(rows)) >= share_left_out
+    original = stats._COUNT_CHUNK
+    stats._COUNT_CHUNK = 16  # chunk boundaries inside the rows
+    try:
+        found = stats.masked_bincount(codes, mask, 3)
+    finally:
+        stats._COUNT_CHUNK = original
+    expected = np.bincount(codes[mask].astype(np.int64), minlength=3)
+    assert found[: len(expected)].tolist() == expected.tolist()
+    assert not found[len(expected) :].any()
