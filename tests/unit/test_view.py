@@ -338,7 +338,7 @@ def test_status_counts_follow_one_definition(sample: Loaded) -> None:
     index = sample.index
     kinds = index.column("kind")
     view = ViewModel(index, ViewFilter().with_probes_hidden(True))
-    preview = count_matches(index, view.preview_node(""))
+    _, preview = count_matches(index, view.preview_node(""))
     run_rows(view)
     facts = view.facts()
     counts = facts.counts
@@ -429,3 +429,38 @@ def test_status_says_indexing_until_the_rows_cover_the_last_entries(tmp_path: Pa
     run_rows(view)
     texts = [text for text, _, _ in status_parts(view.facts())]
     assert "25 records" in texts and not any(t.startswith("indexing") for t in texts)
+
+
+def test_an_applied_filter_starts_from_what_its_preview_found(sample: Loaded) -> None:
+    """The filter bar's preview already filtered every entry: applying the same filter
+    extends that result instead of filtering them all again; another filter does not."""
+    from tui.index.filtering import FilterResult
+
+    index = sample.index
+    view = ViewModel(index, ViewFilter().with_probes_hidden(True))
+    run_rows(view)
+    text = "auth:failed"
+    node = view.preview_node(text)
+    result, counts = count_matches(index, node)
+    assert counts.shown_records > 0
+    # A stand-in result that keeps only the first entry shows which one the rows start from.
+    stand_in = FilterResult(np.zeros(index.size, bool), index.size)
+    stand_in.mask[0] = True
+    view.previewed(node, stand_in)
+    view.set_filter(view.filter.with_text(text))
+    request = view.rows_request()
+    assert request is not None and request.seed is stand_in and request.previous is None
+    view.apply_rows(compute_rows(index, request))
+    assert view.ids.tolist() == [0]
+    # Another filter than the previewed one computes its rows afresh.
+    view.previewed(node, stand_in)
+    view.set_filter(view.filter.with_text("auth:ok"))
+    run_rows(view)
+    expected = filtered_order(index, evaluate(index, view.filter.combined))
+    assert view.ids.tolist() == expected.tolist() != [0]
+    # With what the preview really found, the rows are those filtering afresh gives.
+    view.previewed(node, result)
+    view.set_filter(view.filter.with_text(text))
+    run_rows(view)
+    expected = filtered_order(index, evaluate(index, view.filter.combined))
+    assert view.ids.tolist() == expected.tolist()

@@ -910,10 +910,11 @@ class NeptuneAuditApp(App[None]):
     @work(thread=True, group="preview", exit_on_error=False)
     def _preview(self, text: str, cancel: threading.Event) -> None:
         try:
-            counts = count_matches(self.index, self.view.preview_node(text), cancel)
+            node = self.view.preview_node(text)
+            result, counts = count_matches(self.index, node, cancel)
         except (Cancelled, FilterError):
             return
-        self.post_message(PreviewReady(text, counts))
+        self.post_message(PreviewReady(text, node, result, counts))
 
     @quiet_when_closing
     def on_preview_ready(self, message: PreviewReady) -> None:
@@ -921,6 +922,7 @@ class NeptuneAuditApp(App[None]):
         if bar.display and bar.mode == "filter" and bar.input.value == message.text:
             text = preview_text(message.counts, loading=self.view.loading)
             bar.set_info(Text(text, "green"))
+            self.view.previewed(message.node, message.result)
 
     def action_add_term(self, term: str) -> None:
         """Add a term to the typed filter."""

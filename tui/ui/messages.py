@@ -12,7 +12,9 @@ from rich.console import RenderableType
 from textual.message import Message
 from textual.strip import Strip
 
+from tui.index.filtering import FilterResult
 from tui.index.stats import Stats, Timeline
+from tui.query import Node
 from tui.sources.follow import FollowUpdate
 from tui.sources.local import Progress
 from tui.view.rows import Counts, RowsUpdate
@@ -66,6 +68,8 @@ class PreviewReady(Message):
     """What an expression being typed would keep."""
 
     text: str
+    node: Node
+    result: FilterResult
     counts: Counts
 
 

@@ -91,6 +91,8 @@ class ViewModel:
         self._in_flight: int | None = None  # generation of the rows request being computed
         self._pending = False
         self._anchor: int | None = None  # the cursor's entry when the request was made
+        self._previewed: tuple[Node, FilterResult] | None = None  # the bar's last preview
+        self._seed: FilterResult | None = None  # the preview of the filter just applied
 
     # -- the filter -------------------------------------------------------------------------
 
@@ -100,6 +102,14 @@ class ViewModel:
         self._generation += 1
         self._result = None
         self._pending = True
+        previewed = self._previewed
+        self._seed = previewed[1] if previewed and previewed[0] == view_filter.combined else None
+        self._previewed = None
+
+    def previewed(self, node: Node, result: FilterResult) -> None:
+        """What the filter bar's preview of ``node`` found: applied next, the rows start
+        from it rather than filter every entry again."""
+        self._previewed = (node, result)
 
     @property
     def generation(self) -> int:
@@ -124,6 +134,7 @@ class ViewModel:
         self._in_flight = self._generation
         self._pending = False
         self._anchor = self.cursor_entry
+        seed, self._seed = (self._seed, None) if result is None else (None, None)
         return RowsRequest(
             generation=self._generation,
             node=self.filter.combined,
@@ -132,6 +143,7 @@ class ViewModel:
             previous_counts=self.counts if result is not None else Counts(),
             anchor=self._anchor,
             only=self.filter.only,
+            seed=seed,
         )
 
     @property

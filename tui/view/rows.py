@@ -51,6 +51,9 @@ class RowsRequest:
     previous_counts: Counts
     anchor: int | None
     only: frozenset[int] | None = None  # keep only these entries (the marked ones)
+    #: Without ``previous``: what the filter bar's preview found for this tree, extended
+    #: instead of computing the rows from scratch.
+    seed: FilterResult | None = None
 
 
 @dataclass(frozen=True)
@@ -75,10 +78,11 @@ def compute_rows(
 ) -> RowsUpdate:
     """The request's rows over every entry indexed now (raises Cancelled)."""
     previous = request.previous
-    if previous is None:
+    start = previous if previous is not None else request.seed
+    if start is None:
         result = evaluate(index, request.node, cancel=cancel)
     else:
-        result = extend(index, request.node, previous, cancel=cancel)
+        result = extend(index, request.node, start, cancel=cancel)
     if request.only is not None:
         kept = np.zeros(result.size, bool)
         chosen = np.fromiter(request.only, np.int64, len(request.only))
@@ -156,9 +160,13 @@ def _counts(index: Index, result: FilterResult, previous: Counts | None) -> Coun
     )
 
 
-def count_matches(index: Index, node: Node, cancel: threading.Event | None = None) -> Counts:
-    """The counts a filter would give over every entry indexed now (the filter preview)."""
-    return _counts(index, evaluate(index, node, cancel=cancel), None)
+def count_matches(
+    index: Index, node: Node, cancel: threading.Event | None = None
+) -> tuple[FilterResult, Counts]:
+    """What a filter would keep of every entry indexed now, and its counts (the filter
+    preview; the result seeds the rows if the filter is then applied)."""
+    result = evaluate(index, node, cancel=cancel)
+    return result, _counts(index, result, None)
 
 
 def arrivals(
