@@ -353,3 +353,17 @@ def test_counting_the_chosen_codes_is_a_bincount_of_them(
     expected = np.bincount(codes[mask].astype(np.int64), minlength=3)
     assert found[: len(expected)].tolist() == expected.tolist()
     assert not found[len(expected) :].any()
+
+
+def test_the_index_knows_whether_any_record_time_is_finer_than_a_millisecond(
+    tmp_path: Path,
+) -> None:
+    """Kept as spans arrive (the table's time width reads it, never the whole column)."""
+    millis = write(tmp_path / "ms.log", [line(1700000000100), line(1700000000200)])
+    index = build_index([millis])
+    assert not index.sub_ms_times
+    micros = write(tmp_path / "us.log", [line(1700000000100), line(1700000000200123)])
+    assert build_index([millis, micros]).sub_ms_times
+    # A malformed line's digits are no record time.
+    odd = write(tmp_path / "odd.log", [line(1700000000100), "1700000000200123, cut short"])
+    assert not build_index([odd]).sub_ms_times

@@ -146,6 +146,9 @@ class Index:
         self.sources: list[Source] = []
         self.records = 0
         self.malformed = 0
+        #: Whether a record's time has a part below the millisecond (then times show
+        #: microseconds); kept as spans arrive, so no reader scans every time for it.
+        self.sub_ms_times = False
         self._remaps: dict[int, dict[str, npt.NDArray[np.uint32]]] = {}
         self._lock = threading.RLock()
         self._order: npt.NDArray[np.int32] = np.empty(0, np.int32)
@@ -434,6 +437,9 @@ class Index:
                 records = int(np.count_nonzero(is_record))
                 self.records += records
                 self.malformed += int(np.count_nonzero(kinds == KIND_MALFORMED))
+                if records and not self.sub_ms_times:
+                    times = rows["epoch_us"][is_record]
+                    self.sub_ms_times = bool(np.any(times % 1000 != 0))
                 local = span.local_order
                 if local is None:
                     local = np.argsort(rows["epoch_us"], kind="stable")
@@ -589,6 +595,8 @@ class Index:
             self.store.set("epoch_us", entry, new_time)
             self._rebuild = True
         new_kind = int(translated["kind"][0])
+        if new_kind == KIND_RECORD and new_time % 1000:
+            self.sub_ms_times = True
         if new_kind != old_kind:
             delta = 1 if new_kind == KIND_RECORD else -1
             self.records += delta

@@ -10,8 +10,6 @@ import re
 from collections import OrderedDict
 from dataclasses import dataclass
 
-import numpy as np
-
 from tui.index.index import Index
 from tui.index.schema import AUTH_FAILED, AUTH_OK, KIND_MALFORMED, KIND_RECORD, LANG_NAMES, OP_NAMES
 from tui.insight import fingerprint, operation_of
@@ -156,8 +154,7 @@ class RowFormatter:
     def microseconds(self) -> bool:
         """Whether any record has sub-millisecond time, so times show microseconds."""
         if self._microseconds is None:
-            times = self.index.column("epoch_us")
-            self._microseconds = bool(len(times)) and bool(np.any(times % 1000 != 0))
+            self._microseconds = self.index.sub_ms_times
         return self._microseconds
 
     def time_text(self, epoch_us: int) -> str:
