@@ -376,6 +376,9 @@ class Index:
             elif not _is_identity(known):  # (often is: files list their values alike)
                 cols[name] = known[codes]
         cols["reason"] = cols["reason"].astype(np.uint16)
+        # Each entry's bytes run to the next one's start, the last one's to the span's end.
+        offsets = cols["offset"].astype(np.int64, copy=False)
+        cols["length"] = np.diff(offsets, append=span.end).astype(np.uint32)
         times = cols["epoch_us"]
         local_order = span.local_order  # a cached span brings its own
         if local_order is None and not np.any(times == NO_TIME):
@@ -413,12 +416,11 @@ class Index:
                     span.local_order = None
                 else:
                     kind[fragment] = KIND_MALFORMED
-            offsets = np.asarray(cols["offset"], dtype=np.int64)
+            offsets = cols["offset"]
             count = len(offsets)
-            ends = np.append(offsets[1:], span.end) if count else offsets
             rows: dict[str, npt.NDArray[np.generic]] = {
                 "offset": offsets,
-                "length": (ends - offsets).astype(np.uint32),
+                "length": cols["length"],  # (fragments cut from the start change no other)
                 "line": (cols["line"] + source.lines + 1).astype(np.uint32),
                 "source": np.full(count, source_id, np.uint16),
             }
