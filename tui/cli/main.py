@@ -131,7 +131,12 @@ def build_parser(only: str | None = None) -> _Parser:
     if only in (None, "query"):
         query = commands.add_parser("query", help="print matching records in time order")
         paths_and_filter(query)
-        query.add_argument("--format", choices=("table", "csv", "jsonl"), default="table")
+        query.add_argument(
+            "--format",
+            choices=("table", "csv", "jsonl"),
+            default="table",
+            help="a plain-text table (default), CSV or JSON Lines",
+        )
         query.add_argument(
             "--malformed",
             action="store_true",
@@ -162,7 +167,12 @@ def build_parser(only: str | None = None) -> _Parser:
     if only in (None, "stats"):
         stats = commands.add_parser("stats", help="print counts for the records (or matching ones)")
         paths_and_filter(stats)
-        stats.add_argument("--format", choices=("table", "json"), default="table")
+        stats.add_argument(
+            "--format",
+            choices=("table", "json"),
+            default="table",
+            help="plain text (default) or one JSON object",
+        )
         stats.add_argument(
             "--shapes",
             action="store_true",
