@@ -708,7 +708,7 @@ class NeptuneAuditApp(App[None]):
         if self.remote is not None:
             self.remote.cancel()
         self._rows_cancel.set()
-        self._preview_cancel.set()
+        self._stop_preview()
 
     def on_unmount(self) -> None:
         self._stop_work()
@@ -876,7 +876,7 @@ class NeptuneAuditApp(App[None]):
     @on(FilterBar.Submitted)
     def _bar_submitted(self, message: FilterBar.Submitted) -> None:
         message.bar.close()
-        self._preview_cancel.set()
+        self._stop_preview()
         self.table.focus()
         if message.mode == "filter":
             try:
@@ -889,8 +889,16 @@ class NeptuneAuditApp(App[None]):
     @on(FilterBar.Cancelled)
     def _bar_cancelled(self, message: FilterBar.Cancelled) -> None:
         message.bar.close()
-        self._preview_cancel.set()
+        self._stop_preview()
         self.table.focus()
+
+    def _stop_preview(self) -> None:
+        """No preview once the bar is closed: the one counting stops, a pending one never
+        starts (it would filter every entry beside the rows being computed)."""
+        if self._preview_timer is not None:
+            self._preview_timer.stop()
+            self._preview_timer = None
+        self._preview_cancel.set()
 
     @on(FilterBar.Changed)
     def _bar_changed(self, message: FilterBar.Changed) -> None:
