@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tui.view.cells import CHOOSABLE, QUERY_FLOOR, QUERY_MIN_WIDTH, fit_columns
 
 ALL = frozenset(column.key for column in CHOOSABLE)
@@ -43,3 +45,35 @@ def test_a_ticked_column_goes_only_when_even_the_floor_cannot_fit() -> None:
 def test_hidden_columns_never_show() -> None:
     shown, _ = keys(250, hidden=frozenset({"user", "client"}))
     assert "user" not in shown and "client" not in shown
+
+
+def test_times_show_microseconds_from_the_first_span_that_has_them(tmp_path: Path) -> None:
+    """Rows written before the index knew are written again, with six digits."""
+    from tui.index.index import Index
+    from tui.index.scan import Scanner
+    from tui.sources.files import FileReader
+    from tui.view.cells import RowFormatter
+
+    line = (
+        "{t}, 10.0.1.1:40001, 10.0.3.215:8182, Bolt, [unknown], [unknown], [unknown], "
+        "MATCH (n) RETURN 1\n"
+    )
+    reader = FileReader()
+    index = Index(reader)
+    path = tmp_path / "a.log"
+    first = line.format(t=1700000000100).encode()
+    more = line.format(t=1700000000200123).encode()
+    path.write_bytes(first + more)
+    source = index.add_source(str(path))
+    reader.register(source.id, path)
+    scanner = Scanner()
+    index.commit(source.id, scanner.scan(first, file_offset=0, at_file_start=True, final=False))
+    formatter = RowFormatter(index)
+    assert formatter.row(0).cells["time"].endswith(":20.100")
+    index.commit(
+        source.id,
+        scanner.scan(more, file_offset=len(first), at_file_start=False, final=False),
+    )
+    assert formatter.microseconds
+    assert formatter.row(0).cells["time"].endswith(":20.100000")
+    assert formatter.row(1).cells["time"].endswith(":20.200123")

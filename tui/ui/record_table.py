@@ -90,6 +90,7 @@ class RecordTable(ScrollView, can_focus=True):
         self.search: SearchSpec | None = None
         self._columns: list[tuple[Column, int]] = []
         self._layout_width = 0
+        self._layout_microseconds = False
         self._shown_row = -1
         self._shown_entry: int | None = None
 
@@ -207,8 +208,11 @@ class RecordTable(ScrollView, can_focus=True):
     def _layout(self) -> list[tuple[Column, int]]:
         width = self.scrollable_content_region.width or self.size.width
         width -= 1 if self.view.marks else 0  # the marks' gutter
-        if width != self._layout_width:  # a scrollbar came or went, or the size changed
+        microseconds = self.formatter.microseconds  # (known once the first spans are in)
+        if width != self._layout_width or microseconds != self._layout_microseconds:
+            # a scrollbar came or went, the size changed, or times got longer
             self._layout_width = width
+            self._layout_microseconds = microseconds
             self._columns = []
         if not self._columns:
             compact = compact_time(width)

@@ -139,12 +139,11 @@ class RowFormatter:
         self._cache_size = cache_size
         self._short_user: dict[int, str] = {}
         self._instance: dict[tuple[int, int], str] = {}
-        self._microseconds: bool | None = None
+        self._microseconds = False  # what the cached rows' times were written with
 
     def clear(self) -> None:
         """Forget cached rows (after a change of time zone or format)."""
         self._cache.clear()
-        self._microseconds = None
 
     def clear_instances(self) -> None:
         """Forget instance names (new files arrived)."""
@@ -152,10 +151,18 @@ class RowFormatter:
 
     @property
     def microseconds(self) -> bool:
-        """Whether any record has sub-millisecond time, so times show microseconds."""
-        if self._microseconds is None:
-            self._microseconds = self.index.sub_ms_times
+        """Whether any record has sub-millisecond time, so times show microseconds (the
+        index learns it as spans arrive; rows cached before are written again)."""
+        self._same_precision()
         return self._microseconds
+
+    def _same_precision(self) -> None:
+        """Keep the cached rows only while the times' precision is what they were written
+        with."""
+        found = self.index.sub_ms_times
+        if found != self._microseconds:
+            self._microseconds = found
+            self._cache.clear()
 
     def time_text(self, epoch_us: int) -> str:
         """A record time as the table shows it."""
@@ -168,6 +175,7 @@ class RowFormatter:
 
     def row(self, entry: int) -> Row:
         """The cells of an entry."""
+        self._same_precision()
         cached = self._cache.get(entry)
         if cached is not None:
             self._cache.move_to_end(entry)
