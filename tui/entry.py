@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
 
 #: OpenBLAS starts a pool of threads when numpy is imported; nothing here does linear
 #: algebra, and the pool doubles the CPU time of a short run. A user's setting stands.
@@ -24,6 +25,8 @@ def run() -> None:
     """
     for name, value in (_BLAS_THREADS, _HUGE_PAGES):
         os.environ.setdefault(name, value)
+    if hasattr(signal, "SIGHUP"):  # (not on Windows)
+        signal.signal(signal.SIGHUP, _hung_up)
     gc.disable()
     try:
         from tui.cli.main import main
@@ -34,3 +37,9 @@ def run() -> None:
     finally:
         gc.freeze()
     raise SystemExit(code)
+
+
+def _hung_up(signum: int, frame: object) -> None:
+    """The terminal went away (an SSH session dropped): end as if interrupted, so that
+    temporary files and directories are removed on the way out."""
+    raise SystemExit(128 + signum)

@@ -477,3 +477,21 @@ def test_a_five_megabyte_query_opens_and_q_quits_at_once(tmp_path: Path) -> None
         assert time.monotonic() - started < 2.0
     finally:
         terminal.close()
+
+
+@pytest.mark.e2e
+def test_a_hung_up_terminal_leaves_no_temporary_files(tmp_path: Path) -> None:
+    """A dropped SSH session hangs the terminal up: the demo's sample logs (and any
+    temporary copy) are removed on the way out, as when quitting with q."""
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    env = terminal_env(tmp_path, TMPDIR=str(temporary))
+    terminal = Terminal([str(command()), "demo", "--records", "500"], env, ROWS, COLS)
+    try:
+        terminal.wait_for(lambda shown: "following" in shown[0], 15, "the demo to load")
+        assert [path.name[:19] for path in temporary.iterdir()] == ["neptune-audit-demo-"]
+        terminal.process.send_signal(signal.SIGHUP)
+        terminal.wait_exit(10)
+        assert list(temporary.iterdir()) == []
+    finally:
+        terminal.close()

@@ -9,11 +9,14 @@ while it is still being built: each progress report asks for the rows again.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import gc
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -273,6 +276,9 @@ class NeptuneAuditApp(App[None]):
         self._restore_settings()
         self._apply_detail_size(self.size.height)
         self._fit_footer(self.size.width)
+        if hasattr(signal, "SIGHUP"):  # (not on Windows)
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._hung_up)
         self._update_status()
         self._show_detail()
         self.set_interval(10.0, self._refresh_age)
@@ -718,6 +724,11 @@ class NeptuneAuditApp(App[None]):
         self._save_session()
         self._stop_work()
         await super().action_quit()
+
+    def _hung_up(self) -> None:
+        """The terminal went away (an SSH session dropped): quit as with q, so that the
+        session is saved and temporary files are removed on the way out."""
+        self.call_later(self.action_quit)
 
     @quiet_when_closing
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
