@@ -313,8 +313,7 @@ def _field_query(index: Index, node: FieldMatch, candidates: Bool) -> TextQuery:
     name = node.field
 
     def test(text: str) -> bool:
-        value = text_field(text, name)
-        return value is not None and text_matches(node, value)
+        return _value_matches(node, text_field(text, name))
 
     finder = _raw_finder(node)
     return TextQuery(test=test, finder=_FieldFinder(index, node, candidates, finder))
@@ -361,7 +360,7 @@ class _FieldFinder:
                 continue
             start, end = starts[position], bounds[position]
             value = hinted_text_field(data, start + at, names[code], node.field, end=end)
-            if value is not None and text_matches(node, value):
+            if value is not None and text_matches(node, value):  # (_value_matches, inlined)
                 proven.append(position)
         return proven, alone
 

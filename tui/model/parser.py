@@ -176,6 +176,8 @@ def hinted_text_field(
     else:
         header = None
         payload_at = at + len(_BARE_HEADER)
+    # (header and agent return here: building the fields for ``_text_field_of`` costs a
+    # microsecond an entry, a fifth of an agent: search)
     if name == "header":
         return header
     if name == "agent":

@@ -134,7 +134,8 @@ class ViewModel:
         self._in_flight = self._generation
         self._pending = False
         self._anchor = self.cursor_entry
-        seed, self._seed = (self._seed, None) if result is None else (None, None)
+        seed = self._seed if result is None else None  # (a filter's first rows only)
+        self._seed = None
         return RowsRequest(
             generation=self._generation,
             node=self.filter.combined,
