@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +12,7 @@ import pytest
 
 from tests.conftest import load_files
 from tui.index.index import Index
-from tui.sources.cache import MAGIC, SUFFIX, VERSION, IndexCache
+from tui.sources.cache import MAGIC, SUFFIX, VERSION, IndexCache, _checksum
 from tui.sources.files import FileReader
 
 BASE_MS = 1_700_000_000_000
@@ -152,10 +151,10 @@ def test_a_loose_cache_directory_is_made_private_and_another_users_is_not_used(
 
 
 @pytest.mark.parametrize(
-    "damage", ["truncate", "flip", "garbage", "empty", "foreign", "old_version"]
+    "damage", ["truncate", "flip", "swap", "garbage", "empty", "foreign", "old_version"]
 )
 def test_a_damaged_entry_is_ignored_and_removed(tmp_path: Path, damage: str) -> None:
-    log = write(tmp_path / "audit.log", range(500))
+    log = write(tmp_path / "audit.log", range(3000))
     index, reader = load_files([log])
     cache = cache_for(tmp_path)
     save_all(cache, index, reader)
@@ -166,6 +165,17 @@ def test_a_damaged_entry_is_ignored_and_removed(tmp_path: Path, damage: str) -> 
     elif damage == "flip":
         middle = len(data) // 2
         entry.write_bytes(data[:middle] + bytes([data[middle] ^ 0xFF]) + data[middle + 1 :])
+    elif damage == "swap":  # two 4 kB blocks change places: every word is still there
+        block = 4096
+        first, second = (len(data) // block - 3) * block, (len(data) // block - 2) * block
+        assert data[first : first + block] != data[second : second + block]
+        entry.write_bytes(
+            data[:first]
+            + data[second : second + block]
+            + data[first + block : second]
+            + data[first : first + block]
+            + data[second + block :]
+        )
     elif damage == "garbage":
         entry.write_bytes(os.urandom(4096))
     elif damage == "empty":
@@ -174,10 +184,24 @@ def test_a_damaged_entry_is_ignored_and_removed(tmp_path: Path, damage: str) -> 
         np.savez(entry.with_suffix(".tmp.npz"), header=np.zeros(3), checksum=np.zeros(2))
         shutil.move(entry.with_suffix(".tmp.npz"), entry)
     else:  # an entry of another version, otherwise intact
-        body = data[:-4].replace(MAGIC, MAGIC[:-1] + bytes([VERSION + 1]), 1)
-        entry.write_bytes(body + zlib.crc32(body).to_bytes(4, "little"))
+        body = data[:-16].replace(MAGIC, MAGIC[:-1] + bytes([VERSION + 1]), 1)
+        entry.write_bytes(body + _checksum(np.frombuffer(body, np.uint8)))
     assert cache.lookup(log) is None
     assert not entry.exists()
+
+
+def test_the_entries_an_entry_holds_are_read_from_its_header(tmp_path: Path) -> None:
+    """What a load reserves room for before it looks entries up: 0 for no entry or a
+    damaged one."""
+    log = write(tmp_path / "audit.log", range(700))
+    index, reader = load_files([log])
+    cache = cache_for(tmp_path)
+    assert cache.entries(log) == 0
+    save_all(cache, index, reader)
+    assert cache.entries(log) == index.size == 700
+    entry = next((tmp_path / "cache").glob(f"*{SUFFIX}"))
+    entry.write_bytes(entry.read_bytes()[:40])
+    assert cache.entries(log) == 0
 
 
 def test_an_unwritable_cache_directory_is_not_an_error(tmp_path: Path) -> None:

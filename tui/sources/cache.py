@@ -17,7 +17,7 @@ Entries are written atomically and verified on load (format version, a checksum 
 byte, shapes and dtypes): a corrupt, foreign or partial entry is ignored and removed, never
 trusted, never fatal. The cache is bounded (``limit`` bytes; the least recently used entries
 go first). An entry is a JSON header and the arrays' raw bytes, read in one read and used in
-place (no pickles, nothing executed), with a CRC-32 over the whole.
+place (no pickles, nothing executed), with a checksum over the whole (``_checksum``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ import hashlib
 import itertools
 import json
 import os
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,7 @@ from tui.index.scan import SpanData
 from tui.index.schema import DICT_COLUMNS, SPAN_COLUMNS
 from tui.sources.files import private_directory, write_private
 
-VERSION = 3
+VERSION = 4
 SUFFIX = ".idx"
 #: Default bound of the cache's size on disk.
 DEFAULT_LIMIT = 2 << 30
@@ -182,6 +181,18 @@ class IndexCache:
             pass
         return Cached(span, grown=not unchanged)
 
+    def entries(self, path: Path) -> int:
+        """How many entries the cache holds for ``path`` (0 when none can be read)."""
+        try:
+            with open(self._entry_path(path), "rb") as handle:
+                head = handle.read(len(MAGIC) + 8)
+                if len(head) < len(MAGIC) + 8 or head[: len(MAGIC)] != MAGIC:
+                    return 0
+                header = json.loads(handle.read(int.from_bytes(head[len(MAGIC) :], "little")))
+            return max(0, int(next(a[2] for a in header["arrays"] if a[0] == "offset")))
+        except (OSError, ValueError, TypeError, KeyError, IndexError, StopIteration):
+            return 0
+
     # -- writing ----------------------------------------------------------------------------
 
     def save(self, path: Path, span: SpanData, end: int) -> None:
@@ -270,7 +281,7 @@ def _stored_types(name: str, dtype: type[np.generic]) -> tuple[np.dtype[Any], ..
 
 def _encode(identity: Identity, span: SpanData) -> bytes:
     """An entry's bytes: MAGIC, the JSON header's length (8 bytes) and the header, the
-    arrays' raw bytes (each 64-byte aligned), then a CRC-32 of everything before it."""
+    arrays' raw bytes (each 64-byte aligned), then the checksum of everything before it."""
     arrays: dict[str, npt.NDArray[Any]] = {
         name: _kept(name, span.columns[name], dtype) for name, dtype in SPAN_COLUMNS.items()
     }
@@ -298,7 +309,29 @@ def _encode(identity: Identity, span: SpanData) -> bytes:
     for array in arrays.values():
         parts += [array.tobytes(), bytes(-array.nbytes % _ALIGN)]
     body = b"".join(parts)
-    return body + zlib.crc32(body).to_bytes(4, "little")
+    return body + _checksum(np.frombuffer(body, np.uint8))
+
+
+#: Bytes of the checksum at an entry's end, and of the blocks it weighs.
+_SUM_BYTES = 16
+_SUM_BLOCK = 4096
+
+
+def _checksum(body: npt.NDArray[np.uint8]) -> bytes:
+    """Fletcher-style sums of ``body``'s 64-bit words (zero-padded, wrapping): their total,
+    and each 4 kB block's sum weighted by its place. Any changed word changes the first,
+    a moved, lost or repeated block the second. A CRC-32 (zlib's, one byte at a time) took
+    40 ms of a 1 GB set's 0.3 s re-open; these take 9 in numpy."""
+    whole = len(body) - len(body) % _SUM_BLOCK
+    words = _SUM_BLOCK // 8
+    sums = body[:whole].view(np.uint64).reshape(-1, words).sum(axis=1, dtype=np.uint64)
+    rest = np.zeros(_SUM_BLOCK, np.uint8)
+    rest[: len(body) - whole] = body[whole:]
+    sums = np.append(sums, rest.view(np.uint64).sum(dtype=np.uint64))
+    weights = np.arange(1, len(sums) + 1, dtype=np.uint64)
+    total = int(sums.sum(dtype=np.uint64))
+    weighed = int(np.multiply(sums, weights, out=weights).sum(dtype=np.uint64))
+    return total.to_bytes(8, "little") + weighed.to_bytes(8, "little")
 
 
 def _read_entry(path: Path) -> npt.NDArray[np.uint8]:
@@ -320,10 +353,10 @@ def _read_entry(path: Path) -> npt.NDArray[np.uint8]:
 def _decode(data: npt.NDArray[np.uint8]) -> tuple[Identity, SpanData]:
     """An entry's identity and span (ValueError for anything that does not check out)."""
     raw = memoryview(data.data)
-    if len(raw) < len(MAGIC) + 12 or bytes(raw[: len(MAGIC)]) != MAGIC:
+    if len(raw) < len(MAGIC) + 8 + _SUM_BYTES or bytes(raw[: len(MAGIC)]) != MAGIC:
         raise ValueError("not an entry of this version")
-    body = raw[:-4]
-    if zlib.crc32(body) != int.from_bytes(raw[-4:], "little"):
+    body = raw[:-_SUM_BYTES]
+    if _checksum(data[:-_SUM_BYTES]) != bytes(raw[-_SUM_BYTES:]):
         raise ValueError("checksum mismatch")
     size = int.from_bytes(raw[len(MAGIC) : len(MAGIC) + 8], "little")
     start = len(MAGIC) + 8
