@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import Loaded, build_index
+from tui.index.columns import ColumnStore
 from tui.index.index import Index
 from tui.index.scan import Scanner
 from tui.index.schema import KIND_MALFORMED, KIND_RECORD
@@ -329,28 +330,31 @@ def test_the_time_order_is_a_stable_sort(times: list[int], shift: int) -> None:
     assert _stable_time_order(keys.copy()).tolist() == expected.tolist()
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(
     st.lists(st.tuples(st.integers(0, 40), st.booleans()), max_size=200),
     st.sampled_from([0.0, 0.05, 0.5, 1.0]),
+    st.sampled_from([4, 7, 41]),
+    st.sampled_from([1, 3, 6, 50]),
 )
 def test_counting_the_chosen_codes_is_a_bincount_of_them(
-    rows: list[tuple[int, bool]], share_left_out: float
+    rows: list[tuple[int, bool]], share_left_out: float, codes_below: int, minlength: int
 ) -> None:
-    """Counted a chunk at a time (every row chosen, a few left out, most left out), the
-    counts are those of the chosen rows."""
+    """Counted a chunk at a time (every row chosen, a few left out, most left out), code by
+    code (few codes) or not, the counts are those of the chosen rows, whatever codes are
+    beyond ``minlength``."""
     from tui.index import stats
 
-    codes = np.array([code for code, _ in rows], np.uint16)
+    codes = np.array([code % codes_below for code, _ in rows], np.uint16)
     rng = np.random.default_rng(len(rows))
     mask = rng.random(len(rows)) >= share_left_out
     original = stats._COUNT_CHUNK
     stats._COUNT_CHUNK = 16  # chunk boundaries inside the rows
     try:
-        found = stats.masked_bincount(codes, mask, 3)
+        found = stats.masked_bincount(codes, mask, minlength)
     finally:
         stats._COUNT_CHUNK = original
-    expected = np.bincount(codes[mask].astype(np.int64), minlength=3)
+    expected = np.bincount(codes[mask].astype(np.int64), minlength=minlength)
     assert found[: len(expected)].tolist() == expected.tolist()
     assert not found[len(expected) :].any()
 
@@ -367,3 +371,21 @@ def test_the_index_knows_whether_any_record_time_is_finer_than_a_millisecond(
     # A malformed line's digits are no record time.
     odd = write(tmp_path / "odd.log", [line(1700000000100), "1700000000200123, cut short"])
     assert not build_index([odd]).sub_ms_times
+
+
+def test_room_reserved_for_rows_sure_to_come_starts_zeroed_and_holds_what_comes() -> None:
+    """Such room is asked of the system in huge pages where it has them (a memory map of
+    its own); it reads and grows as any other."""
+    store = ColumnStore({"wide": np.int64, "narrow": np.uint16}, capacity=4)
+    store.append({"wide": np.array([5, 6]), "narrow": np.array([7, 8], np.uint16)})
+    store.reserve(1_000_000, sure=700_000)
+    assert store.column("wide").tolist() == [5, 6]
+    assert not store._arrays["wide"][2:].any() and not store._arrays["narrow"][2:].any()
+    rows = np.arange(700_000, dtype=np.int64)
+    store.append({"wide": rows, "narrow": (rows % 7).astype(np.uint16)})
+    store.append({"wide": rows, "narrow": (rows % 5).astype(np.uint16)})  # past the room
+    assert len(store) == 1_400_002
+    wide, narrow = store.column("wide"), store.column("narrow")
+    assert wide[:2].tolist() == [5, 6] and (wide[2:700_002] == rows).all()
+    assert (wide[700_002:] == rows).all() and (narrow[700_002:] == rows % 5).all()
+    assert (narrow[2:700_002] == rows % 7).all()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import mmap
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -42,16 +43,19 @@ class ColumnStore:
         """The first ``size`` rows of a column (a view: do not write through it)."""
         return self._arrays[name][: self.size]
 
-    def reserve(self, capacity: int) -> None:
-        """Make room for ``capacity`` rows at once (untouched memory costs nothing)."""
+    def reserve(self, capacity: int, *, sure: int = 0) -> None:
+        """Make room for ``capacity`` rows at once (untouched memory costs nothing); the
+        next ``sure`` rows will be written (see ``_zeros``)."""
         current = len(next(iter(self._arrays.values())))
         if capacity > current:
-            self._grow(capacity)
+            self._grow(capacity, sure)
 
-    def _grow(self, capacity: int) -> None:
+    def _grow(self, capacity: int, sure: int = 0) -> None:
         grown = {}
         for name, array in self._arrays.items():
-            bigger = np.zeros(capacity, self._dtypes[name])
+            dtype = np.dtype(self._dtypes[name])
+            filled = (self.size * dtype.itemsize, (self.size + sure) * dtype.itemsize)
+            bigger = _zeros(capacity, dtype, filled if sure else None)
             bigger[: self.size] = array[: self.size]
             grown[name] = bigger
         self._arrays = grown
@@ -93,6 +97,29 @@ class ColumnStore:
     def nbytes(self) -> int:
         """Bytes the used rows take."""
         return self.itemsize() * self.size
+
+
+#: Linux's huge page.
+_HUGE_PAGE = 2 << 20
+
+
+def _zeros(capacity: int, dtype: np.dtype[Any], filled: tuple[int, int] | None) -> npt.NDArray[Any]:
+    """A zeroed array; the whole huge pages within bytes ``filled`` (sure to be written soon)
+    are asked of Linux as such."""
+    nbytes = capacity * dtype.itemsize
+    if filled is None or not hasattr(mmap, "MADV_HUGEPAGE") or nbytes < 2 * _HUGE_PAGE:
+        return np.zeros(capacity, dtype)
+    memory = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    array = np.frombuffer(memory, dtype, capacity)
+    address = array.ctypes.data
+    first = -(-(address + filled[0]) // _HUGE_PAGE) * _HUGE_PAGE - address
+    last = (address + min(filled[1], nbytes)) // _HUGE_PAGE * _HUGE_PAGE - address
+    if last > first:
+        try:
+            memory.madvise(mmap.MADV_HUGEPAGE, first, last - first)
+        except OSError:
+            pass
+    return array
 
 
 def release_free_memory() -> None:

@@ -355,10 +355,11 @@ class Index:
             self.sources.append(source)
             return source
 
-    def reserve(self, entries: int) -> None:
-        """Make room for about this many entries before a large load."""
+    def reserve(self, entries: int, *, sure: int = 0) -> None:
+        """Make room for about this many entries before a large load, the next ``sure`` of
+        them known to come (a cache holds them)."""
         with self._lock:
-            self.store.reserve(entries)
+            self.store.reserve(entries, sure=sure)
 
     def prepare(self, span: SpanData) -> SpanData:
         """Translate a span's codes into this index's, and sort it by time: work that may

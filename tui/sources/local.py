@@ -703,7 +703,10 @@ def load(
         if cache is not None and _cacheable(file, plan):
             plan.cacheable = True
     total = sum(plan.size for plan in plans)
-    index.reserve(index.size + total // _BYTES_PER_ENTRY_GUESS)
+    cached = 0
+    if cache is not None:
+        cached = sum(cache.entries(plan.path) for plan in plans if plan.cacheable)
+    index.reserve(index.size + cached + total // _BYTES_PER_ENTRY_GUESS, sure=cached)
     done_bytes = 0
     failed: dict[int, str] = {}
 
