@@ -441,3 +441,26 @@ def test_running_out_of_memory_is_one_line(
         "",
         "neptune-audit: out of memory (allow more memory, or read fewer files)\n",
     )
+
+
+def test_an_export_is_written_in_blocks_when_python_runs_unbuffered() -> None:
+    """``PYTHONUNBUFFERED`` (set by many container images) makes every write a system call;
+    a query's records are written in blocks all the same, flushed when it ends. A terminal
+    keeps its lines as they come."""
+    from tui.cli.main import _in_blocks
+
+    read_end, write_end = os.pipe()
+    os.set_blocking(read_end, False)
+    unbuffered = io.TextIOWrapper(io.FileIO(write_end, "w"), write_through=True)
+    try:
+        out = _in_blocks(unbuffered)
+        out.write("a record\n")
+        with pytest.raises(BlockingIOError):
+            os.read(read_end, 100)  # still in the block
+        out.flush()
+        assert os.read(read_end, 100) == b"a record\n"
+        other = io.StringIO()
+        assert _in_blocks(other) is other
+    finally:
+        unbuffered.close()
+        os.close(read_end)

@@ -12,6 +12,7 @@ parser wraps into a positioned ``FilterError``.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -135,13 +136,20 @@ def format_time_us(epoch_us: int) -> str:
     Pure integer arithmetic (proleptic Gregorian calendar), so it never raises: years outside
     0000-9999 are written with a sign and at least four digits (``-0001``, ``+10000``).
     """
-    days, rest = divmod(epoch_us, _US_PER_DAY)
-    seconds, micros = divmod(rest, _US_PER_SECOND)
+    seconds, micros = divmod(epoch_us, _US_PER_SECOND)
+    return f"{_second_text(seconds)}.{micros:06d}Z"
+
+
+@functools.lru_cache(maxsize=256)
+def _second_text(epoch_s: int) -> str:
+    """``format_time_us`` up to the second. Cached: an export writes records in time order,
+    several a second, and the calendar is most of the cost."""
+    days, seconds = divmod(epoch_s, 86_400)
     hour, seconds = divmod(seconds, 3_600)
     minute, second = divmod(seconds, 60)
     year, month, day = _civil_from_days(days)
     year_text = f"{year:04d}" if 0 <= year <= 9999 else f"{year:+05d}"
-    return f"{year_text}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}.{micros:06d}Z"
+    return f"{year_text}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}"
 
 
 def _civil_from_days(days: int) -> tuple[int, int, int]:
