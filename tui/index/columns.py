@@ -99,13 +99,15 @@ class ColumnStore:
         return self.itemsize() * self.size
 
 
-#: Linux's huge page.
+#: The size of Linux's (transparent) huge pages on x86-64 and most arm64 kernels.
 _HUGE_PAGE = 2 << 20
 
 
 def _zeros(capacity: int, dtype: np.dtype[Any], filled: tuple[int, int] | None) -> npt.NDArray[Any]:
-    """A zeroed array; the whole huge pages within bytes ``filled`` (sure to be written soon)
-    are asked of Linux as such."""
+    """A zeroed array; the whole huge pages within its bytes ``filled`` (sure to be written
+    soon) are asked of Linux as such. Writing fresh memory faults once per 4 kB page, which
+    costs more than the copy into it; a page written in part would hold up to 2 MB for
+    nothing, hence only where rows are sure to come (a cache holds them)."""
     nbytes = capacity * dtype.itemsize
     if filled is None or not hasattr(mmap, "MADV_HUGEPAGE") or nbytes < 2 * _HUGE_PAGE:
         return np.zeros(capacity, dtype)
@@ -117,7 +119,7 @@ def _zeros(capacity: int, dtype: np.dtype[Any], filled: tuple[int, int] | None) 
     if last > first:
         try:
             memory.madvise(mmap.MADV_HUGEPAGE, first, last - first)
-        except OSError:
+        except OSError:  # (a kernel without transparent huge pages)
             pass
     return array
 
