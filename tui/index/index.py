@@ -376,10 +376,14 @@ class Index:
                 cols[name] = np.zeros(len(codes), np.uint32)
             elif not _is_identity(known):  # (often is: files list their values alike)
                 cols[name] = known[codes]
-        cols["reason"] = cols["reason"].astype(np.uint16)
-        # Each entry's bytes run to the next one's start, the last one's to the span's end.
-        offsets = cols["offset"].astype(np.int64, copy=False)
-        cols["length"] = np.diff(offsets, append=span.end).astype(np.uint32)
+        cols["reason"] = cols["reason"].astype(np.uint16, copy=False)
+        # Each entry's bytes run to the next one's start, the last one's to the span's end
+        # (in one pass: a cached span's offsets are 32 bits, its lengths too).
+        offsets = cols["offset"]
+        length = cols["length"] = np.empty(len(offsets), np.uint32)
+        if len(offsets):
+            np.subtract(offsets[1:], offsets[:-1], out=length[:-1], casting="unsafe")
+            length[-1] = span.end - int(offsets[-1])
         times = cols["epoch_us"]
         local_order = span.local_order  # a cached span brings its own
         if local_order is None and not np.any(times == NO_TIME):
