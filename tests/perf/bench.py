@@ -749,6 +749,10 @@ GROUPS: dict[str, Callable[[Path], dict[str, Any]]] = {
 def run_group(name: str, directory: Path, repeat: int) -> dict[str, Any]:
     """Run one group ``repeat`` times, each in a fresh interpreter; timings are the median
     (this machine's speed drifts by about 10 % from minute to minute)."""
+    from tui.entry import ENVIRONMENT
+
+    # A group runs the engine in its own process: with the settings the command makes.
+    env = {name: value for name, value in ENVIRONMENT} | dict(os.environ)
     runs: list[dict[str, Any]] = []
     for _ in range(repeat):
         done = subprocess.run(
@@ -756,6 +760,7 @@ def run_group(name: str, directory: Path, repeat: int) -> dict[str, Any]:
             capture_output=True,
             text=True,
             check=False,
+            env=env,
         )
         if done.returncode != 0:
             raise SystemExit(f"benchmark group {name} failed:\n{done.stderr}")

@@ -122,11 +122,13 @@ from tui.view.session import (
 )
 from tui.view.status import RemoteProgress
 
-_PROGRESS_INTERVAL_S = 0.25
+#: How often the status line follows a load (each is a repaint on the event loop, which
+#: the scanning threads wait for: at four a second a 1 GB load took a tenth longer).
+_PROGRESS_INTERVAL_S = 0.5
 _ROWS_REFRESH_S = 0.25
 #: While loading, rows refresh no sooner than this many times what the last refresh took
-#: (with the redraws it causes, about a tenth of the time, the rest left to indexing).
-_ROWS_COST_SHARE = 20.0
+#: (with the redraws it causes, about a twentieth of the time, the rest left to indexing).
+_ROWS_COST_SHARE = 40.0
 _PREVIEW_DELAY_S = 0.2
 #: Below these widths the key line drops its padding, then the command palette's key (it
 #: stays on ctrl+p and in the help), so that every shown key keeps its label at 80 columns.
