@@ -316,10 +316,12 @@ def test_offsets_stay_32_bits_wide_until_a_file_passes_4_gb() -> None:
 @given(
     st.lists(st.integers(-(2**40), 2**40), max_size=300),
     st.sampled_from([0, 2**20, 2**62, -(2**63)]),
+    st.sampled_from([7, 1 << 16]),
 )
-def test_the_time_order_is_a_stable_sort(times: list[int], shift: int) -> None:
-    """Packed or not (the times' span decides), ties keep their order."""
-    from tui.index.index import _stable_time_order
+def test_the_time_order_is_a_stable_sort(times: list[int], shift: int, block: int) -> None:
+    """Packed or not (the times' span decides), positions packed in blocks or at once, ties
+    keep their order."""
+    from tui.index import index
 
     keys = np.array(times, np.int64) // 1000 * 1000  # many ties
     if shift < 0 and len(keys):
@@ -327,7 +329,11 @@ def test_the_time_order_is_a_stable_sort(times: list[int], shift: int) -> None:
     elif shift:
         keys += shift
     expected = np.argsort(keys, kind="stable")
-    assert _stable_time_order(keys.copy()).tolist() == expected.tolist()
+    original, index._POSITIONS_BLOCK = index._POSITIONS_BLOCK, block
+    try:
+        assert index._stable_time_order(keys.copy()).tolist() == expected.tolist()
+    finally:
+        index._POSITIONS_BLOCK = original
 
 
 @settings(max_examples=300, deadline=None)
