@@ -299,7 +299,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         command.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         return _dispatch(args)
-    except (UsageError, SourceError) as error:
+    except UsageError as error:  # named after the command, as argparse's own errors are
+        _fail(str(error), f"neptune-audit {args.command}" if args.command else "neptune-audit")
+    except SourceError as error:
         _fail(str(error))
     except FilterError as error:
         _fail(f"bad filter: {error.describe()}")
@@ -363,8 +365,8 @@ def _cache_command(args: argparse.Namespace, out: IO[str]) -> int:
     return 0
 
 
-def _fail(message: str) -> None:
-    print(f"neptune-audit: {inert_line(message)}", file=sys.stderr)
+def _fail(message: str, who: str = "neptune-audit") -> None:
+    print(f"{who}: {inert_line(message)}", file=sys.stderr)
 
 
 def _silence_stdout() -> None:
