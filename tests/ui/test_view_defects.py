@@ -1,6 +1,7 @@
 """Defects the view layer removed, each seen by a user: a regex search with inline flags
-found nothing, the status line and the filter preview disagreed, and starting with
-``--follow`` could show rows other than the cursor's and stop tracking new records."""
+found nothing, the status line and the filter preview disagreed, starting with
+``--follow`` could show rows other than the cursor's and stop tracking new records, and the
+filter bar said "counting matches…" for ever when opened."""
 
 from __future__ import annotations
 
@@ -131,3 +132,33 @@ async def test_status_stops_saying_indexing_when_the_load_ends_after_its_rows(
         shown = app.query_one(StatusLine).facts
         assert shown is not None and not shown.loading
         assert "indexing" not in status_text(app)
+
+
+async def test_the_filter_bar_opens_with_the_applied_filters_count(
+    ui_logs: Path, state_home: Path
+) -> None:
+    """Opening the bar changes no text, so no preview counts it: the count the applied
+    filter's rows found is shown at once (it said "counting matches…" until a key was
+    typed)."""
+    app = make_app(ui_logs)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_ready(app)
+        bar = app.query_one(FilterBar)
+        for applied in ("", "lang:sparql"):
+            if applied:
+                await pilot.press("slash", "ctrl+u", *applied, "enter")
+                await settle(app)
+            await pilot.press("slash")
+            await pilot.pause()
+            info = str(bar.query_one("#filter-info", Static).content)
+            shown = app.view.counts.shown_records
+            assert 0 < shown <= app.index.records
+            assert f"✓ {shown:,} of {app.index.records:,} records match" in info, info
+            await pilot.press("escape")
+        assert app.view.applied_preview() is not None
+        app.set_filter(app.view.filter.with_text("lang:gremlin"))
+        assert app.view.applied_preview() is None  # (its rows are not there yet)
+        await pilot.press("slash")
+        await settle(app)
+        info = str(bar.query_one("#filter-info", Static).content)
+        assert f"✓ {app.view.counts.shown_records:,} of" in info, info

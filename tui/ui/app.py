@@ -884,7 +884,16 @@ class NeptuneAuditApp(App[None]):
     # -- filtering --------------------------------------------------------------------------
 
     def action_open_filter(self) -> None:
-        self.query_one(FilterBar).open("filter", self.view.filter.editable_text)
+        bar = self.query_one(FilterBar)
+        text = self.view.filter.editable_text
+        bar.open("filter", text)
+        # Opening changes no text, so no preview would count it: the applied filter's count
+        # is known from its rows; before they came, it is counted.
+        known = self.view.applied_preview()
+        if known is not None:
+            bar.set_info(Text(known, "green"))
+        else:
+            self._start_preview(text)
 
     @on(FilterBar.Submitted)
     def _bar_submitted(self, message: FilterBar.Submitted) -> None:

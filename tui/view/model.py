@@ -28,7 +28,7 @@ from tui.view.rows import (
     moved_row,
 )
 from tui.view.search import SearchRequest, SearchSpec, SearchState, SearchUpdate
-from tui.view.status import RemoteProgress, StatusFacts
+from tui.view.status import RemoteProgress, StatusFacts, preview_text
 
 
 @dataclass(frozen=True)
@@ -110,6 +110,13 @@ class ViewModel:
         """What the filter bar's preview of ``node`` found: applied next, the rows start
         from it rather than filter every entry again."""
         self._previewed = (node, result)
+
+    def applied_preview(self) -> str | None:
+        """What the filter bar says of the applied filter's own text, known from its rows
+        without counting again; None until they came."""
+        if self._result is None:
+            return None
+        return preview_text(self.counts, loading=self.loading)
 
     @property
     def generation(self) -> int:
