@@ -182,6 +182,29 @@ def test_rows_keep_the_first_row_until_the_user_moves(tmp_path: Path) -> None:
     assert view.cursor_row == 0 and view.cursor_entry == 10
 
 
+def test_the_record_under_the_cursor_stays_under_it_when_the_filter_changes(
+    tmp_path: Path,
+) -> None:
+    """Filtered down to one record and the filter cleared, the cursor is on that record,
+    not back on the first row, whether or not the user moved (found in a user trial)."""
+    feed = Growing(tmp_path, files=1)
+    feed.add(0, [line(BASE_MS + i, i, client=f"10.0.1.{i}") for i in range(1, 40)])
+    view = ViewModel(feed.index)
+    run_rows(view)
+    view.set_filter(view.filter.with_text("client:10.0.1.25"))
+    run_rows(view)
+    chosen = view.cursor_entry
+    assert chosen is not None and len(view.ids) == 1
+    view.set_filter(view.filter.cleared())
+    run_rows(view)
+    assert len(view.ids) == 39 and view.cursor_entry == chosen and view.cursor_row == 24
+    # An entry the new filter drops: the cursor goes to the first row at or after its time.
+    view.set_filter(view.filter.with_text("client:10.0.1.3"))  # (also .30 to .39)
+    run_rows(view)
+    assert view.cursor_entry is not None
+    assert int(feed.index.column("epoch_us")[view.cursor_entry]) == (BASE_MS + 30) * 1000
+
+
 def test_the_last_row_holds_the_cursor_while_records_load(tmp_path: Path) -> None:
     """G while loading: the newest row as rows arrive; a move away, or the end of the
     load, lets go of it."""

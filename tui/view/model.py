@@ -99,6 +99,10 @@ class ViewModel:
     def set_filter(self, view_filter: ViewFilter) -> None:
         """Show what ``view_filter`` keeps (the next rows request computes it afresh)."""
         self.filter = view_filter
+        # The record under the cursor stays under it (or the first at or after its time),
+        # moved to or not: filtered down to it, cleared, and the cursor is still on it.
+        if self.cursor_entry is not None:
+            self.user_moved = True
         self._generation += 1
         self._result = None
         self._pending = True
