@@ -10,13 +10,15 @@ from typing import Any
 import numpy as np
 import pytest
 from rich.console import Console
+from textual.binding import Binding
 from textual.command import DiscoveryHit
 from textual.widgets import Static
 
 from tests.ui.conftest import make_app, rows_where, settle, wait_ready
 from tui.model.record import Record
 from tui.ui.app import NeptuneAuditApp
-from tui.ui.commands import ViewerCommands
+from tui.ui.bindings import APP_BINDINGS
+from tui.ui.commands import COMMANDS, ViewerCommands
 from tui.ui.detail import DetailPane
 from tui.ui.filter_bar import FilterBar
 from tui.ui.screens import HelpScreen
@@ -246,6 +248,11 @@ async def test_help_palette_columns_time_and_layout(ui_logs: Path, state_home: P
             if isinstance(hit, DiscoveryHit)
         }
         assert {"filter: hide or show health probes", "view: toggle detail"} <= titles
+        # Every key the key line shows, and the marks, are in the palette too.
+        actions = {action for _, _, action in COMMANDS}
+        on_key_line = {b.action for b in APP_BINDINGS if isinstance(b, Binding) and b.show}
+        assert on_key_line - {"quit"} <= actions, on_key_line - actions
+        assert {"toggle_mark", "next_mark(1)", "next_mark(-1)", "help"} <= actions
         # A palette command runs its action.
         await pilot.press("ctrl+p", *"hide or show health", "enter")
         await settle(app)
