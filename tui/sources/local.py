@@ -323,10 +323,10 @@ class TempFiles:
 
     def cleanup(self) -> None:
         """Remove the files."""
-        import shutil
-
         with self._lock:
             if self._directory is not None:
+                import shutil  # (only when there are files: see ``create``)
+
                 shutil.rmtree(self._directory, ignore_errors=True)
                 self._directory = None
 
