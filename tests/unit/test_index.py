@@ -380,8 +380,8 @@ def test_the_index_knows_whether_any_record_time_is_finer_than_a_millisecond(
 
 
 def test_room_reserved_for_rows_sure_to_come_starts_zeroed_and_holds_what_comes() -> None:
-    """Such room is asked of the system in huge pages where it has them (a memory map of
-    its own); it reads and grows as any other."""
+    """Such room is a memory map of its own whose pages for the sure rows are made at once
+    (where the system can); it reads and grows as any other."""
     store = ColumnStore({"wide": np.int64, "narrow": np.uint16}, capacity=4)
     store.append({"wide": np.array([5, 6]), "narrow": np.array([7, 8], np.uint16)})
     store.reserve(1_000_000, sure=700_000)
