@@ -181,6 +181,13 @@ def test_the_commands_use_the_cache_unless_told_not_to(tmp_path: Path) -> None:
     )
     info = run("cache", "--info", env=env)
     assert info.returncode == 0 and str(entries) in info.stdout and "1 files indexed" in info.stdout
+    assert "another version" not in info.stdout
+    # An entry of another version is told apart (it is indexed again when next opened).
+    entry = next(entries.glob(f"*{SUFFIX}"))
+    entry.write_bytes(b"NAIDX\x00\x00\x01" + entry.read_bytes()[8:])
+    info = run("cache", "--info", env=env)
+    assert "1 files indexed" in info.stdout
+    assert "1 of them by another version or damaged" in info.stdout, info.stdout
     cleared = run("cache", "--clear", env=env)
     assert cleared.stdout.strip() == "removed 1 cached file"
     assert not list(entries.glob(f"*{SUFFIX}"))

@@ -388,6 +388,11 @@ def _cache_command(args: argparse.Namespace, out: IO[str]) -> int:
         f"of at most {info.limit / 2**30:,.1f} GiB (the least recently used go first)",
         file=out,
     )
+    if info.stale:
+        print(
+            f"{info.stale:,} of them by another version or damaged: indexed again when next opened",
+            file=out,
+        )
     return 0
 
 

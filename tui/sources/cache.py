@@ -99,6 +99,7 @@ class CacheInfo:
     entries: int
     bytes: int
     limit: int
+    stale: int = 0  # entries not of this version (another, or damaged): replaced when used
 
 
 def _discard(entry: Path) -> None:
@@ -224,15 +225,19 @@ class IndexCache:
             total -= size
 
     def info(self) -> CacheInfo:
-        """How many entries and bytes the cache holds."""
+        """How many entries and bytes the cache holds, and how many of them this version
+        cannot use (their first bytes are not its own)."""
         sizes = []
+        stale = 0
         if self.directory.is_dir():
             for entry in self.directory.glob(f"*{SUFFIX}"):
                 try:
-                    sizes.append(entry.stat().st_size)
+                    with open(entry, "rb") as handle:
+                        stale += handle.read(len(MAGIC)) != MAGIC
+                        sizes.append(os.fstat(handle.fileno()).st_size)
                 except OSError:
                     continue
-        return CacheInfo(self.directory, len(sizes), sum(sizes), self.limit)
+        return CacheInfo(self.directory, len(sizes), sum(sizes), self.limit, stale)
 
     def clear(self) -> int:
         """Remove every entry; how many there were."""
