@@ -187,7 +187,7 @@ def test_the_commands_use_the_cache_unless_told_not_to(tmp_path: Path) -> None:
     entry.write_bytes(b"NAIDX\x00\x00\x01" + entry.read_bytes()[8:])
     info = run("cache", "--info", env=env)
     assert "1 files indexed" in info.stdout
-    assert "1 of them by another version or damaged" in info.stdout, info.stdout
+    assert "1 of them from another version or damaged" in info.stdout, info.stdout
     cleared = run("cache", "--clear", env=env)
     assert cleared.stdout.strip() == "removed 1 cached file"
     assert not list(entries.glob(f"*{SUFFIX}"))

@@ -390,7 +390,8 @@ def _cache_command(args: argparse.Namespace, out: IO[str]) -> int:
     )
     if info.stale:
         print(
-            f"{info.stale:,} of them by another version or damaged: indexed again when next opened",
+            f"{info.stale:,} of them from another version or damaged: "
+            "indexed again when next opened",
             file=out,
         )
     return 0
