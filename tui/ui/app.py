@@ -122,8 +122,9 @@ from tui.view.session import (
 )
 from tui.view.status import RemoteProgress
 
-#: How often the status line follows a load (each is a repaint on the event loop, which
-#: the scanning threads wait for: at four a second a 1 GB load took a tenth longer).
+#: How often the status line follows a load (each is a repaint on the event loop, whose
+#: Python the scanning threads wait for; with rows refreshed half as often too, a 1 GB
+#: load ended 0.18 s (5 %) sooner than at four a second).
 _PROGRESS_INTERVAL_S = 0.5
 _ROWS_REFRESH_S = 0.25
 #: While loading, rows refresh no sooner than this many times what the last refresh took
