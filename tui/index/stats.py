@@ -180,8 +180,8 @@ def _chosen(values: npt.NDArray[Any], mask: Bool) -> npt.NDArray[Any]:
     return values if mask.all() else values[mask]
 
 
-#: Codes counted one by one when a column has at most this many (a comparison costs a row
-#: a seventh of what ``np.bincount`` does, which widens every code first).
+#: Codes counted one by one when a column has at most this many (counting one code costs
+#: a twentieth of ``np.bincount`` of them all, which widens every code first).
 _FEW_CODES = 16
 
 

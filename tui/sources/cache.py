@@ -186,10 +186,8 @@ class IndexCache:
         """How many entries the cache holds for ``path`` (0 when none can be read)."""
         try:
             with open(self._entry_path(path), "rb") as handle:
-                head = handle.read(len(MAGIC) + 8)
-                if len(head) < len(MAGIC) + 8 or head[: len(MAGIC)] != MAGIC:
-                    return 0
-                header = json.loads(handle.read(int.from_bytes(head[len(MAGIC) :], "little")))
+                size = _header_size(handle.read(_HEADER_AT))
+                header = json.loads(handle.read(size))
             return max(0, int(next(a[2] for a in header["arrays"] if a[0] == "offset")))
         except (OSError, ValueError, TypeError, KeyError, IndexError, StopIteration):
             return 0
@@ -355,16 +353,28 @@ def _read_entry(path: Path) -> npt.NDArray[np.uint8]:
     return data
 
 
+#: Where an entry's JSON header starts: after MAGIC and the header's length (8 bytes).
+_HEADER_AT = len(MAGIC) + 8
+
+
+def _header_size(prefix: bytes) -> int:
+    """The JSON header's length, from an entry's first ``_HEADER_AT`` bytes (ValueError:
+    not an entry of this version)."""
+    if len(prefix) < _HEADER_AT or prefix[: len(MAGIC)] != MAGIC:
+        raise ValueError("not an entry of this version")
+    return int.from_bytes(prefix[len(MAGIC) : _HEADER_AT], "little")
+
+
 def _decode(data: npt.NDArray[np.uint8]) -> tuple[Identity, SpanData]:
     """An entry's identity and span (ValueError for anything that does not check out)."""
     raw = memoryview(data.data)
-    if len(raw) < len(MAGIC) + 8 + _SUM_BYTES or bytes(raw[: len(MAGIC)]) != MAGIC:
+    if len(raw) < _HEADER_AT + _SUM_BYTES:
         raise ValueError("not an entry of this version")
+    size = _header_size(bytes(raw[:_HEADER_AT]))
     body = raw[:-_SUM_BYTES]
     if _checksum(data[:-_SUM_BYTES]) != bytes(raw[-_SUM_BYTES:]):
         raise ValueError("checksum mismatch")
-    size = int.from_bytes(raw[len(MAGIC) : len(MAGIC) + 8], "little")
-    start = len(MAGIC) + 8
+    start = _HEADER_AT
     if start + size > len(body):
         raise ValueError("a header beyond the entry")
     header = json.loads(bytes(raw[start : start + size]).decode())
