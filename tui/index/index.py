@@ -121,8 +121,10 @@ _POSITIONS_BLOCK = 1 << 16
 def _stable_time_order(keys: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
     """``np.argsort(keys, kind="stable")``, for times: when the span of the times and the
     number of keys fit in 64 bits together, each time is packed with its position and the
-    packed words are sorted as numbers (a vectorised sort, about 3 times faster than a
-    stable one of 10 M times). ``keys`` is consumed."""
+    packed words are sorted as numbers, about 3 times faster than an argsort of 10 M times.
+    The keys are mostly runs already in order (the index's runs, one after the other), which
+    numpy's stable sort of 64-bit words (a timsort) merges: the order of 2.4 M entries in 252
+    runs took 0.05 s with it, 0.18 s with the default sort. ``keys`` is consumed."""
     count = len(keys)
     if not count:
         return np.empty(0, np.intp)
@@ -140,7 +142,7 @@ def _stable_time_order(keys: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
         part = packed[start : start + _POSITIONS_BLOCK]
         part |= block[: len(part)]
         block += np.uint64(_POSITIONS_BLOCK)
-    packed.sort()
+    packed.sort(kind="stable")  # (the words are distinct: any sort gives the same order)
     packed &= np.uint64((1 << position_bits) - 1)
     return packed.view(np.intp)
 
