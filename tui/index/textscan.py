@@ -35,12 +35,11 @@ literal are found first, and RE2 looks at each of those alone.
 
 from __future__ import annotations
 
-import re
 import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cache, cached_property, lru_cache
+from functools import cache, cached_property
 from typing import Protocol
 
 import numpy as np
@@ -236,8 +235,13 @@ _RE2_FOLDS = {ord("k"): "\u212a".encode(), ord("s"): "\u017f".encode()}
 
 
 #: A block with a hit in fewer bytes than this (in the block before) is searched whole:
-#: skipping from hit to hit costs about 4 us a hit, one pass of ``re`` about 0.9 ns a byte.
-DENSE_BYTES_PER_HIT = 4096
+#: skipping from hit to hit costs about 3 us a hit, comparing the whole block with arrays
+#: about 0.5 ns a byte (``_entries_spelled``). From a hit in 4 kB instead, a header value
+#: found every 6 kB took 1.16-1.21 CPU s instead of 0.85-1.0 on the 1 GB set.
+DENSE_BYTES_PER_HIT = 8192
+#: ``_entries_spelled`` compares this many of a word's bytes one at a time, at the places
+#: left by the one before (the rarest first), then the rest at once.
+_COMPARED_ALONE = 4
 
 #: ASCII lower case of each byte.
 _LOWER = np.arange(256, dtype=np.uint8)
@@ -248,14 +252,14 @@ class _Word:
     """Entries holding an ASCII word in any case; exact (see the module doc). ``odd``: for
     the letters of the word, characters whose lower case (or folding) holds them, whose
     entries are the reference's to decide. A word found often (a hit every few kB) is
-    searched a block at a time (``_entries_dense``)."""
+    searched a block at a time (``_entries_spelled``)."""
 
     def __init__(self, word: bytes, odd: dict[int, bytes] = ODD_BYTES) -> None:
         self.word = word
         self.odd = [byte_matcher(escape_bytes(o)) for byte, o in odd.items() if byte in word]
         self._plan: list[tuple[Spans, int]] | None = None
-        self._sources: list[bytes] = []
-        self._dense: set[int] = set()  # the patterns of the plan searched a block at a time
+        self._rarest: list[int] = []  # the word's places, its rarest bytes first
+        self._dense = False  # whether the next block is searched whole
 
     def plan(self, sample: bytes) -> list[tuple[Spans, int]]:
         """(pattern, how many bytes of the word come before where it starts), from byte
@@ -263,6 +267,9 @@ class _Word:
         counts = np.bincount(np.frombuffer(sample, np.uint8), minlength=256) + 1
         share = counts / counts.sum()
         word = self.word
+        self._rarest = sorted(
+            range(len(word)), key=lambda at: float(share[word[at]] + share[_UPPER[word[at]]])
+        )
         best = (_ANY_CASE_NS, -1)
         for at in range(len(word) - min(len(word), 3) + 1):  # at least 3 bytes from there
             cases = {bytes((word[at],)), bytes((word[at],)).upper()}
@@ -270,76 +277,63 @@ class _Word:
             best = min(best, (cost, at))
         at = best[1]
         if at < 0:
-            self._sources = [b"(?i)" + escape_bytes(word)]
-            return [(byte_matcher(self._sources[0]), 0)]
+            return [(byte_matcher(b"(?i)" + escape_bytes(word)), 0)]
         rest = escape_bytes(word[at + 1 :])
-        self._sources = [
-            escape_bytes(case) + (b"(?i:" + rest + b")" if rest else b"")
+        return [
+            (byte_matcher(escape_bytes(case) + (b"(?i:" + rest + b")" if rest else b"")), at)
             for case in sorted({word[at : at + 1], word[at : at + 1].upper()})
         ]
-        return [(byte_matcher(source), at) for source in self._sources]
 
     def scan(self, block: Block) -> tuple[list[int], list[int]]:
         if self._plan is None:
             self._plan = self.plan(block.data[:SAMPLE_BYTES])
         proven: set[int] = set()
+        if self._dense:
+            proven.update(_entries_spelled(self.word, self._rarest, block))
+        else:
+            for search, before in self._plan:
+                proven.update(_entries_with(search, block, self.word[:before]))
+        self._dense = len(proven) * DENSE_BYTES_PER_HIT > len(block.data)
         alone: set[int] = set()
-        for number, (search, before) in enumerate(self._plan):
-            head = self.word[:before]
-            if number in self._dense:
-                regex = _stdlib(self._sources[number])
-                hits, touched = _entries_dense(regex, block, head, len(self.word) - before)
-                alone.update(touched)
-            else:
-                hits = _entries_with(search, block, head)
-            proven.update(hits)
-            if len(hits) * DENSE_BYTES_PER_HIT > len(block.data):
-                self._dense.add(number)
-            else:
-                self._dense.discard(number)
         for search in self.odd:
             alone.update(_entries_with(search, block))
         return list(proven), list(alone - proven)
 
 
-@lru_cache(maxsize=64)
-def _stdlib(source: bytes) -> re.Pattern[bytes]:
-    """A pattern of ``byte_matcher``'s syntax (``\\xHH``, ``(?i:...)`` over ASCII) in Python's
-    ``re``, where finding every match of a block is one call."""
-    return re.compile(source)
+#: ASCII upper case of each byte.
+_UPPER = np.arange(256, dtype=np.uint8)
+_UPPER[ord("a") : ord("z") + 1] -= 32
 
 
-_MATCH_END = re.Match.end  # (mapped over a finditer: no Python step per match)
-
-
-def _entries_dense(
-    regex: re.Pattern[bytes], block: Block, head: bytes, length: int
-) -> tuple[list[int], list[int]]:
-    """``_entries_with`` for a block where the word is common: every match in one pass of
-    ``re`` (C, not a Python step per hit), mapped to entries with arrays. Returns the
-    entries proven and, apart, those holding only matches that prove nothing (outside the
-    entry, or not after ``head``): one of them may hold a proving match that ``finditer``
-    skipped as overlapping one it returned, so their text is tested alone. ``length``:
-    the bytes every match spans."""
-    if not len(block):
-        return [], []
+def _entries_spelled(word: bytes, rarest: list[int], block: Block) -> list[int]:
+    """``_entries_with`` for a block where ``word`` (ASCII, lower case) is common, with
+    arrays and no Python step per hit: every place of its rarest byte in either case, where
+    its other bytes are then compared in any ASCII case (the rarer first). Every place is
+    tried, overlapping ones too. ``rarest``: the word's places, rarest byte first."""
     data = block.data
-    ends = list(map(_MATCH_END, regex.finditer(data, int(block._starts[0]))))
-    if not ends:
-        return [], []
-    stop = np.array(ends, np.int64)
-    entries = np.searchsorted(block._starts, stop - 1, side="right") - 1
-    begin = stop - length - len(head)
-    ok = (stop <= np.minimum(block._ends[entries], len(data))) & (begin >= block._starts[entries])
-    if head:
-        raw = np.frombuffer(data, np.uint8)
-        for offset, byte in enumerate(head):
-            ok &= _LOWER[raw[np.maximum(begin + offset, 0)]] == byte
-    proven = _distinct(entries[ok])
-    if ok.all():
-        return proven.tolist(), []
-    touched = np.setdiff1d(entries[~ok], proven, assume_unique=False)
-    return proven.tolist(), touched.tolist()
+    length = len(word)
+    if not len(block) or len(data) - int(block._starts[0]) < length:
+        return []
+    raw = np.frombuffer(data, np.uint8)
+    first = int(block._starts[0])
+    at = rarest[0]
+    byte = word[at]
+    searched = raw[first + at : len(raw) - (length - 1 - at)]  # where the whole word fits
+    found = searched == byte
+    if _UPPER[byte] != byte:
+        found |= searched == _UPPER[byte]
+    places = np.flatnonzero(found) + first  # where the word would start
+    wanted = np.frombuffer(word, np.uint8)
+    for offset in rarest[1:_COMPARED_ALONE]:
+        places = places[_LOWER[raw[places + offset]] == wanted[offset]]
+    rest = np.array(rarest[_COMPARED_ALONE:], np.intp)
+    if len(rest) and len(places):
+        window = _LOWER[raw[places[:, np.newaxis] + rest]]
+        places = places[(window == wanted[rest]).all(axis=1)]
+    entries = np.searchsorted(block._starts, places, side="right") - 1
+    inside = places + length <= np.minimum(block._ends[entries], len(raw))
+    spelled: list[int] = _distinct(entries[inside]).tolist()
+    return spelled
 
 
 def _distinct(ordered: I64) -> I64:
