@@ -129,6 +129,8 @@ def filtered_order(index: Index, result: FilterResult) -> I32:
     order = index.order()
     if len(order) > result.size:
         order = order[order < result.size]
+    if result.mask[: result.size].all():  # (no filter: no gather of the mask)
+        return order
     selected: I32 = order[result.mask[order]]
     return selected
 

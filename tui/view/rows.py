@@ -124,12 +124,11 @@ def _placed(
     entry re-read with a new time)."""
     if previous is None:
         return None
-    fresh = np.zeros(result.size, bool)
-    fresh[previous.size :] = result.mask[previous.size :]
-    rows: I64 = np.flatnonzero(fresh[ids]).astype(np.int64)
+    fresh = ids >= previous.size  # (every id in the rows passed the filter)
+    rows: I64 = np.flatnonzero(fresh).astype(np.int64)
     if len(ids) - len(rows) != len(previous_ids):
         return None
-    if not np.array_equal(np.delete(ids, rows), previous_ids):
+    if not np.array_equal(ids[~fresh], previous_ids):
         return None
     placed: I64 = rows - np.arange(len(rows), dtype=np.int64)
     return placed
