@@ -243,9 +243,11 @@ DENSE_BYTES_PER_HIT = 8192
 #: left by the one before (the rarest first), then the rest at once.
 _COMPARED_ALONE = 4
 
-#: ASCII lower case of each byte.
+#: ASCII lower and upper case of each byte.
 _LOWER = np.arange(256, dtype=np.uint8)
 _LOWER[ord("A") : ord("Z") + 1] += 32
+_UPPER = np.arange(256, dtype=np.uint8)
+_UPPER[ord("a") : ord("z") + 1] -= 32
 
 
 class _Word:
@@ -267,9 +269,9 @@ class _Word:
         counts = np.bincount(np.frombuffer(sample, np.uint8), minlength=256) + 1
         share = counts / counts.sum()
         word = self.word
-        self._rarest = sorted(
-            range(len(word)), key=lambda at: float(share[word[at]] + share[_UPPER[word[at]]])
-        )
+        # (a byte in either case: its share and its upper case's, unless it is its own)
+        cased = share + np.where(_UPPER != np.arange(256), share[_UPPER], 0.0)
+        self._rarest = sorted(range(len(word)), key=lambda at: float(cased[word[at]]))
         best = (_ANY_CASE_NS, -1)
         for at in range(len(word) - min(len(word), 3) + 1):  # at least 3 bytes from there
             cases = {bytes((word[at],)), bytes((word[at],)).upper()}
@@ -300,22 +302,17 @@ class _Word:
         return list(proven), list(alone - proven)
 
 
-#: ASCII upper case of each byte.
-_UPPER = np.arange(256, dtype=np.uint8)
-_UPPER[ord("a") : ord("z") + 1] -= 32
-
-
 def _entries_spelled(word: bytes, rarest: list[int], block: Block) -> list[int]:
     """``_entries_with`` for a block where ``word`` (ASCII, lower case) is common, with
     arrays and no Python step per hit: every place of its rarest byte in either case, where
     its other bytes are then compared in any ASCII case (the rarer first). Every place is
     tried, overlapping ones too. ``rarest``: the word's places, rarest byte first."""
-    data = block.data
-    length = len(word)
-    if not len(block) or len(data) - int(block._starts[0]) < length:
+    if not len(block):
+        return []
+    data, length, first = block.data, len(word), int(block._starts[0])
+    if len(data) - first < length:
         return []
     raw = np.frombuffer(data, np.uint8)
-    first = int(block._starts[0])
     at = rarest[0]
     byte = word[at]
     searched = raw[first + at : len(raw) - (length - 1 - at)]  # where the whole word fits
