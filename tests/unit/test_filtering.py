@@ -156,7 +156,7 @@ def test_fields_without_a_column_match_the_reference_in_blocks_and_alone(
     always one way, then always the other."""
     from tui.index import textscan
 
-    monkeypatch.setattr(textscan, "SPARSE_SHARE", share)
+    monkeypatch.setattr(textscan, "PARSED_SPARSE_SHARE", share)
     result = evaluate(sample.index, parse_filter(text))
     assert np.array_equal(result.mask, reference_mask(parsed, text))
 
@@ -271,7 +271,7 @@ def test_query_phrases_match_every_encoding_of_them(
 ) -> None:
     from tui.index import textscan
 
-    monkeypatch.setattr(textscan, "SPARSE_SHARE", share)
+    monkeypatch.setattr(textscan, "PARSED_SPARSE_SHARE", share)
     head = (
         "1700000000{n:03d}, 10.0.1.18:34266, 10.0.3.215:8182, HTTP_POST, [unknown], "
         '[unknown], "HttpObjectAggregator$AggregatedFullHttpRequest(decodeResult: success) '

@@ -318,7 +318,7 @@ def _field_query(index: Index, node: FieldMatch, candidates: Bool) -> TextQuery:
         return _value_matches(node, text_field(text, name))
 
     finder = _raw_finder(node)
-    return TextQuery(test=test, finder=_FieldFinder(index, node, candidates, finder))
+    return TextQuery(test=test, finder=_FieldFinder(index, node, candidates, finder), parses=True)
 
 
 class _FieldFinder:

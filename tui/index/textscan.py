@@ -56,11 +56,17 @@ I64 = npt.NDArray[np.int64]
 #: a block find it still in the core's cache (8 MB blocks came from memory each pass: a
 #: regex led by a literal took 20 % longer, a rare word 12 %).
 BLOCK_BYTES = 1 << 20
+#: Below this share of a source's entries, candidates are read and tested one by one
+#: instead of searched in blocks; for a test that parses fields, below the second share.
+#: On the 1 GB set, from 0.25 for both: `AnalyticsRole p-50897` 2.8 -> 1.1 CPU s,
+#: `AnalyticsRole -agent:python-requests` 5.9 -> 1.3, `user:alice agent:curl` 2.0 -> 0.9;
+#: a word after 5-10 % of the entries went either way (`user:alice zyzzyva` 0.70 -> 0.23,
+#: `type:Bolt AnalyticsRole` 0.71 -> 0.80), so words stop at 0.1.
+SPARSE_SHARE = 0.1
+PARSED_SPARSE_SHARE = 0.03
 #: A regex searches a block this many bytes (whole entries) at a time: RE2 may read ahead
 #: past a match to settle its end, and a bounded window keeps repeated searches linear.
 WINDOW_BYTES = 64 << 10
-#: Below this share of a source's entries, candidates are read one by one instead.
-SPARSE_SHARE = 0.25
 #: Reading one entry alone costs about what reading this many bytes of a block costs.
 _ALONE_READ_BYTES = 16 << 10
 #: Bytes of the first block whose byte counts choose where a word is searched from.
@@ -85,11 +91,13 @@ class TextQuery:
 
     ``test`` is the reference predicate on decoded text. ``finder`` finds, block by block,
     the entries that match and the ones to test alone; every other entry does not match.
-    With no finder, every entry is tested alone.
+    With no finder, every entry is tested alone. ``parses``: the test parses the entry's
+    fields (a few times dearer than a word's), so blocks pay off for fewer candidates.
     """
 
     test: Callable[[str], bool]
     finder: Finder | None
+    parses: bool = False
 
 
 class Block:
@@ -180,7 +188,8 @@ def search(
     result = np.zeros(size, bool)
     finder = query.finder
     for source, ids, wanted in _sources(index, size, candidates):
-        if finder is None or len(wanted) < SPARSE_SHARE * len(ids):
+        share = PARSED_SPARSE_SHARE if query.parses else SPARSE_SHARE
+        if finder is None or len(wanted) < share * len(ids):
             for count, entry in enumerate(wanted.tolist()):
                 if count % 1024 == 0:
                     _check_cancel(cancel)
