@@ -274,7 +274,8 @@ class _Word:
 
     def plan(self, sample: bytes) -> list[tuple[Spans, int]]:
         """(pattern, how many bytes of the word come before where it starts), from byte
-        counts of a sample: the word's rarest byte in each case, or the word in any case."""
+        counts of a sample: the word's rarest byte in each case, or the word in any case.
+        Also orders the word's places by rarity, for whole blocks (``_entries_spelled``)."""
         counts = np.bincount(np.frombuffer(sample, np.uint8), minlength=256) + 1
         share = counts / counts.sum()
         word = self.word
